@@ -1,0 +1,1 @@
+../../../include/tailor.h

@@ -1,0 +1,1 @@
+/* Empty translation unit: CTailor only exports include/tailor.h to the Swift core. */

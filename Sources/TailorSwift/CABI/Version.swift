@@ -1,0 +1,1 @@
+@_cdecl("tailor_abi_version") public func tailor_abi_version() -> Int32 { 1 }

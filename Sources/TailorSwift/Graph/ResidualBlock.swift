@@ -1,0 +1,258 @@
+/// What a residual block's skip currently is: the original long skip around the whole branch,
+/// removed (SkipRemover), or one short skip per convolution (SkipShortener).
+public enum SkipMode: String, Sendable, CaseIterable {
+    case long, removed, short
+}
+
+public enum BlockKind: String, Sendable {
+    /// Two 3×3 convolutions (ResNet-8/20/…/18/34).
+    case basic
+    /// 1×1, k×k, 1×1 convolutions (ResNet-50).
+    case bottleneck
+    /// Any other chain of conv+BN stages.
+    case other
+}
+
+/// One conv → BN (→ ReLU) step of a block's main branch. The last stage's ReLU is the block output.
+public struct Stage: Equatable, Sendable {
+    public var conv: Node, bn: Node
+    public var relu: Node?
+}
+
+/// A residual block as found in the long (original) form: `out = ReLU(branch(x) + P(x))`, with
+/// `branch` a chain of conv+BN stages joined by ReLUs and `P` identity or conv 1×1 + BN.
+/// The long-form nodes are kept as a template so the block can be rebuilt in any mode;
+/// parameters of nodes absent in the current mode are kept in `stash` so switching back restores them.
+public struct ResidualBlock: Sendable {
+    public var name: String
+    public var kind: BlockKind
+    /// Node whose output is the block input `x` (what the skip clones).
+    public var entry: String
+    public var stages: [Stage]
+    public var projection: (conv: Node, bn: Node)?
+    public var join: Node
+    /// The block's final ReLU; its name never changes, so the rest of the graph is untouched by mode switches.
+    public var output: String
+    public var outputRelu: Node
+    public internal(set) var mode: SkipMode = .long
+    /// Names of the nodes the block currently consists of.
+    public internal(set) var members: Set<String>
+    var stash: [String: Tensor] = [:]
+}
+
+/// One skip connection of the current graph, as reported to users and the hardware model.
+public struct Skip: Equatable, Sendable {
+    public var blockIndex: Int
+    public var block: String
+    /// Position of this skip within its block (short blocks have one per convolution).
+    public var index: Int
+    public var mode: SkipMode
+    /// Node whose output the skip carries (the clone point).
+    public var source: String
+    /// The add node where it joins, or nil when removed.
+    public var join: String?
+    /// Convolutions of the main branch that this skip bypasses.
+    public var spans: [String]
+    /// Prefix of the projection's parameters (`layer2.0.downsample`), or nil for identity / removed.
+    public var projection: String?
+    /// Shape of the tensor the skip carries.
+    public var shape: Shape
+}
+
+extension Network {
+    /// Called when a ReLU is appended: if it closes the pattern `ReLU(add(branch(x), P(x)))`,
+    /// record the residual block.
+    func detectBlock(endingAt relu: Node) {
+        guard let addNode = node(named: relu.inputs[0]), addNode.op == .add,
+              !blocks.contains(where: { $0.members.contains(addNode.name) }) else { return }
+        let consumers = consumerCounts()
+        for (mainName, skipName) in [(addNode.inputs[0], addNode.inputs[1]), (addNode.inputs[1], addNode.inputs[0])] {
+            if let b = matchBlock(main: mainName, skip: skipName, join: addNode, relu: relu, consumers: consumers) {
+                blocks.append(b)
+                return
+            }
+        }
+    }
+
+    private func matchBlock(main: String, skip: String, join: Node, relu: Node, consumers: [String: Int]) -> ResidualBlock? {
+        func single(_ n: Node) -> Bool { consumers[n.name, default: 0] == 1 }
+        // Skip side: conv1×1+BN projection of some node, or that node itself (identity).
+        var projection: (conv: Node, bn: Node)?
+        var candidates: [String] = [skip]
+        if let pbn = node(named: skip), case .batchnorm = pbn.op, let pconv = node(named: pbn.inputs[0]),
+           case .conv2d(let a) = pconv.op, a.kernel == 1, single(pbn), single(pconv) {
+            projection = (pconv, pbn)
+            candidates = [pconv.inputs[0], skip]
+        }
+        for entry in candidates {
+            let proj = entry == skip ? nil : projection
+            // Walk the main branch back from the add: BN ← conv (← ReLU ← BN ← conv)* ← entry.
+            var stages: [Stage] = []
+            var cur = main
+            var nextRelu: Node? = nil
+            var ok = false
+            while stages.count < 8 {
+                guard let bn = node(named: cur), case .batchnorm = bn.op, single(bn),
+                      let conv = node(named: bn.inputs[0]), case .conv2d = conv.op, single(conv) else { break }
+                stages.insert(Stage(conv: conv, bn: bn, relu: nextRelu), at: 0)
+                if conv.inputs[0] == entry { ok = true; break }
+                guard let r = node(named: conv.inputs[0]), r.op == .relu, single(r) else { break }
+                nextRelu = r
+                cur = r.inputs[0]
+            }
+            guard ok, !stages.isEmpty, let e = node(named: entry), e.shape == join.shape || proj != nil else { continue }
+            var members = Set(stages.flatMap { [$0.conv.name, $0.bn.name] + ($0.relu.map { [$0.name] } ?? []) })
+            members.formUnion([join.name, relu.name])
+            if let p = proj { members.formUnion([p.conv.name, p.bn.name]) }
+            return ResidualBlock(name: blockName(stages: stages), kind: blockKind(stages), entry: entry, stages: stages,
+                                 projection: proj, join: join, output: relu.name, outputRelu: relu, members: members)
+        }
+        return nil
+    }
+
+    private func blockKind(_ stages: [Stage]) -> BlockKind {
+        let ks = stages.map { s -> Int in if case .conv2d(let a) = s.conv.op { return a.kernel }; return 0 }
+        if ks.count == 2, ks.allSatisfy({ $0 > 1 }) { return .basic }
+        if ks.count == 3, ks[0] == 1, ks[1] > 1, ks[2] == 1 { return .bottleneck }
+        return .other
+    }
+
+    /// Longest common dotted prefix of the branch's conv names (`layer1.0`), else `block<k>`.
+    private func blockName(stages: [Stage]) -> String {
+        let parts = stages.map { $0.conv.name.split(separator: ".").dropLast().map(String.init) }
+        var prefix = parts[0]
+        for p in parts.dropFirst() {
+            var k = 0
+            while k < min(prefix.count, p.count), prefix[k] == p[k] { k += 1 }
+            prefix = Array(prefix[..<k])
+        }
+        let name = prefix.joined(separator: ".")
+        return name.isEmpty || blocks.contains(where: { $0.name == name }) ? "block\(blocks.count)" : name
+    }
+
+    // MARK: switching modes
+
+    /// Rebuilds block `index` in `mode`. Parameters of nodes that disappear are kept aside and
+    /// restored if the block returns to a mode that has them; new projections are initialised fresh.
+    public func setMode(block index: Int, _ mode: SkipMode) throws {
+        guard blocks.indices.contains(index) else {
+            throw TailorError.invalid("block index \(index) is out of range: the network has \(blocks.count) residual block(s)")
+        }
+        var b = blocks[index]
+        if b.mode == mode { return }
+        let new = try blockNodes(b, mode: mode)
+        var pool = b.stash
+        for (k, v) in splice(removing: b.members, inserting: new) { pool[k] = v }
+        for n in new {
+            for p in parameterNames(of: n) { if let t = pool.removeValue(forKey: p) { replaceParameter(p, t) } }
+            initialiseParameters(of: n)
+        }
+        b.stash = pool
+        b.mode = mode
+        b.members = Set(new.map(\.name))
+        blocks[index] = b
+    }
+
+    /// The nodes of `b` in `mode`, in topological order, with shapes computed.
+    func blockNodes(_ b: ResidualBlock, mode: SkipMode) throws -> [Node] {
+        var out: [Node] = []
+        var shapes: [String: Shape] = [:]
+        guard let entryNode = node(named: b.entry) else { throw TailorError(.internal, "block '\(b.name)': entry '\(b.entry)' is missing") }
+        shapes[b.entry] = entryNode.shape
+        func emit(_ name: String, _ op: Op, _ inputs: [String]) throws {
+            let s = try op.outputShape(inputs: inputs.map { shapes[$0]! }, node: name)
+            shapes[name] = s
+            out.append(Node(name: name, op: op, inputs: inputs, shape: s))
+        }
+        let last = b.stages.count - 1
+        switch mode {
+        case .long, .removed:
+            var x = b.entry
+            for (k, st) in b.stages.enumerated() {
+                try emit(st.conv.name, st.conv.op, [x])
+                try emit(st.bn.name, st.bn.op, [st.conv.name])
+                x = st.bn.name
+                if k < last, let r = st.relu { try emit(r.name, .relu, [st.bn.name]); x = r.name }
+            }
+            if mode == .long {
+                var skip = b.entry
+                if let p = b.projection {
+                    try emit(p.conv.name, p.conv.op, [b.entry])
+                    try emit(p.bn.name, p.bn.op, [p.conv.name])
+                    skip = p.bn.name
+                }
+                try emit(b.join.name, .add, [x, skip])
+                x = b.join.name
+            }
+            try emit(b.output, .relu, [x])
+        case .short:
+            var x = b.entry
+            for (k, st) in b.stages.enumerated() {
+                try emit(st.conv.name, st.conv.op, [x])
+                try emit(st.bn.name, st.bn.op, [st.conv.name])
+                var skip = x
+                if shapes[x] != shapes[st.bn.name] {
+                    guard case .conv2d(let a) = st.conv.op else { throw TailorError(.internal, "stage without conv") }
+                    let projConv: Node, projBn: Node
+                    if k == 0, let p = b.projection {
+                        (projConv, projBn) = p   // the block's projection moves onto the first short skip
+                    } else {
+                        let prefix = "\(b.name).downsample\(k + 1)"
+                        projConv = Node(name: "\(prefix).0", op: .conv2d(Conv2dAttrs(outChannels: a.outChannels, kernel: 1, stride: a.stride)),
+                                        inputs: [], shape: Shape(0, 0, 0))
+                        projBn = Node(name: "\(prefix).1", op: st.bn.op, inputs: [], shape: Shape(0, 0, 0))
+                    }
+                    try emit(projConv.name, projConv.op, [x])
+                    try emit(projBn.name, projBn.op, [projConv.name])
+                    guard shapes[projBn.name] == shapes[st.bn.name] else {
+                        throw TailorError.shape("block '\(b.name)': a 1×1 projection cannot match convolution '\(st.conv.name)' (\(shapes[x]!) → \(shapes[st.bn.name]!)), so it cannot be shortened")
+                    }
+                    skip = projBn.name
+                }
+                let addName = "\(b.name).add\(k + 1)"
+                try emit(addName, .add, [st.bn.name, skip])
+                let reluName = k == last ? b.output : (st.relu?.name ?? "\(b.name).relu\(k + 1)")
+                try emit(reluName, .relu, [addName])
+                x = reluName
+            }
+        }
+        for n in out where n.name != b.output && !b.members.contains(n.name) && indexOf[n.name] != nil {
+            throw TailorError.invalid("block '\(b.name)': a node named '\(n.name)' already exists outside the block")
+        }
+        return out
+    }
+
+    /// The skip inventory: one entry per skip of every block (one per conv when short, one marked
+    /// removed when removed).
+    public var skips: [Skip] {
+        var result: [Skip] = []
+        for (bi, b) in blocks.enumerated() {
+            let entryShape = node(named: b.entry)?.shape ?? Shape(0, 0, 0)
+            let convs = b.stages.map(\.conv.name)
+            switch b.mode {
+            case .long:
+                result.append(Skip(blockIndex: bi, block: b.name, index: 0, mode: .long, source: b.entry, join: b.join.name,
+                                   spans: convs, projection: b.projection.map { prefix(of: $0.conv.name) }, shape: entryShape))
+            case .removed:
+                result.append(Skip(blockIndex: bi, block: b.name, index: 0, mode: .removed, source: b.entry, join: nil,
+                                   spans: convs, projection: nil, shape: entryShape))
+            case .short:
+                for (k, st) in b.stages.enumerated() {
+                    let addName = "\(b.name).add\(k + 1)"
+                    guard let add = node(named: addName) else { continue }
+                    // The short skip carries the conv's own input: x for the first, the previous ReLU after.
+                    let source = node(named: st.conv.name)?.inputs[0] ?? b.entry
+                    let projBn = add.inputs[1] == source ? nil : add.inputs[1]
+                    result.append(Skip(blockIndex: bi, block: b.name, index: k, mode: .short, source: source, join: addName,
+                                       spans: [st.conv.name], projection: projBn.map(prefix(of:)),
+                                       shape: node(named: source)?.shape ?? entryShape))
+                }
+            }
+        }
+        return result
+    }
+
+    private func prefix(of name: String) -> String {
+        name.split(separator: ".").dropLast().joined(separator: ".")
+    }
+}

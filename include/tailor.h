@@ -1,1 +1,236 @@
-/* placeholder while the core compiles */
+/*
+ * tailor.h — the C API of libtailor: residual networks whose skip connections can be removed
+ * or shortened (Tailor, Weng et al., arXiv 2301.07247), and what that saves in hardware.
+ *
+ * C99, usable from C++. Every function returns a tailor_status (0 = TAILOR_OK) unless it says
+ * otherwise; on failure tailor_last_error() gives a message naming the problem.
+ *
+ * Conventions
+ *  - Handles are opaque. Every *_create / *_load has a matching *_free; free(NULL) is a no-op.
+ *  - Arrays cross as float32 + explicit shape. The library copies what it keeps; pointers you pass
+ *    are borrowed for the duration of the call only.
+ *  - Layout at the boundary is PyTorch's: activations NCHW, conv weights OIHW, linear (out, in).
+ *  - Parameter names are PyTorch state_dict names ("layer1.0.conv1.weight").
+ *  - Strings returned by the library (names, JSON) are owned by the handle they came from and
+ *    stay valid until that handle is freed, unless the function says otherwise.
+ *  - Node indexes are positions in the network's topological order; they change when a block's
+ *    mode is switched (the node list is rebuilt). Names never change.
+ *  - Threads: functions on different handles may run concurrently. A handle is used by one thread
+ *    at a time; a second thread entering a handle that is in use gets TAILOR_ERR_BUSY instead of
+ *    corrupting it. tailor_last_error() is per thread.
+ *  - Nothing here aborts the process: bad arguments, unknown names, wrong shapes, NaN/Inf and
+ *    damaged files all return an error status.
+ */
+#ifndef TAILOR_H
+#define TAILOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TAILOR_VERSION_MAJOR 0
+#define TAILOR_VERSION_MINOR 1
+#define TAILOR_VERSION_PATCH 0
+/** Bumped whenever a declaration in this header changes incompatibly. */
+#define TAILOR_ABI_VERSION 1
+
+/* ==== Status and errors ================================================================== */
+
+typedef enum tailor_status {
+    TAILOR_OK = 0,
+    TAILOR_ERR_INVALID_ARGUMENT = 1, /**< null pointer, out-of-range value, bad name */
+    TAILOR_ERR_SHAPE = 2,            /**< shapes or sizes that do not fit */
+    TAILOR_ERR_NOT_FOUND = 3,        /**< unknown node, parameter, block or zoo name */
+    TAILOR_ERR_IO = 4,               /**< a file could not be opened, read or written */
+    TAILOR_ERR_FORMAT = 5,           /**< a file or buffer is truncated, corrupt or not a model */
+    TAILOR_ERR_NUMERIC = 6,          /**< NaN or Inf where finite values are required */
+    TAILOR_ERR_UNSUPPORTED = 7,      /**< valid request the library cannot do (yet) */
+    TAILOR_ERR_CANCELLED = 8,        /**< a callback asked to stop */
+    TAILOR_ERR_BUSY = 9,             /**< the handle is in use by another thread */
+    TAILOR_ERR_VERSION = 10,         /**< file or ABI version mismatch */
+    TAILOR_ERR_INTERNAL = 11         /**< a bug in the library; please report it */
+} tailor_status;
+
+/**
+ * Message describing the last failure on the calling thread.
+ * @return never NULL; "" if the last call succeeded. Valid until the next tailor_* call on this thread.
+ * Thread-safe.
+ */
+const char *tailor_last_error(void);
+
+/** Short name of a status code ("TAILOR_ERR_SHAPE"). Never NULL; static storage. Thread-safe. */
+const char *tailor_status_name(int status);
+
+/* ==== Version ============================================================================ */
+
+/** Library version as "MAJOR.MINOR.PATCH". Static storage. Thread-safe. */
+const char *tailor_version(void);
+
+/** TAILOR_ABI_VERSION the library was built with; compare with the header's to detect a mismatch. */
+int tailor_abi_version(void);
+
+/* ==== Networks =========================================================================== */
+
+/** Opaque network: graph, parameters, residual blocks and their skip modes. */
+typedef struct tailor_net tailor_net;
+
+/**
+ * Creates an empty network, to be built node by node with tailor_net_add_*.
+ * @param seed seeds parameter initialisation (same seed, same initial weights).
+ * @param out receives the handle; caller frees with tailor_net_free.
+ */
+int tailor_net_create(uint64_t seed, tailor_net **out);
+
+/** Frees a network and every string it handed out. NULL is a no-op. Not for a handle in use. */
+void tailor_net_free(tailor_net *net);
+
+/** Deep copy: same graph, modes and weights, independent afterwards. Caller frees *out. */
+int tailor_net_copy(tailor_net *net, tailor_net **out);
+
+/**
+ * Builds a reference network: "resnet8" (MLPerf Tiny), "resnet20", "resnet32", "resnet44",
+ * "resnet56", "resnet110" (CIFAR, He et al.), "resnet18", "resnet34", "resnet50" (torchvision).
+ * Parameter names and shapes match the PyTorch modules.
+ * @param num_classes size of the final dense layer (>= 1).
+ * @param input_chw input channels, height, width; NULL for the default (3x32x32 CIFAR, 3x224x224 ImageNet).
+ * @param seed seeds parameter initialisation.
+ * @param out receives the handle; caller frees with tailor_net_free.
+ */
+int tailor_zoo_create(const char *name, int64_t num_classes, const int64_t *input_chw, uint64_t seed,
+                      tailor_net **out);
+
+/** Comma-separated names tailor_zoo_create accepts. Static storage. */
+const char *tailor_zoo_names(void);
+
+/* ---- Building node by node. Each returns the new node's index in *node_out (may be NULL).
+ *      Inputs are node names. Shapes are checked as nodes are added; residual blocks
+ *      (ReLU(add(conv-BN-ReLU-…-conv-BN, x or conv1x1-BN(x)))) are recognised automatically. ---- */
+
+/** The network's single input, first: one sample is channels x height x width. */
+int tailor_net_add_input(tailor_net *net, const char *name, int64_t channels, int64_t height, int64_t width,
+                         int64_t *node_out);
+/** 2-D convolution, square kernel, symmetric stride/padding (nn.Conv2d, groups=1, dilation=1). */
+int tailor_net_add_conv2d(tailor_net *net, const char *name, const char *input, int64_t out_channels,
+                          int64_t kernel, int64_t stride, int64_t padding, int bias, int64_t *node_out);
+/** Batch normalisation (nn.BatchNorm2d; eps e.g. 1e-5, momentum e.g. 0.1). */
+int tailor_net_add_batchnorm(tailor_net *net, const char *name, const char *input, double eps, double momentum,
+                             int64_t *node_out);
+int tailor_net_add_relu(tailor_net *net, const char *name, const char *input, int64_t *node_out);
+/** Element-wise sum of two nodes of the same shape (a skip join). */
+int tailor_net_add_add(tailor_net *net, const char *name, const char *a, const char *b, int64_t *node_out);
+
+typedef enum tailor_pool_kind { TAILOR_POOL_MAX = 0, TAILOR_POOL_AVG = 1 } tailor_pool_kind;
+/** Max or average pooling (count_include_pad like PyTorch), square window. */
+int tailor_net_add_pool(tailor_net *net, const char *name, const char *input, int kind, int64_t kernel,
+                        int64_t stride, int64_t padding, int64_t *node_out);
+/** Global average pooling to channels x 1 x 1 (nn.AdaptiveAvgPool2d(1)). */
+int tailor_net_add_global_avgpool(tailor_net *net, const char *name, const char *input, int64_t *node_out);
+/** Flattens C x H x W to C*H*W features in PyTorch order. */
+int tailor_net_add_flatten(tailor_net *net, const char *name, const char *input, int64_t *node_out);
+/** Fully connected layer (nn.Linear) on a flat input. */
+int tailor_net_add_dense(tailor_net *net, const char *name, const char *input, int64_t out_features, int bias,
+                         int64_t *node_out);
+
+/* ---- Inspecting ---- */
+
+/** Description of one node. Strings belong to the network handle. */
+typedef struct tailor_node_info {
+    const char *name;
+    const char *op;          /**< "input", "conv2d", "batchnorm", "relu", "add", "maxpool", "avgpool",
+                                  "global_avgpool", "flatten", "dense" */
+    int64_t num_inputs;      /**< 0, 1 or 2 */
+    const char *inputs[2];   /**< input node names; NULL where absent */
+    int64_t shape[3];        /**< output channels, height, width of one sample */
+    int64_t out_channels;    /**< conv2d / dense: output channels or features; else 0 */
+    int64_t kernel, stride, padding; /**< conv2d / pooling; else 0 */
+    int32_t bias;            /**< conv2d / dense: 1 if it has a bias */
+    int32_t block;           /**< index of the residual block the node belongs to, or -1 */
+} tailor_node_info;
+
+int tailor_net_node_count(tailor_net *net, int64_t *count);
+int tailor_net_node_info(tailor_net *net, int64_t index, tailor_node_info *out);
+
+/** Input shape (channels, height, width) and output feature count. */
+int tailor_net_io_shape(tailor_net *net, int64_t input_chw[3], int64_t *num_outputs);
+
+/* ---- Residual blocks and their skips ---- */
+
+typedef enum tailor_skip_mode {
+    TAILOR_MODE_LONG = 0,    /**< the original skip around the whole branch */
+    TAILOR_MODE_REMOVED = 1, /**< SkipRemover: no skip */
+    TAILOR_MODE_SHORT = 2    /**< SkipShortener: one short skip per convolution */
+} tailor_skip_mode;
+
+typedef enum tailor_block_kind {
+    TAILOR_BLOCK_BASIC = 0,      /**< two 3x3 convolutions */
+    TAILOR_BLOCK_BOTTLENECK = 1, /**< 1x1, kxk, 1x1 convolutions */
+    TAILOR_BLOCK_OTHER = 2
+} tailor_block_kind;
+
+int tailor_net_block_count(tailor_net *net, int64_t *count);
+/** Name ("layer2.0"), kind and current mode of block `index`. *name belongs to the handle; any out may be NULL. */
+int tailor_net_block_info(tailor_net *net, int64_t index, const char **name, int32_t *kind, int32_t *mode);
+/** Switches a block to TAILOR_MODE_LONG / REMOVED / SHORT, rebuilding its nodes. Parameters of
+ *  nodes that disappear are kept and come back when the block returns to a mode that has them. */
+int tailor_net_set_block_mode(tailor_net *net, int64_t block, int32_t mode);
+
+/** One skip connection. A long block has one, a removed block one (join == NULL), a short block
+ *  one per convolution. Strings belong to the network handle. */
+typedef struct tailor_skip_info {
+    int64_t block;            /**< block index */
+    const char *block_name;   /**< "layer2.0" */
+    int64_t index;            /**< position within the block */
+    int32_t mode;             /**< tailor_skip_mode of the block */
+    int32_t kind;             /**< tailor_block_kind */
+    const char *source;       /**< node whose output the skip carries (where the stream is cloned) */
+    const char *join;         /**< add node where it joins; NULL when removed */
+    const char *projection;   /**< projection prefix ("layer2.0.downsample"), NULL for identity */
+    int64_t num_spans;        /**< convolutions bypassed */
+    const char *spans[8];     /**< their node names (first num_spans entries) */
+    int64_t shape[3];         /**< channels, height, width of the carried tensor */
+} tailor_skip_info;
+
+int tailor_net_skip_count(tailor_net *net, int64_t *count);
+int tailor_net_skip_info(tailor_net *net, int64_t index, tailor_skip_info *out);
+
+/* ---- Parameters (weights and BN buffers), by PyTorch state_dict name ---- */
+
+int tailor_net_param_count(tailor_net *net, int64_t *count);
+/**
+ * Name, rank and dims of parameter `index` (state_dict order).
+ * @param name receives a string owned by the handle (may be NULL).
+ * @param ndim receives the rank, 0..4 (may be NULL).
+ * @param dims receives up to 4 dims (may be NULL).
+ * @param is_integer receives 1 for buffers PyTorch keeps as int64 (num_batches_tracked) (may be NULL).
+ */
+int tailor_net_param_info(tailor_net *net, int64_t index, const char **name, int64_t *ndim, int64_t dims[4],
+                          int32_t *is_integer);
+/** Copies parameter `name` into out[0..count); count must equal its element count. */
+int tailor_net_get_param(tailor_net *net, const char *name, float *out, int64_t count);
+/** Replaces parameter `name`: ndim/dims must equal its shape, values finite (integer buffers:
+ *  non-negative whole numbers). On error nothing changes. */
+int tailor_net_set_param(tailor_net *net, const char *name, const float *data, int64_t ndim, const int64_t *dims);
+
+/* ---- Model files: safetensors layout, graph and block modes in __metadata__ ---- */
+
+/** Writes the network to `path` atomically (temporary file, then rename). */
+int tailor_net_save(tailor_net *net, const char *path);
+/** Reads a model file. Damaged or hostile files give TAILOR_ERR_FORMAT. Caller frees *out. */
+int tailor_net_load(const char *path, tailor_net **out);
+/** Same as tailor_net_load from a memory buffer (borrowed for the call). */
+int tailor_net_load_buffer(const void *data, size_t size, tailor_net **out);
+
+/**
+ * The network as JSON: {"nodes": [...], "blocks": [...], "skips": [...], "params": [...]}.
+ * *json belongs to the handle and stays valid until the next call of this function on it or its free.
+ */
+int tailor_net_describe(tailor_net *net, const char **json);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* TAILOR_H */

@@ -1,0 +1,29 @@
+import CTailor
+
+// Model files (safetensors layout) to and from paths and memory.
+
+@_cdecl("tailor_net_save")
+public func cNetSave(_ net: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    guarded {
+        let path = try requireString(path, "path")
+        try withHandle(net) { try ModelFile.save($0.net, to: path) }
+    }
+}
+
+@_cdecl("tailor_net_load")
+public func cNetLoad(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        let path = try requireString(path, "path")
+        try produceHandle(out) { try ModelFile.load(path: path) }
+    }
+}
+
+@_cdecl("tailor_net_load_buffer")
+public func cNetLoadBuffer(_ data: UnsafeRawPointer?, _ size: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        guard let data else { throw TailorError.invalid("data is NULL") }
+        guard size >= 0 else { throw TailorError.invalid("size is negative") }
+        let buf = UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: size)
+        try produceHandle(out) { try ModelFile.decode(buf) }
+    }
+}

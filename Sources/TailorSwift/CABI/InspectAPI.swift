@@ -1,0 +1,153 @@
+import CTailor
+import Glibc
+
+// Read-only queries: nodes, blocks, skips, shapes, the JSON description.
+
+@_cdecl("tailor_net_node_count")
+public func cNodeCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        let c = try requirePointer(count, "count")
+        c.pointee = Int64(try withHandle(net) { $0.net.nodes.count })
+    }
+}
+
+@_cdecl("tailor_net_node_info")
+public func cNodeInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_node_info>?) -> Int32 {
+    guarded {
+        let out = try requirePointer(out, "out")
+        try withHandle(net) { h in
+            guard index >= 0, index < h.net.nodes.count else {
+                throw TailorError.invalid("node index \(index) is out of range: the network has \(h.net.nodes.count) node(s)")
+            }
+            let n = h.net.nodes[Int(index)]
+            var info = tailor_node_info()
+            info.name = h.cString(n.name)
+            info.op = h.cString(n.op.kind)
+            info.num_inputs = Int64(n.inputs.count)
+            info.inputs.0 = n.inputs.count > 0 ? h.cString(n.inputs[0]) : nil
+            info.inputs.1 = n.inputs.count > 1 ? h.cString(n.inputs[1]) : nil
+            info.shape = (Int64(n.shape.c), Int64(n.shape.h), Int64(n.shape.w))
+            switch n.op {
+            case .conv2d(let a):
+                info.out_channels = Int64(a.outChannels); info.kernel = Int64(a.kernel); info.stride = Int64(a.stride)
+                info.padding = Int64(a.padding); info.bias = a.bias ? 1 : 0
+            case .maxpool(let a), .avgpool(let a):
+                info.kernel = Int64(a.kernel); info.stride = Int64(a.stride); info.padding = Int64(a.padding)
+            case .dense(let a):
+                info.out_channels = Int64(a.outFeatures); info.bias = a.bias ? 1 : 0
+            default: break
+            }
+            info.block = Int32(h.net.blocks.firstIndex { $0.members.contains(n.name) } ?? -1)
+            out.pointee = info
+        }
+    }
+}
+
+@_cdecl("tailor_net_io_shape")
+public func cIOShape(_ net: OpaquePointer?, _ inputCHW: UnsafeMutablePointer<Int64>?, _ numOutputs: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        try withHandle(net) { h in
+            guard let s = h.net.inputShape, let o = h.net.outputNode else { throw TailorError.invalid("the network has no nodes yet") }
+            if let p = inputCHW { p[0] = Int64(s.c); p[1] = Int64(s.h); p[2] = Int64(s.w) }
+            numOutputs?.pointee = Int64(o.shape.count)
+        }
+    }
+}
+
+@_cdecl("tailor_net_block_count")
+public func cBlockCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        let c = try requirePointer(count, "count")
+        c.pointee = Int64(try withHandle(net) { $0.net.blocks.count })
+    }
+}
+
+func blockKindCode(_ k: BlockKind) -> Int32 {
+    switch k { case .basic: 0; case .bottleneck: 1; case .other: 2 }
+}
+func modeCode(_ m: SkipMode) -> Int32 {
+    switch m { case .long: 0; case .removed: 1; case .short: 2 }
+}
+
+@_cdecl("tailor_net_block_info")
+public func cBlockInfo(_ net: OpaquePointer?, _ index: Int64, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+                       _ kind: UnsafeMutablePointer<Int32>?, _ mode: UnsafeMutablePointer<Int32>?) -> Int32 {
+    guarded {
+        try withHandle(net) { h in
+            guard index >= 0, index < h.net.blocks.count else {
+                throw TailorError.invalid("block index \(index) is out of range: the network has \(h.net.blocks.count) residual block(s)")
+            }
+            let b = h.net.blocks[Int(index)]
+            name?.pointee = h.cString(b.name)
+            kind?.pointee = blockKindCode(b.kind)
+            mode?.pointee = modeCode(b.mode)
+        }
+    }
+}
+
+@_cdecl("tailor_net_set_block_mode")
+public func cSetBlockMode(_ net: OpaquePointer?, _ block: Int64, _ mode: Int32) -> Int32 {
+    guarded {
+        let modes: [Int32: SkipMode] = [0: .long, 1: .removed, 2: .short]
+        guard let m = modes[mode] else {
+            throw TailorError.invalid("mode must be TAILOR_MODE_LONG (0), TAILOR_MODE_REMOVED (1) or TAILOR_MODE_SHORT (2), got \(mode)")
+        }
+        try withHandle(net) { h in
+            guard block >= 0, block < h.net.blocks.count else {
+                throw TailorError.invalid("block index \(block) is out of range: the network has \(h.net.blocks.count) residual block(s)")
+            }
+            try h.net.setMode(block: Int(block), m)
+        }
+    }
+}
+
+@_cdecl("tailor_net_skip_count")
+public func cSkipCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        let c = try requirePointer(count, "count")
+        c.pointee = Int64(try withHandle(net) { $0.net.skips.count })
+    }
+}
+
+@_cdecl("tailor_net_skip_info")
+public func cSkipInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_skip_info>?) -> Int32 {
+    guarded {
+        let out = try requirePointer(out, "out")
+        try withHandle(net) { h in
+            let skips = h.net.skips
+            guard index >= 0, index < skips.count else {
+                throw TailorError.invalid("skip index \(index) is out of range: the network has \(skips.count) skip(s)")
+            }
+            let s = skips[Int(index)]
+            var info = tailor_skip_info()
+            info.block = Int64(s.blockIndex)
+            info.block_name = h.cString(s.block)
+            info.index = Int64(s.index)
+            info.mode = modeCode(s.mode)
+            info.kind = blockKindCode(h.net.blocks[s.blockIndex].kind)
+            info.source = h.cString(s.source)
+            info.join = s.join.map { h.cString($0) }
+            info.projection = s.projection.map { h.cString($0) }
+            let spans = s.spans.prefix(8).map { Optional(h.cString($0)) }
+            info.num_spans = Int64(spans.count)
+            withUnsafeMutableBytes(of: &info.spans) { raw in
+                let p = raw.bindMemory(to: UnsafePointer<CChar>?.self)
+                for i in 0..<8 { p[i] = i < spans.count ? spans[i] : nil }
+            }
+            info.shape = (Int64(s.shape.c), Int64(s.shape.h), Int64(s.shape.w))
+            out.pointee = info
+        }
+    }
+}
+
+@_cdecl("tailor_net_describe")
+public func cDescribe(_ net: OpaquePointer?, _ json: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    guarded {
+        let json = try requirePointer(json, "json")
+        try withHandle(net) { h in
+            free(h.describeBuffer)
+            h.describeBuffer = strdup(h.net.describe().serialized())
+            json.pointee = UnsafePointer(h.describeBuffer)
+        }
+    }
+}

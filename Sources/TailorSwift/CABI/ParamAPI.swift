@@ -1,0 +1,63 @@
+import CTailor
+
+// Parameters by PyTorch state_dict name, copied across the boundary in PyTorch layout.
+
+@_cdecl("tailor_net_param_count")
+public func cParamCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        let c = try requirePointer(count, "count")
+        c.pointee = Int64(try withHandle(net) { $0.net.parameterNames.count })
+    }
+}
+
+@_cdecl("tailor_net_param_info")
+public func cParamInfo(_ net: OpaquePointer?, _ index: Int64, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+                       _ ndim: UnsafeMutablePointer<Int64>?, _ dims: UnsafeMutablePointer<Int64>?,
+                       _ isInteger: UnsafeMutablePointer<Int32>?) -> Int32 {
+    guarded {
+        try withHandle(net) { h in
+            let names = h.net.parameterNames
+            guard index >= 0, index < names.count else {
+                throw TailorError.invalid("parameter index \(index) is out of range: the network has \(names.count) parameter(s)")
+            }
+            let t = try h.net.parameter(names[Int(index)])
+            name?.pointee = h.cString(names[Int(index)])
+            ndim?.pointee = Int64(t.shape.count)
+            if let dims { for k in 0..<4 { dims[k] = k < t.shape.count ? Int64(t.shape[k]) : 0 } }
+            isInteger?.pointee = t.isInteger ? 1 : 0
+        }
+    }
+}
+
+@_cdecl("tailor_net_get_param")
+public func cGetParam(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<Float>?, _ count: Int64) -> Int32 {
+    guarded {
+        let name = try requireString(name, "name")
+        let out = try requirePointer(out, "out")
+        try withHandle(net) { h in
+            let t = try h.net.parameter(name)
+            guard count == Int64(t.count) else {
+                throw TailorError.shape("parameter '\(name)' has \(t.count) values (shape \(t.shape)), the buffer holds \(count)")
+            }
+            t.data.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: t.count) }
+        }
+    }
+}
+
+@_cdecl("tailor_net_set_param")
+public func cSetParam(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ data: UnsafePointer<Float>?, _ ndim: Int64,
+                      _ dims: UnsafePointer<Int64>?) -> Int32 {
+    guarded {
+        let name = try requireString(name, "name")
+        guard let data else { throw TailorError.invalid("data is NULL") }
+        let rank = try requireInt(ndim, "ndim", 0...8)
+        guard rank == 0 || dims != nil else { throw TailorError.invalid("dims is NULL") }
+        let shape = try (0..<rank).map { try requireInt(dims![$0], "dims[\($0)]", 0...Int64(1) << 40) }
+        let n = try Tensor.checkedCount(shape, what: "parameter '\(name)'")
+        try withHandle(net) { h in
+            let expected = try h.net.parameter(name)
+            guard shape == expected.shape else { throw TailorError.shape("parameter '\(name)' has shape \(expected.shape), got \(shape)") }
+            try h.net.setParameter(name, shape: shape, data: Array(UnsafeBufferPointer(start: data, count: n)))
+        }
+    }
+}

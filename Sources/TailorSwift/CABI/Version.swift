@@ -1,1 +1,0 @@
-@_cdecl("tailor_abi_version") public func tailor_abi_version() -> Int32 { 1 }

@@ -18,14 +18,15 @@ let package = Package(
             dependencies: ["CTailor", "COpenBLAS"],
             path: "Sources/TailorSwift",
             exclude: ["exports.map"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-wmo"])],
             linkerSettings: [
                 .linkedLibrary("openblas"),
+                // Release only: the test runner links the same objects in debug, and the toolchain
+                // has no static build of XCTest/Testing to link against.
                 .unsafeFlags([
                     "-static-stdlib",
                     "-Xlinker", "--version-script=Sources/TailorSwift/exports.map",
                     "-Xlinker", "--gc-sections",
-                ]),
+                ], .when(configuration: .release)),
             ]
         ),
         .testTarget(name: "TailorTests", dependencies: ["TailorSwift"], path: "Tests/TailorTests"),

@@ -194,8 +194,8 @@ extension Network {
                 if shapes[x] != shapes[st.bn.name] {
                     guard case .conv2d(let a) = st.conv.op else { throw TailorError(.internal, "stage without conv") }
                     let projConv: Node, projBn: Node
-                    if k == 0, let p = b.projection {
-                        (projConv, projBn) = p   // the block's projection moves onto the first short skip
+                    if k == 0, let p = b.projection, p.bn.shape == shapes[st.bn.name] {
+                        (projConv, projBn) = p   // the block's projection moves onto the first short skip (basic blocks)
                     } else {
                         let prefix = "\(b.name).downsample\(k + 1)"
                         projConv = Node(name: "\(prefix).0", op: .conv2d(Conv2dAttrs(outChannels: a.outChannels, kernel: 1, stride: a.stride)),

@@ -26,6 +26,7 @@ let package = Package(
                     "-static-stdlib",
                     "-Xlinker", "--version-script=Sources/TailorSwift/exports.map",
                     "-Xlinker", "--gc-sections",
+                    "-Xlinker", "-soname=libtailor.so",
                 ], .when(configuration: .release)),
             ]
         ),

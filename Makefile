@@ -1,0 +1,58 @@
+# Build, install and test libtailor for C/C++ toolflows. `make help` lists the targets.
+PREFIX ?= /usr/local
+BUILD  := .build/release
+LIB    := $(BUILD)/libtailor.so
+VERSION := $(shell sed -n 's/^\#define TAILOR_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)/\2/p' include/tailor.h | paste -sd.)
+CWARN  := -Wall -Wextra -Werror -pedantic
+OUT    := .build/c-tests
+
+.PHONY: all lib install uninstall test test-swift test-python test-c check-selfcontained help
+
+all: lib
+
+help:
+	@echo "make lib                 build $(LIB) (swift build -c release)"
+	@echo "make install PREFIX=dir  install tailor.h, libtailor.so and tailor.pc under dir"
+	@echo "make test                Swift tests, C/C++ consumers, self-containment check, Python tests"
+
+lib:
+	swift build -c release
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/tailor.h $(DESTDIR)$(PREFIX)/include/tailor.h
+	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libtailor.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' tailor.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/tailor.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/tailor.h $(DESTDIR)$(PREFIX)/lib/libtailor.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/tailor.pc
+
+test: test-swift test-c check-selfcontained test-python
+
+test-swift:
+	swift test
+
+# The C and C++ consumers build against an installed copy through pkg-config, as a toolflow would.
+test-c: lib
+	rm -rf $(OUT) && mkdir -p $(OUT)
+	$(MAKE) --no-print-directory install PREFIX=$(abspath $(OUT))/prefix
+	PKG_CONFIG_PATH=$(OUT)/prefix/lib/pkgconfig; export PKG_CONFIG_PATH; \
+	cc -std=c99 $(CWARN) Tests/c/consumer.c $$(pkg-config --cflags --libs tailor) -lm \
+	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/consumer_c && \
+	c++ -std=c++17 $(CWARN) Tests/c/consumer.cpp $$(pkg-config --cflags --libs tailor) \
+	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/consumer_cpp
+	cd $(OUT) && ./consumer_c && ./consumer_cpp
+
+# The library must load with no Swift toolchain: no libswift*/libFoundation* in NEEDED, only
+# tailor_* exported, and the C consumer must run with /opt/swift hidden (private mount namespace).
+check-selfcontained: test-c
+	@! readelf -d $(LIB) | grep -E 'NEEDED.*(swift|Foundation|dispatch)' || { echo "libtailor.so needs Swift runtime libraries"; exit 1; }
+	@test -z "$$(nm -D --defined-only $(LIB) | awk '$$2 ~ /[A-Z]/ && $$3 !~ /^tailor_/')" || { echo "symbols other than tailor_* exported"; exit 1; }
+	@if [ -d /opt/swift ] && unshare -m true 2>/dev/null; then \
+	   unshare -m sh -c 'mount -t tmpfs none /opt/swift && cd $(OUT) && ./consumer_c >/dev/null' && \
+	   echo "self-contained: consumer runs with /opt/swift hidden"; \
+	 else ./$(OUT)/consumer_c >/dev/null && echo "self-contained: NEEDED and exports checked (no mount namespace here)"; fi
+	@echo "libtailor.so: $$(stat -c %s $(LIB)) bytes; NEEDED: $$(readelf -d $(LIB) | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | paste -sd' ')"
+
+test-python: lib
+	cd python && TAILOR_LIBRARY=$(abspath $(LIB)) python3 -m pytest -q tests

@@ -1,0 +1,114 @@
+/* A C99 consumer of libtailor: builds ResNet-8 from the zoo, lists its skips in every mode,
+ * round-trips a model file, and checks that bad calls fail with a message instead of crashing.
+ * Exits non-zero on the first failed check; prints "N passed, 0 failed" at the end. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tailor.h"
+
+static int passed = 0, failed = 0;
+
+#define CHECK(cond, what)                                                                  \
+    do {                                                                                   \
+        if (cond) {                                                                        \
+            passed++;                                                                      \
+        } else {                                                                           \
+            failed++;                                                                      \
+            fprintf(stderr, "FAIL %s:%d: %s (last error: %s)\n", __FILE__, __LINE__, what, \
+                    tailor_last_error());                                                  \
+        }                                                                                  \
+    } while (0)
+
+static const char *mode_name(int32_t m) {
+    return m == TAILOR_MODE_LONG ? "long" : m == TAILOR_MODE_REMOVED ? "removed" : "short";
+}
+
+static int64_t print_skips(tailor_net *net) {
+    int64_t n = 0, i;
+    CHECK(tailor_net_skip_count(net, &n) == TAILOR_OK, "skip count");
+    for (i = 0; i < n; i++) {
+        tailor_skip_info s;
+        CHECK(tailor_net_skip_info(net, i, &s) == TAILOR_OK, "skip info");
+        printf("  %-9s #%lld %-7s %-16s -> %-16s proj=%-20s spans=%lld shape=%lldx%lldx%lld\n", s.block_name,
+               (long long)s.index, mode_name(s.mode), s.source, s.join ? s.join : "-",
+               s.projection ? s.projection : "-", (long long)s.num_spans, (long long)s.shape[0],
+               (long long)s.shape[1], (long long)s.shape[2]);
+    }
+    return n;
+}
+
+int main(int argc, char **argv) {
+    const char *path = argc > 1 ? argv[1] : "consumer_c.tailor";
+    tailor_net *net = NULL, *back = NULL;
+    int64_t blocks = 0, params = 0, i, chw[3] = {3, 32, 32}, outputs = 0;
+    float *w;
+
+    printf("libtailor %s (ABI %d, header ABI %d)\n", tailor_version(), tailor_abi_version(), TAILOR_ABI_VERSION);
+    CHECK(tailor_abi_version() == TAILOR_ABI_VERSION, "ABI version matches the header");
+
+    CHECK(tailor_zoo_create("resnet8", 10, chw, 1, &net) == TAILOR_OK, "zoo resnet8");
+    CHECK(tailor_net_io_shape(net, chw, &outputs) == TAILOR_OK && outputs == 10, "io shape");
+    CHECK(tailor_net_block_count(net, &blocks) == TAILOR_OK && blocks == 3, "three residual blocks");
+    printf("ResNet-8 skips (long):\n");
+    CHECK(print_skips(net) == 3, "three long skips");
+
+    for (i = 0; i < blocks; i++) CHECK(tailor_net_set_block_mode(net, i, TAILOR_MODE_SHORT) == TAILOR_OK, "shorten");
+    printf("shortened:\n");
+    CHECK(print_skips(net) == 6, "two short skips per block");
+    CHECK(tailor_net_set_block_mode(net, 0, TAILOR_MODE_REMOVED) == TAILOR_OK, "remove block 0");
+    printf("block 0 removed:\n");
+    CHECK(print_skips(net) == 5, "one removed + four short");
+
+    /* Round trip through a model file; every parameter must come back bit-exact. */
+    CHECK(tailor_net_save(net, path) == TAILOR_OK, "save");
+    CHECK(tailor_net_load(path, &back) == TAILOR_OK, "load");
+    CHECK(tailor_net_param_count(net, &params) == TAILOR_OK && params > 0, "param count");
+    for (i = 0; i < params; i++) {
+        const char *name = NULL;
+        int64_t ndim = 0, dims[4], count = 1, k;
+        float *a, *b;
+        CHECK(tailor_net_param_info(net, i, &name, &ndim, dims, NULL) == TAILOR_OK, "param info");
+        for (k = 0; k < ndim; k++) count *= dims[k];
+        a = (float *)malloc((size_t)count * sizeof(float));
+        b = (float *)malloc((size_t)count * sizeof(float));
+        CHECK(tailor_net_get_param(net, name, a, count) == TAILOR_OK, "get original");
+        CHECK(tailor_net_get_param(back, name, b, count) == TAILOR_OK, "get loaded");
+        CHECK(memcmp(a, b, (size_t)count * sizeof(float)) == 0, name);
+        free(a);
+        free(b);
+    }
+    {
+        int32_t mode = -1;
+        CHECK(tailor_net_block_info(back, 0, NULL, NULL, &mode) == TAILOR_OK && mode == TAILOR_MODE_REMOVED,
+              "mode survives the file");
+    }
+    printf("model file round trip: %lld tensors identical\n", (long long)params);
+
+    /* Bad calls: each fails with a status and a message, and the handle stays usable. */
+    CHECK(tailor_zoo_create("resnet9", 10, NULL, 0, &back) == TAILOR_ERR_NOT_FOUND, "unknown zoo name");
+    CHECK(strstr(tailor_last_error(), "resnet9") != NULL, "message names it");
+    CHECK(tailor_net_set_block_mode(NULL, 0, 0) == TAILOR_ERR_INVALID_ARGUMENT, "null handle");
+    CHECK(tailor_net_set_block_mode(net, 99, 0) == TAILOR_ERR_INVALID_ARGUMENT, "block out of range");
+    CHECK(tailor_net_get_param(net, "conv1.weight", NULL, 432) == TAILOR_ERR_INVALID_ARGUMENT, "null buffer");
+    w = (float *)calloc(432, sizeof(float));
+    w[5] = NAN;
+    {
+        int64_t dims[4] = {16, 3, 3, 3}, bad[4] = {16, 3, 3, 2};
+        CHECK(tailor_net_set_param(net, "conv1.weight", w, 4, dims) == TAILOR_ERR_NUMERIC, "NaN weight refused");
+        CHECK(tailor_net_set_param(net, "conv1.weight", w, 4, bad) == TAILOR_ERR_SHAPE, "wrong shape refused");
+        CHECK(tailor_net_set_param(net, "nope.weight", w, 4, dims) == TAILOR_ERR_NOT_FOUND, "unknown param");
+    }
+    free(w);
+    CHECK(tailor_net_load_buffer("garbage!", 8, &back) == TAILOR_ERR_FORMAT, "garbage buffer");
+    CHECK(tailor_net_load("/nonexistent/x.tailor", &back) == TAILOR_ERR_IO, "missing file");
+    CHECK(tailor_net_set_block_mode(net, 0, TAILOR_MODE_LONG) == TAILOR_OK, "handle still usable");
+
+    tailor_net_free(net);
+    tailor_net_free(back);
+    tailor_net_free(NULL);
+    remove(path);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

@@ -39,7 +39,9 @@ public func cGetParam(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ ou
             guard count == Int64(t.count) else {
                 throw TailorError.shape("parameter '\(name)' has \(t.count) values (shape \(t.shape)), the buffer holds \(count)")
             }
-            t.data.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: t.count) }
+            t.data.withUnsafeBufferPointer { src in
+                if let base = src.baseAddress { out.update(from: base, count: src.count) }
+            }
         }
     }
 }
@@ -51,8 +53,13 @@ public func cSetParam(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ da
         let name = try requireString(name, "name")
         guard let data else { throw TailorError.invalid("data is NULL") }
         let rank = try requireInt(ndim, "ndim", 0...8)
-        guard rank == 0 || dims != nil else { throw TailorError.invalid("dims is NULL") }
-        let shape = try (0..<rank).map { try requireInt(dims![$0], "dims[\($0)]", 0...Int64(1) << 40) }
+        let shape: [Int]
+        if rank == 0 {
+            shape = []
+        } else {
+            guard let dims else { throw TailorError.invalid("dims is NULL") }
+            shape = try (0..<rank).map { try requireInt(dims[$0], "dims[\($0)]", 0...Int64(1) << 40) }
+        }
         let n = try Tensor.checkedCount(shape, what: "parameter '\(name)'")
         try withHandle(net) { h in
             let expected = try h.net.parameter(name)

@@ -50,8 +50,14 @@ public final class Network {
             shapes.append(nodes[k].shape)
         }
         let shape = try op.outputShape(inputs: shapes, node: name)
+        guard shape.count <= Network.maxElements else {
+            throw TailorError.shape("node '\(name)': one sample's output \(shape) exceeds \(Network.maxElements) values")
+        }
         let node = Node(name: name, op: op, inputs: inputs, shape: shape)
         let specs = op.parameterSpecs(input: shapes.first ?? shape)
+        for s in specs where try Tensor.checkedCount(s.shape, what: "node '\(name)'") > Network.maxElements {
+            throw TailorError.shape("node '\(name)': parameter '\(s.suffix)' of shape \(s.shape) exceeds \(Network.maxElements) values")
+        }
         for s in specs where params["\(name).\(s.suffix)"] != nil {
             throw TailorError.invalid("node '\(name)': parameter '\(name).\(s.suffix)' already exists")
         }
@@ -63,6 +69,10 @@ public final class Network {
         if case .relu = op { detectBlock(endingAt: node) }
         return nodes.count - 1
     }
+
+    /// Largest activation (per sample) or parameter tensor accepted: 2^28 values (1 GiB of float32),
+    /// far above any network here, low enough that a typo cannot ask for an impossible allocation.
+    static let maxElements = 1 << 28
 
     static func validateName(_ name: String) throws {
         guard !name.isEmpty, name.utf8.count <= 200 else {

@@ -160,7 +160,11 @@ extension Network {
         guard let entryNode = node(named: b.entry) else { throw TailorError(.internal, "block '\(b.name)': entry '\(b.entry)' is missing") }
         shapes[b.entry] = entryNode.shape
         func emit(_ name: String, _ op: Op, _ inputs: [String]) throws {
-            let s = try op.outputShape(inputs: inputs.map { shapes[$0]! }, node: name)
+            let ins = try inputs.map { i -> Shape in
+                guard let s = shapes[i] else { throw TailorError(.internal, "block '\(b.name)': '\(i)' used before it is built") }
+                return s
+            }
+            let s = try op.outputShape(inputs: ins, node: name)
             shapes[name] = s
             out.append(Node(name: name, op: op, inputs: inputs, shape: s))
         }
@@ -205,7 +209,7 @@ extension Network {
                     try emit(projConv.name, projConv.op, [x])
                     try emit(projBn.name, projBn.op, [projConv.name])
                     guard shapes[projBn.name] == shapes[st.bn.name] else {
-                        throw TailorError.shape("block '\(b.name)': a 1×1 projection cannot match convolution '\(st.conv.name)' (\(shapes[x]!) → \(shapes[st.bn.name]!)), so it cannot be shortened")
+                        throw TailorError.shape("block '\(b.name)': a 1×1 projection cannot match convolution '\(st.conv.name)', so it cannot be shortened")
                     }
                     skip = projBn.name
                 }

@@ -6,14 +6,14 @@ VERSION := $(shell sed -n 's/^\#define TAILOR_VERSION_\(MAJOR\|MINOR\|PATCH\) \(
 CWARN  := -Wall -Wextra -Werror -pedantic
 OUT    := .build/c-tests
 
-.PHONY: all lib install uninstall test test-swift test-python test-c check-selfcontained help
+.PHONY: all lib install uninstall test test-swift test-python test-c check-selfcontained fuzz-short help
 
 all: lib
 
 help:
 	@echo "make lib                 build $(LIB) (swift build -c release)"
 	@echo "make install PREFIX=dir  install tailor.h, libtailor.so and tailor.pc under dir"
-	@echo "make test                Swift tests, C/C++ consumers, self-containment check, Python tests"
+	@echo "make test                Swift tests, C/C++ consumers, self-containment check, Python tests, short fuzz run"
 
 lib:
 	swift build -c release
@@ -27,7 +27,11 @@ install: lib
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/tailor.h $(DESTDIR)$(PREFIX)/lib/libtailor.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/tailor.pc
 
-test: test-swift test-c check-selfcontained test-python
+test: test-swift test-c check-selfcontained test-python fuzz-short
+
+# A short libFuzzer run of the model-file loader under AddressSanitizer (Tests/fuzz/run.sh SECONDS for longer).
+fuzz-short: lib
+	bash Tests/fuzz/run.sh 30
 
 test-swift:
 	swift test

@@ -1,184 +1,75 @@
-import Glibc
-
-/// Model files in the safetensors layout: 8-byte little-endian header length, a JSON header
-/// mapping each tensor name to dtype/shape/byte range, then the raw little-endian data. The graph
-/// and block modes live in `__metadata__` (string values only, as the format requires), so
-/// `safetensors`, numpy and torch users read the weights directly.
+/// Model files: a safetensors container whose tensors are the network's parameters (PyTorch
+/// names, so `safetensors`/numpy/torch users read the weights directly) and whose `__metadata__`
+/// holds the graph and block modes. Extra tensors under a prefix (a checkpoint's optimiser
+/// state, say) may ride along and are handed back separately.
 public enum ModelFile {
     static let formatName = "tailor"
     static let formatVersion = 1
-    /// Refuse headers beyond this size before allocating anything for them.
-    static let maxHeaderBytes = 64 << 20
 
-    // MARK: writing
-
-    public static func encode(_ net: Network) throws -> [UInt8] {
-        var entries: [(String, JSON)] = []
-        let graph = try net.graphMetadata().serialized()
-        entries.append(("__metadata__", .object([("format", .string(formatName)),
-                                                  ("format_version", .string(String(formatVersion))),
-                                                  ("graph", .string(graph))])))
-        var offset = 0
-        var tensors: [Tensor] = []
-        for name in net.parameterNames {
-            guard let t = net.params[name] else { continue }
-            let bytes = t.count * (t.isInteger ? 8 : 4)
-            entries.append((name, .object([("dtype", .string(t.isInteger ? "I64" : "F32")),
-                                           ("shape", .array(t.shape.map { .number(Double($0)) })),
-                                           ("data_offsets", .array([.number(Double(offset)), .number(Double(offset + bytes))]))])))
-            offset += bytes
-            tensors.append(t)
+    /// The container for `net`, plus any `extra` tensors (names must not clash with parameters).
+    public static func container(_ net: Network, extraMetadata: [(String, String)] = [],
+                                 extraTensors: [(name: String, tensor: Tensor)] = []) throws -> Safetensors {
+        var c = Safetensors()
+        c.metadata = [("format", formatName), ("format_version", String(formatVersion)),
+                      ("graph", try net.graphMetadata().serialized())] + extraMetadata
+        for name in net.parameterNames { if let t = net.params[name] { c.tensors.append((name, t)) } }
+        for e in extraTensors {
+            guard net.params[e.name] == nil else { throw TailorError.invalid("extra tensor '\(e.name)' clashes with a parameter") }
+            c.tensors.append(e)
         }
-        var header = Array(JSON.object(entries).serialized().utf8)
-        while header.count % 8 != 0 { header.append(0x20) }   // safetensors pads the header to 8 bytes with spaces
-        var out: [UInt8] = []
-        out.reserveCapacity(8 + header.count + offset)
-        appendLE(UInt64(header.count), to: &out)
-        out += header
-        for t in tensors {
-            if t.isInteger {
-                for v in t.data { appendLE(UInt64(bitPattern: Int64(v)), to: &out) }
-            } else {
-                for v in t.data { appendLE(UInt64(v.bitPattern), to: &out, bytes: 4) }
-            }
-        }
-        return out
+        return c
     }
 
-    private static func appendLE(_ v: UInt64, to out: inout [UInt8], bytes: Int = 8) {
-        for k in 0..<bytes { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(k)))) }
-    }
+    public static func encode(_ net: Network) throws -> [UInt8] { try container(net).encode() }
 
-    /// Writes atomically: a temporary file beside the target, flushed, then renamed over it, so
-    /// a crash never leaves a half-written model at `path`.
     public static func save(_ net: Network, to path: String) throws {
-        let bytes = try encode(net)
-        try writeAtomically(bytes, to: path)
+        try Safetensors.writeAtomically(try encode(net), to: path)
     }
-
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        guard !path.isEmpty else { throw TailorError.invalid("path is empty") }
-        let tmp = "\(path).tmp\(getpid())"
-        guard let f = fopen(tmp, "wb") else { throw TailorError(.io, "cannot write '\(tmp)': \(String(cString: strerror(errno)))") }
-        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
-        let flushed = fflush(f) == 0 && fsync(fileno(f)) == 0
-        fclose(f)
-        guard written == bytes.count, flushed else {
-            unlink(tmp)
-            throw TailorError(.io, "writing '\(tmp)' failed: \(String(cString: strerror(errno)))")
-        }
-        guard rename(tmp, path) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(tmp)
-            throw TailorError(.io, "cannot rename '\(tmp)' to '\(path)': \(why)")
-        }
-    }
-
-    // MARK: reading
 
     public static func load(path: String) throws -> Network {
-        let bytes = try readFile(path)
+        let bytes = try Safetensors.readFile(path)
         do { return try decode(bytes) } catch let e as TailorError {
             throw TailorError(e.code, "'\(path)': \(e.message)")
         }
-    }
-
-    static func readFile(_ path: String) throws -> [UInt8] {
-        guard let f = fopen(path, "rb") else { throw TailorError(.io, "cannot open '\(path)': \(String(cString: strerror(errno)))") }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-            if n > 0 { bytes += chunk[0..<n] }
-            if n < chunk.count {
-                guard ferror(f) == 0 else { throw TailorError(.io, "reading '\(path)' failed") }
-                break
-            }
-        }
-        return bytes
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> Network {
         try bytes.withUnsafeBufferPointer { try decode($0) }
     }
 
-    /// Validates everything before trusting it: header length, JSON, metadata, every tensor's
-    /// dtype, shape and byte range (inside the data, no overlap, full coverage), finite values,
-    /// and that the tensors are exactly the parameters the graph needs.
     public static func decode(_ buf: UnsafeBufferPointer<UInt8>) throws -> Network {
-        guard buf.count >= 8 else { throw TailorError.format("file is \(buf.count) bytes, too short for a safetensors header") }
-        var headerLen: UInt64 = 0
-        for k in 0..<8 { headerLen |= UInt64(buf[k]) << (8 * UInt64(k)) }
-        guard headerLen <= UInt64(maxHeaderBytes), Int(headerLen) <= buf.count - 8 else {
-            throw TailorError.format("header length \(headerLen) exceeds the file (\(buf.count) bytes): truncated or not a model file")
-        }
-        let headerEnd = 8 + Int(headerLen)
-        let header = try JSON.parse(UnsafeBufferPointer(rebasing: buf[8..<headerEnd]))
-        guard case .object(let entries) = header else { throw TailorError.format("header is not a JSON object") }
-        guard let meta = header["__metadata__"], meta["format"]?.string == formatName else {
+        try network(from: try Safetensors.decode(buf), extraPrefixes: []).net
+    }
+
+    /// Rebuilds the network from a container: the graph through the same validated path any
+    /// caller uses, then every parameter, which must be exactly those the graph needs. Tensors
+    /// whose names start with one of `extraPrefixes` are returned instead.
+    public static func network(from c: Safetensors, extraPrefixes: [String]) throws
+        -> (net: Network, extra: [(name: String, tensor: Tensor)]) {
+        guard c.meta("format") == formatName else {
             throw TailorError.format("not a Tailor model file (no __metadata__.format = \"tailor\"); plain safetensors weights can be loaded with load_state_dict")
         }
-        guard let v = meta["format_version"]?.string, let version = Int(v) else { throw TailorError.format("missing format_version") }
+        guard let v = c.meta("format_version"), let version = Int(v) else { throw TailorError.format("missing format_version") }
         guard version <= formatVersion else {
             throw TailorError(.version, "model file format version \(version) is newer than this library's (\(formatVersion))")
         }
-        guard let graphText = meta["graph"]?.string else { throw TailorError.format("missing graph in __metadata__") }
+        guard let graphText = c.meta("graph") else { throw TailorError.format("missing graph in __metadata__") }
         let net = try Network.fromGraphMetadata(try JSON.parse(graphText))
-
-        let data = UnsafeBufferPointer(rebasing: buf[headerEnd...])
-        var ranges: [(Int, Int)] = []
+        var extra: [(name: String, tensor: Tensor)] = []
         var seen = Set<String>()
-        for (name, e) in entries where name != "__metadata__" {
-            guard seen.insert(name).inserted else { throw TailorError.format("tensor '\(name)' appears twice") }
+        for (name, t) in c.tensors {
+            if extraPrefixes.contains(where: { name.hasPrefix($0) }) { extra.append((name, t)); continue }
             guard let old = net.params[name] else { throw TailorError.format("tensor '\(name)' is not a parameter of the stored graph") }
-            guard let dtype = e["dtype"]?.string, let shapeJ = e["shape"]?.array, let offs = e["data_offsets"]?.array, offs.count == 2,
-                  let begin = offs[0].int, let end = offs[1].int else {
-                throw TailorError.format("tensor '\(name)': needs dtype, shape and data_offsets [begin, end]")
+            guard t.shape == old.shape, t.isInteger == old.isInteger else {
+                throw TailorError.format("tensor '\(name)': \(t.isInteger ? "I64" : "F32") \(t.shape) does not match the graph's \(old.isInteger ? "I64" : "F32") \(old.shape)")
             }
-            let shape = shapeJ.compactMap(\.int)
-            guard shape.count == shapeJ.count, shape == old.shape else {
-                throw TailorError.format("tensor '\(name)': shape \(shapeJ.map { $0.serialized() }) does not match the graph's \(old.shape)")
-            }
-            let width: Int
-            switch (dtype, old.isInteger) {
-            case ("F32", false): width = 4
-            case ("I64", true): width = 8
-            default: throw TailorError.format("tensor '\(name)': dtype \(dtype) is not the expected \(old.isInteger ? "I64" : "F32")")
-            }
-            guard begin >= 0, end >= begin, end <= data.count, end - begin == old.count * width else {
-                throw TailorError.format("tensor '\(name)': byte range [\(begin), \(end)) is outside the data (\(data.count) bytes) or the wrong size")
-            }
-            ranges.append((begin, end))
-            var values = [Float](repeating: 0, count: old.count)
-            for i in 0..<old.count {
-                var u: UInt64 = 0
-                let at = begin + i * width
-                for k in 0..<width { u |= UInt64(data[at + k]) << (8 * UInt64(k)) }
-                if width == 4 {
-                    values[i] = Float(bitPattern: UInt32(truncatingIfNeeded: u))
-                } else {
-                    let n = Int64(bitPattern: u)
-                    guard n >= 0, n < 1 << 24 else { throw TailorError.format("tensor '\(name)': count \(n) out of range") }
-                    values[i] = Float(n)
-                }
-            }
-            if let i = values.firstIndex(where: { !$0.isFinite }) {
-                throw TailorError(.numeric, "tensor '\(name)': value at flat index \(i) is \(values[i]), not finite")
-            }
-            net.replaceParameter(name, Tensor(shape: old.shape, data: values, isInteger: old.isInteger))
+            seen.insert(name)
+            net.replaceParameter(name, t)
         }
         let missing = net.parameterNames.filter { !seen.contains($0) }
         guard missing.isEmpty else {
             throw TailorError.format("file lacks \(missing.count) parameter(s) of its graph, first '\(missing[0])'")
         }
-        ranges.sort { $0.0 < $1.0 }
-        var cursor = 0
-        for r in ranges {
-            guard r.0 == cursor else { throw TailorError.format("tensor byte ranges overlap or leave a gap at byte \(cursor)") }
-            cursor = r.1
-        }
-        guard cursor == data.count else { throw TailorError.format("\(data.count - cursor) trailing bytes after the last tensor") }
-        return net
+        return (net, extra)
     }
 }

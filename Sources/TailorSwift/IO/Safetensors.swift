@@ -1,0 +1,161 @@
+import Glibc
+
+/// The safetensors container: 8-byte little-endian header length, a JSON header mapping each
+/// tensor name to dtype/shape/byte range (plus a `__metadata__` map of strings), then the raw
+/// little-endian data. Only F32 and I64 tensors are used here. Decoding trusts nothing.
+public struct Safetensors {
+    public var metadata: [(String, String)] = []
+    /// Tensors in file order.
+    public var tensors: [(name: String, tensor: Tensor)] = []
+
+    public init(metadata: [(String, String)] = [], tensors: [(name: String, tensor: Tensor)] = []) {
+        self.metadata = metadata; self.tensors = tensors
+    }
+
+    public func meta(_ key: String) -> String? { metadata.first { $0.0 == key }?.1 }
+
+    /// Refuse headers beyond this size before allocating anything for them.
+    static let maxHeaderBytes = 64 << 20
+
+    // MARK: writing
+
+    public func encode() -> [UInt8] {
+        var entries: [(String, JSON)] = []
+        if !metadata.isEmpty { entries.append(("__metadata__", .object(metadata.map { ($0.0, .string($0.1)) }))) }
+        var offset = 0
+        for (name, t) in tensors {
+            let bytes = t.count * (t.isInteger ? 8 : 4)
+            entries.append((name, .object([("dtype", .string(t.isInteger ? "I64" : "F32")),
+                                           ("shape", .array(t.shape.map { .number(Double($0)) })),
+                                           ("data_offsets", .array([.number(Double(offset)), .number(Double(offset + bytes))]))])))
+            offset += bytes
+        }
+        var header = Array(JSON.object(entries).serialized().utf8)
+        while header.count % 8 != 0 { header.append(0x20) }   // the format pads the header to 8 bytes with spaces
+        var out = [UInt8](repeating: 0, count: 8 + header.count + offset)
+        out.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: UInt64(header.count).littleEndian, toByteOffset: 0, as: UInt64.self)
+            header.withUnsafeBytes { raw.baseAddress!.advanced(by: 8).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            var at = 8 + header.count
+            for (_, t) in tensors {
+                for v in t.data {
+                    if t.isInteger {
+                        raw.storeBytes(of: Int64(v).littleEndian, toByteOffset: at, as: Int64.self); at += 8
+                    } else {
+                        raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: at, as: UInt32.self); at += 4
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    // MARK: reading
+
+    /// Validates the header length, JSON, every tensor's dtype, shape and byte range (inside
+    /// the data, no overlap, no gap, full coverage) and finite values.
+    public static func decode(_ buf: UnsafeBufferPointer<UInt8>) throws -> Safetensors {
+        guard buf.count >= 8 else { throw TailorError.format("file is \(buf.count) bytes, too short for a safetensors header") }
+        var headerLen: UInt64 = 0
+        for k in 0..<8 { headerLen |= UInt64(buf[k]) << (8 * UInt64(k)) }
+        guard headerLen <= UInt64(maxHeaderBytes), Int(headerLen) <= buf.count - 8 else {
+            throw TailorError.format("header length \(headerLen) exceeds the file (\(buf.count) bytes): truncated or not a safetensors file")
+        }
+        let headerEnd = 8 + Int(headerLen)
+        let header = try JSON.parse(UnsafeBufferPointer(rebasing: buf[8..<headerEnd]))
+        guard case .object(let entries) = header else { throw TailorError.format("header is not a JSON object") }
+        let data = UnsafeBufferPointer(rebasing: buf[headerEnd...])
+        var result = Safetensors()
+        var seen = Set<String>()
+        var ranges: [(Int, Int)] = []
+        for (name, e) in entries {
+            guard seen.insert(name).inserted else { throw TailorError.format("'\(name)' appears twice in the header") }
+            if name == "__metadata__" {
+                guard case .object(let kv) = e else { throw TailorError.format("__metadata__ is not an object") }
+                for (k, v) in kv {
+                    guard let s = v.string else { throw TailorError.format("__metadata__ value '\(k)' is not a string") }
+                    result.metadata.append((k, s))
+                }
+                continue
+            }
+            guard let dtype = e["dtype"]?.string, let shapeJ = e["shape"]?.array, let offs = e["data_offsets"]?.array, offs.count == 2,
+                  let begin = offs[0].int, let end = offs[1].int else {
+                throw TailorError.format("tensor '\(name)': needs dtype, shape and data_offsets [begin, end]")
+            }
+            let shape = shapeJ.compactMap(\.int)
+            guard shape.count == shapeJ.count, shape.count <= 8 else { throw TailorError.format("tensor '\(name)': shape is not a list of integers") }
+            let count = try Tensor.checkedCount(shape, what: "tensor '\(name)'")
+            let width: Int
+            switch dtype {
+            case "F32": width = 4
+            case "I64": width = 8
+            default: throw TailorError.format("tensor '\(name)': dtype \(dtype) is not supported (F32 or I64)")
+            }
+            guard begin >= 0, end >= begin, end <= data.count, end - begin == count * width else {
+                throw TailorError.format("tensor '\(name)': byte range [\(begin), \(end)) is outside the data (\(data.count) bytes) or does not fit shape \(shape)")
+            }
+            ranges.append((begin, end))
+            let raw = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(data)[begin..<end])
+            var values = [Float](repeating: 0, count: count)
+            for i in 0..<count {
+                if width == 4 {
+                    values[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                } else {
+                    let n = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))
+                    guard n >= 0, n < 1 << 24 else { throw TailorError.format("tensor '\(name)': count \(n) out of range") }
+                    values[i] = Float(n)
+                }
+            }
+            if let i = values.firstIndex(where: { !$0.isFinite }) {
+                throw TailorError(.numeric, "tensor '\(name)': value at flat index \(i) is \(values[i]), not finite")
+            }
+            result.tensors.append((name, Tensor(shape: shape, data: values, isInteger: width == 8)))
+        }
+        ranges.sort { $0.0 < $1.0 }
+        var cursor = 0
+        for r in ranges {
+            guard r.0 == cursor else { throw TailorError.format("tensor byte ranges overlap or leave a gap at byte \(cursor)") }
+            cursor = r.1
+        }
+        guard cursor == data.count else { throw TailorError.format("\(data.count - cursor) trailing bytes after the last tensor") }
+        return result
+    }
+
+    // MARK: files
+
+    /// Writes atomically: a temporary file beside the target, flushed to disk, then renamed over
+    /// it, so a crash never leaves a half-written file at `path`.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        guard !path.isEmpty else { throw TailorError.invalid("path is empty") }
+        let tmp = "\(path).tmp\(getpid())"
+        guard let f = fopen(tmp, "wb") else { throw TailorError(.io, "cannot write '\(tmp)': \(String(cString: strerror(errno)))") }
+        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
+        let flushed = fflush(f) == 0 && fsync(fileno(f)) == 0
+        fclose(f)
+        guard written == bytes.count, flushed else {
+            unlink(tmp)
+            throw TailorError(.io, "writing '\(tmp)' failed: \(String(cString: strerror(errno)))")
+        }
+        guard rename(tmp, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(tmp)
+            throw TailorError(.io, "cannot rename '\(tmp)' to '\(path)': \(why)")
+        }
+    }
+
+    public static func readFile(_ path: String) throws -> [UInt8] {
+        guard let f = fopen(path, "rb") else { throw TailorError(.io, "cannot open '\(path)': \(String(cString: strerror(errno)))") }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+            if n > 0 { bytes += chunk[0..<n] }
+            if n < chunk.count {
+                guard ferror(f) == 0 else { throw TailorError(.io, "reading '\(path)' failed: \(String(cString: strerror(errno)))") }
+                break
+            }
+        }
+        return bytes
+    }
+}

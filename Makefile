@@ -31,7 +31,7 @@ test: test-swift test-c check-selfcontained test-python fuzz-short
 
 # A short libFuzzer run of the model-file loader under AddressSanitizer (Tests/fuzz/run.sh SECONDS for longer).
 fuzz-short: lib
-	bash Tests/fuzz/run.sh 30
+	bash Tests/fuzz/run.sh 30 modelfile capi
 
 test-swift:
 	swift test

@@ -1,19 +1,39 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with AddressSanitizer (clang from the Swift toolchain) and runs
-# each for SECONDS (default 60). Usage: Tests/fuzz/run.sh [SECONDS]. Exits non-zero on a crash.
+# each for SECONDS (default 60):
+#   modelfile — arbitrary bytes into the model-file loader;
+#   capi      — bytes read as a program of C API calls on a few handles.
+# Usage: Tests/fuzz/run.sh [SECONDS] [TARGET...]. Exits non-zero when a target crashes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-secs=${1:-60}
+secs=${1:-60}; shift || true
+targets=("${@:-modelfile capi}")
+read -r -a targets <<< "${targets[*]}"
 out=.build/fuzz
 mkdir -p "$out"
 [ -f .build/release/libtailor.so ] || swift build -c release
-# Sources without the C entry points (the target calls the Swift core directly).
-mapfile -t srcs < <(find Sources/TailorSwift -name '*.swift' -not -path '*/CABI/*' | sort)
-swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name TailorSwift \
-    -I Tests/fuzz -I Sources/COpenBLAS "${srcs[@]}" Tests/fuzz/ModelFileFuzz.swift -lopenblas -o "$out/fuzz_modelfile"
-rm -rf "$out/corpus_modelfile" && mkdir -p "$out/corpus_modelfile"
-python3 Tests/fuzz/make_seeds.py .build/release/libtailor.so "$out/corpus_modelfile"
-"$out/fuzz_modelfile" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=4096 -print_final_stats=1 \
-    "$out/corpus_modelfile" 2>&1 | tee "$out/modelfile.log" | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR)|Done" || true
-grep -q "ERROR: libFuzzer\|ERROR: AddressSanitizer" "$out/modelfile.log" && { echo "fuzz_modelfile: crash found, see $out/modelfile.log"; exit 1; }
-echo "fuzz_modelfile: no crash in ${secs}s"
+mapfile -t srcs < <(find Sources/TailorSwift -name '*.swift' | sort)
+status=0
+for t in "${targets[@]}"; do
+    case $t in
+        modelfile) file=ModelFileFuzz.swift; maxlen=65536 ;;
+        capi) file=CAPIFuzz.swift; maxlen=512 ;;
+        *) echo "unknown fuzz target '$t' (modelfile, capi)"; exit 2 ;;
+    esac
+    swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name TailorSwift \
+        -I Tests/fuzz -I Sources/COpenBLAS "${srcs[@]}" "Tests/fuzz/$file" -lopenblas -o "$out/fuzz_$t" 2>&1 \
+        | grep -v "Cannot export local symbol" || true
+    corpus="$out/corpus_$t"
+    mkdir -p "$corpus"
+    [ "$t" = modelfile ] && python3 Tests/fuzz/make_seeds.py .build/release/libtailor.so "$corpus"
+    (cd "$out" && "./fuzz_$t" -max_total_time="$secs" -max_len=$maxlen -rss_limit_mb=6000 -print_final_stats=1 \
+        -artifact_prefix="crash_${t}_" "corpus_$t" > "$t.log" 2>&1) || true
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log")
+    cov=$(grep -o 'cov: [0-9]*' "$out/$t.log" | tail -1)
+    if grep -q "ERROR: libFuzzer\|ERROR: AddressSanitizer\|deadly signal" "$out/$t.log"; then
+        echo "fuzz_$t: CRASH after ${runs:-?} runs, see $out/$t.log and $out/crash_${t}_*"; status=1
+    else
+        echo "fuzz_$t: ${runs:-?} runs in ${secs}s, ${cov:-cov: ?}, no crash"
+    fi
+done
+exit $status

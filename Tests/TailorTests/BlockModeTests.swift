@@ -53,7 +53,8 @@ import Testing
         for i in net.blocks.indices { try net.setMode(block: i, .removed) }
         for i in net.blocks.indices { try net.setMode(block: i, .short) }
         for i in net.blocks.indices { try net.setMode(block: i, .long) }
-        #expect(net.params == before)
+        let restored = net.params == before
+        #expect(restored, "parameters differ after switching back")
         #expect(net.parameterNames == namesBefore)
     }
 

@@ -44,8 +44,10 @@ public enum ModelFile {
     /// Rebuilds the network from a container: the graph through the same validated path any
     /// caller uses, then every parameter, which must be exactly those the graph needs. Tensors
     /// whose names start with one of `extraPrefixes` are returned instead.
-    public static func network(from c: Safetensors, extraPrefixes: [String]) throws
-        -> (net: Network, extra: [(name: String, tensor: Tensor)]) {
+    /// `graphKey` and `prefix` select a second network stored in the same container (a
+    /// checkpoint keeps its teacher under `teacher_graph` and `teacher.`).
+    public static func network(from c: Safetensors, extraPrefixes: [String], graphKey: String = "graph",
+                               prefix: String = "") throws -> (net: Network, extra: [(name: String, tensor: Tensor)]) {
         guard c.meta("format") == formatName else {
             throw TailorError.format("not a Tailor model file (no __metadata__.format = \"tailor\"); plain safetensors weights can be loaded with load_state_dict")
         }
@@ -53,12 +55,14 @@ public enum ModelFile {
         guard version <= formatVersion else {
             throw TailorError(.version, "model file format version \(version) is newer than this library's (\(formatVersion))")
         }
-        guard let graphText = c.meta("graph") else { throw TailorError.format("missing graph in __metadata__") }
+        guard let graphText = c.meta(graphKey) else { throw TailorError.format("missing \(graphKey) in __metadata__") }
         let net = try Network.fromGraphMetadata(try JSON.parse(graphText))
         var extra: [(name: String, tensor: Tensor)] = []
         var seen = Set<String>()
-        for (name, t) in c.tensors {
-            if extraPrefixes.contains(where: { name.hasPrefix($0) }) { extra.append((name, t)); continue }
+        for (fullName, t) in c.tensors {
+            if extraPrefixes.contains(where: { fullName.hasPrefix($0) }) { extra.append((fullName, t)); continue }
+            guard fullName.hasPrefix(prefix) else { continue }
+            let name = String(fullName.dropFirst(prefix.count))
             guard let old = net.params[name] else { throw TailorError.format("tensor '\(name)' is not a parameter of the stored graph") }
             guard t.shape == old.shape, t.isInteger == old.isInteger else {
                 throw TailorError.format("tensor '\(name)': \(t.isInteger ? "I64" : "F32") \(t.shape) does not match the graph's \(old.isInteger ? "I64" : "F32") \(old.shape)")

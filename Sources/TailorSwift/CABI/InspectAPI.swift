@@ -3,12 +3,17 @@ import Glibc
 
 // Read-only queries: nodes, blocks, skips, shapes, the JSON description.
 
-@_cdecl("tailor_net_node_count")
-public func cNodeCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
+/// Shared body of the tailor_net_*_count functions.
+func countEntry(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?, _ value: (NetHandle) -> Int) -> Int32 {
     guarded {
         let c = try requirePointer(count, "count")
-        c.pointee = Int64(try withHandle(net) { $0.net.nodes.count })
+        c.pointee = Int64(try withHandle(net, value))
     }
+}
+
+@_cdecl("tailor_net_node_count")
+public func cNodeCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
+    countEntry(net, count) { $0.net.nodes.count }
 }
 
 @_cdecl("tailor_net_node_info")
@@ -16,10 +21,7 @@ public func cNodeInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutabl
     guarded {
         let out = try requirePointer(out, "out")
         try withHandle(net) { h in
-            guard index >= 0, index < h.net.nodes.count else {
-                throw TailorError.invalid("node index \(index) is out of range: the network has \(h.net.nodes.count) node(s)")
-            }
-            let n = h.net.nodes[Int(index)]
+            let n = h.net.nodes[try checkIndex(index, h.net.nodes.count, "node")]
             var info = tailor_node_info()
             info.name = h.cString(n.name)
             info.op = h.cString(n.op.kind)
@@ -56,10 +58,7 @@ public func cIOShape(_ net: OpaquePointer?, _ inputCHW: UnsafeMutablePointer<Int
 
 @_cdecl("tailor_net_block_count")
 public func cBlockCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
-    guarded {
-        let c = try requirePointer(count, "count")
-        c.pointee = Int64(try withHandle(net) { $0.net.blocks.count })
-    }
+    countEntry(net, count) { $0.net.blocks.count }
 }
 
 func blockKindCode(_ k: BlockKind) -> Int32 {
@@ -74,10 +73,7 @@ public func cBlockInfo(_ net: OpaquePointer?, _ index: Int64, _ name: UnsafeMuta
                        _ kind: UnsafeMutablePointer<Int32>?, _ mode: UnsafeMutablePointer<Int32>?) -> Int32 {
     guarded {
         try withHandle(net) { h in
-            guard index >= 0, index < h.net.blocks.count else {
-                throw TailorError.invalid("block index \(index) is out of range: the network has \(h.net.blocks.count) residual block(s)")
-            }
-            let b = h.net.blocks[Int(index)]
+            let b = h.net.blocks[try checkIndex(index, h.net.blocks.count, "residual block")]
             name?.pointee = h.cString(b.name)
             kind?.pointee = blockKindCode(b.kind)
             mode?.pointee = modeCode(b.mode)
@@ -93,20 +89,14 @@ public func cSetBlockMode(_ net: OpaquePointer?, _ block: Int64, _ mode: Int32) 
             throw TailorError.invalid("mode must be TAILOR_MODE_LONG (0), TAILOR_MODE_REMOVED (1) or TAILOR_MODE_SHORT (2), got \(mode)")
         }
         try withHandle(net) { h in
-            guard block >= 0, block < h.net.blocks.count else {
-                throw TailorError.invalid("block index \(block) is out of range: the network has \(h.net.blocks.count) residual block(s)")
-            }
-            try h.net.setMode(block: Int(block), m)
+            try h.net.setMode(block: try checkIndex(block, h.net.blocks.count, "residual block"), m)
         }
     }
 }
 
 @_cdecl("tailor_net_skip_count")
 public func cSkipCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
-    guarded {
-        let c = try requirePointer(count, "count")
-        c.pointee = Int64(try withHandle(net) { $0.net.skips.count })
-    }
+    countEntry(net, count) { $0.net.skips.count }
 }
 
 @_cdecl("tailor_net_skip_info")
@@ -115,10 +105,7 @@ public func cSkipInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutabl
         let out = try requirePointer(out, "out")
         try withHandle(net) { h in
             let skips = h.net.skips
-            guard index >= 0, index < skips.count else {
-                throw TailorError.invalid("skip index \(index) is out of range: the network has \(skips.count) skip(s)")
-            }
-            let s = skips[Int(index)]
+            let s = skips[try checkIndex(index, skips.count, "skip")]
             var info = tailor_skip_info()
             info.block = Int64(s.blockIndex)
             info.block_name = h.cString(s.block)

@@ -4,10 +4,7 @@ import CTailor
 
 @_cdecl("tailor_net_param_count")
 public func cParamCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
-    guarded {
-        let c = try requirePointer(count, "count")
-        c.pointee = Int64(try withHandle(net) { $0.net.parameterNames.count })
-    }
+    countEntry(net, count) { $0.net.parameterNames.count }
 }
 
 @_cdecl("tailor_net_param_info")
@@ -17,11 +14,9 @@ public func cParamInfo(_ net: OpaquePointer?, _ index: Int64, _ name: UnsafeMuta
     guarded {
         try withHandle(net) { h in
             let names = h.net.parameterNames
-            guard index >= 0, index < names.count else {
-                throw TailorError.invalid("parameter index \(index) is out of range: the network has \(names.count) parameter(s)")
-            }
-            let t = try h.net.parameter(names[Int(index)])
-            name?.pointee = h.cString(names[Int(index)])
+            let i = try checkIndex(index, names.count, "parameter")
+            let t = try h.net.parameter(names[i])
+            name?.pointee = h.cString(names[i])
             ndim?.pointee = Int64(t.shape.count)
             if let dims { for k in 0..<4 { dims[k] = k < t.shape.count ? Int64(t.shape[k]) : 0 } }
             isInteger?.pointee = t.isInteger ? 1 : 0

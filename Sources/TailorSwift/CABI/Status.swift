@@ -79,3 +79,11 @@ func requireInt(_ v: Int64, _ what: String, _ range: ClosedRange<Int64>) throws 
     guard range.contains(v) else { throw TailorError.invalid("\(what) must be in \(range.lowerBound)...\(range.upperBound), got \(v)") }
     return Int(v)
 }
+
+/// `index` as an Int if it addresses one of `count` items, else an error naming what it indexes.
+func checkIndex(_ index: Int64, _ count: Int, _ what: String) throws -> Int {
+    guard index >= 0, index < Int64(count) else {
+        throw TailorError.invalid("\(what) index \(index) is out of range: the network has \(count) \(what)(s)")
+    }
+    return Int(index)
+}

@@ -44,8 +44,10 @@ test-c: lib
 	cc -std=c99 $(CWARN) Tests/c/consumer.c $$(pkg-config --cflags --libs tailor) -lm \
 	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/consumer_c && \
 	c++ -std=c++17 $(CWARN) Tests/c/consumer.cpp $$(pkg-config --cflags --libs tailor) \
-	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/consumer_cpp
-	cd $(OUT) && ./consumer_c && ./consumer_cpp
+	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/consumer_cpp && \
+	cc -std=c99 $(CWARN) -pthread Tests/c/threads.c $$(pkg-config --cflags --libs tailor) \
+	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/threads
+	cd $(OUT) && ./consumer_c && ./consumer_cpp && ./threads
 
 # The library must load with no Swift toolchain: no libswift*/libFoundation* in NEEDED, only
 # tailor_* exported, and the C consumer must run with /opt/swift hidden (private mount namespace).

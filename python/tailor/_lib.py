@@ -1,0 +1,249 @@
+"""The one module that talks to libtailor through ctypes.
+
+It finds and loads the library, checks its ABI version, declares every function's
+``argtypes``/``restype`` (the C prototype from ``include/tailor.h`` is in the comment above
+each), and turns every non-zero status into a :class:`TailorError` via :func:`check`.
+
+Library lookup order: the ``TAILOR_LIBRARY`` environment variable, the package directory
+(``tailor/libtailor.so``, where ``pip install`` puts it), then ``<repo>/.build/release/libtailor.so``
+for a developer checkout. The error lists every path tried.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+from ctypes import POINTER, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t, c_uint64, c_void_p
+
+#: The TAILOR_ABI_VERSION this package was written against.
+EXPECTED_ABI_VERSION = 1
+
+_LIBNAME = "libtailor.so"
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+_REPO_DIR = os.path.dirname(os.path.dirname(_PKG_DIR))
+
+
+class TailorError(RuntimeError):
+    """Raised when a libtailor call fails. ``status`` is the numeric ``tailor_status`` (or None
+    for errors detected on the Python side), ``status_name`` its name ("TAILOR_ERR_SHAPE")."""
+
+    def __init__(self, message: str, status: int | None = None, status_name: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.status_name = status_name
+
+
+# ---- C structs (layouts must match include/tailor.h) ----------------------------------------
+
+class NodeInfo(ctypes.Structure):
+    """``tailor_node_info``."""
+    _fields_ = [
+        ("name", c_char_p),
+        ("op", c_char_p),
+        ("num_inputs", c_int64),
+        ("inputs", c_char_p * 2),
+        ("shape", c_int64 * 3),
+        ("out_channels", c_int64),
+        ("kernel", c_int64),
+        ("stride", c_int64),
+        ("padding", c_int64),
+        ("bias", c_int32),
+        ("block", c_int32),
+    ]
+
+
+class SkipInfo(ctypes.Structure):
+    """``tailor_skip_info``."""
+    _fields_ = [
+        ("block", c_int64),
+        ("block_name", c_char_p),
+        ("index", c_int64),
+        ("mode", c_int32),
+        ("kind", c_int32),
+        ("source", c_char_p),
+        ("join", c_char_p),
+        ("projection", c_char_p),
+        ("num_spans", c_int64),
+        ("spans", c_char_p * 8),
+        ("shape", c_int64 * 3),
+    ]
+
+
+NetPtr = c_void_p  # tailor_net *
+_i64p = POINTER(c_int64)
+_f32p = POINTER(ctypes.c_float)
+
+# name: (restype, argtypes, C prototype). `check` is applied by callers for status returns.
+_PROTOTYPES = {
+    # const char *tailor_last_error(void);
+    "tailor_last_error": (c_char_p, []),
+    # const char *tailor_status_name(int status);
+    "tailor_status_name": (c_char_p, [c_int]),
+    # const char *tailor_version(void);
+    "tailor_version": (c_char_p, []),
+    # int tailor_abi_version(void);
+    "tailor_abi_version": (c_int, []),
+    # int tailor_net_create(uint64_t seed, tailor_net **out);
+    "tailor_net_create": (c_int, [c_uint64, POINTER(NetPtr)]),
+    # void tailor_net_free(tailor_net *net);
+    "tailor_net_free": (None, [NetPtr]),
+    # int tailor_net_copy(tailor_net *net, tailor_net **out);
+    "tailor_net_copy": (c_int, [NetPtr, POINTER(NetPtr)]),
+    # int tailor_zoo_create(const char *name, int64_t num_classes, const int64_t *input_chw,
+    #                       uint64_t seed, tailor_net **out);
+    "tailor_zoo_create": (c_int, [c_char_p, c_int64, _i64p, c_uint64, POINTER(NetPtr)]),
+    # const char *tailor_zoo_names(void);
+    "tailor_zoo_names": (c_char_p, []),
+    # int tailor_net_add_input(tailor_net *net, const char *name, int64_t channels, int64_t height,
+    #                          int64_t width, int64_t *node_out);
+    "tailor_net_add_input": (c_int, [NetPtr, c_char_p, c_int64, c_int64, c_int64, _i64p]),
+    # int tailor_net_add_conv2d(tailor_net *net, const char *name, const char *input, int64_t out_channels,
+    #                           int64_t kernel, int64_t stride, int64_t padding, int bias, int64_t *node_out);
+    "tailor_net_add_conv2d": (c_int, [NetPtr, c_char_p, c_char_p, c_int64, c_int64, c_int64, c_int64, c_int, _i64p]),
+    # int tailor_net_add_batchnorm(tailor_net *net, const char *name, const char *input, double eps,
+    #                              double momentum, int64_t *node_out);
+    "tailor_net_add_batchnorm": (c_int, [NetPtr, c_char_p, c_char_p, c_double, c_double, _i64p]),
+    # int tailor_net_add_relu(tailor_net *net, const char *name, const char *input, int64_t *node_out);
+    "tailor_net_add_relu": (c_int, [NetPtr, c_char_p, c_char_p, _i64p]),
+    # int tailor_net_add_add(tailor_net *net, const char *name, const char *a, const char *b, int64_t *node_out);
+    "tailor_net_add_add": (c_int, [NetPtr, c_char_p, c_char_p, c_char_p, _i64p]),
+    # int tailor_net_add_pool(tailor_net *net, const char *name, const char *input, int kind, int64_t kernel,
+    #                         int64_t stride, int64_t padding, int64_t *node_out);
+    "tailor_net_add_pool": (c_int, [NetPtr, c_char_p, c_char_p, c_int, c_int64, c_int64, c_int64, _i64p]),
+    # int tailor_net_add_global_avgpool(tailor_net *net, const char *name, const char *input, int64_t *node_out);
+    "tailor_net_add_global_avgpool": (c_int, [NetPtr, c_char_p, c_char_p, _i64p]),
+    # int tailor_net_add_flatten(tailor_net *net, const char *name, const char *input, int64_t *node_out);
+    "tailor_net_add_flatten": (c_int, [NetPtr, c_char_p, c_char_p, _i64p]),
+    # int tailor_net_add_dense(tailor_net *net, const char *name, const char *input, int64_t out_features,
+    #                          int bias, int64_t *node_out);
+    "tailor_net_add_dense": (c_int, [NetPtr, c_char_p, c_char_p, c_int64, c_int, _i64p]),
+    # int tailor_net_node_count(tailor_net *net, int64_t *count);
+    "tailor_net_node_count": (c_int, [NetPtr, _i64p]),
+    # int tailor_net_node_info(tailor_net *net, int64_t index, tailor_node_info *out);
+    "tailor_net_node_info": (c_int, [NetPtr, c_int64, POINTER(NodeInfo)]),
+    # int tailor_net_io_shape(tailor_net *net, int64_t input_chw[3], int64_t *num_outputs);
+    "tailor_net_io_shape": (c_int, [NetPtr, _i64p, _i64p]),
+    # int tailor_net_block_count(tailor_net *net, int64_t *count);
+    "tailor_net_block_count": (c_int, [NetPtr, _i64p]),
+    # int tailor_net_block_info(tailor_net *net, int64_t index, const char **name, int32_t *kind, int32_t *mode);
+    "tailor_net_block_info": (c_int, [NetPtr, c_int64, POINTER(c_char_p), POINTER(c_int32), POINTER(c_int32)]),
+    # int tailor_net_set_block_mode(tailor_net *net, int64_t block, int32_t mode);
+    "tailor_net_set_block_mode": (c_int, [NetPtr, c_int64, c_int32]),
+    # int tailor_net_skip_count(tailor_net *net, int64_t *count);
+    "tailor_net_skip_count": (c_int, [NetPtr, _i64p]),
+    # int tailor_net_skip_info(tailor_net *net, int64_t index, tailor_skip_info *out);
+    "tailor_net_skip_info": (c_int, [NetPtr, c_int64, POINTER(SkipInfo)]),
+    # int tailor_net_param_count(tailor_net *net, int64_t *count);
+    "tailor_net_param_count": (c_int, [NetPtr, _i64p]),
+    # int tailor_net_param_info(tailor_net *net, int64_t index, const char **name, int64_t *ndim,
+    #                           int64_t dims[4], int32_t *is_integer);
+    "tailor_net_param_info": (c_int, [NetPtr, c_int64, POINTER(c_char_p), _i64p, _i64p, POINTER(c_int32)]),
+    # int tailor_net_get_param(tailor_net *net, const char *name, float *out, int64_t count);
+    "tailor_net_get_param": (c_int, [NetPtr, c_char_p, _f32p, c_int64]),
+    # int tailor_net_set_param(tailor_net *net, const char *name, const float *data, int64_t ndim,
+    #                          const int64_t *dims);
+    "tailor_net_set_param": (c_int, [NetPtr, c_char_p, _f32p, c_int64, _i64p]),
+    # int tailor_net_save(tailor_net *net, const char *path);
+    "tailor_net_save": (c_int, [NetPtr, c_char_p]),
+    # int tailor_net_load(const char *path, tailor_net **out);
+    "tailor_net_load": (c_int, [c_char_p, POINTER(NetPtr)]),
+    # int tailor_net_load_buffer(const void *data, size_t size, tailor_net **out);
+    "tailor_net_load_buffer": (c_int, [c_void_p, c_size_t, POINTER(NetPtr)]),
+    # int tailor_net_describe(tailor_net *net, const char **json);
+    "tailor_net_describe": (c_int, [NetPtr, POINTER(c_char_p)]),
+}
+
+
+def candidate_paths() -> list[str]:
+    """Where the library is looked for, in order."""
+    paths = []
+    env = os.environ.get("TAILOR_LIBRARY")
+    if env:
+        paths.append(os.path.abspath(os.path.expanduser(env)))
+    paths.append(os.path.join(_PKG_DIR, _LIBNAME))
+    paths.append(os.path.join(_REPO_DIR, ".build", "release", _LIBNAME))
+    return paths
+
+
+def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
+    for name, (restype, argtypes) in _PROTOTYPES.items():
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+    return lib
+
+
+def load_library() -> ctypes.CDLL:
+    """Loads libtailor from the first existing candidate path, declares its functions and checks
+    its ABI version. Raises TailorError listing every path tried."""
+    tried = []
+    for path in candidate_paths():
+        if not os.path.isfile(path):
+            tried.append(f"{path} (not found)")
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError as e:
+            tried.append(f"{path} ({e})")
+            continue
+        try:
+            _declare(lib)
+        except AttributeError as e:
+            tried.append(f"{path} (missing symbol: {e})")
+            continue
+        check_abi(lib, path)
+        lib._tailor_path = path
+        return lib
+    raise TailorError("could not load libtailor; tried:\n  " + "\n  ".join(tried)
+                      + "\nbuild it with `swift build -c release` in the repository root, "
+                        "install the package with `pip install ./python`, or set TAILOR_LIBRARY")
+
+
+def check_abi(lib: ctypes.CDLL, path: str = "libtailor") -> None:
+    """Raises TailorError naming both versions when the library's ABI is not EXPECTED_ABI_VERSION."""
+    found = lib.tailor_abi_version()
+    if found != EXPECTED_ABI_VERSION:
+        raise TailorError(f"ABI version mismatch: {path} has ABI version {found}, "
+                          f"this tailor package expects ABI version {EXPECTED_ABI_VERSION}",
+                          status=10, status_name="TAILOR_ERR_VERSION")
+
+
+_lib: ctypes.CDLL | None = None
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded library (loaded on first use)."""
+    global _lib
+    if _lib is None:
+        _lib = load_library()
+    return _lib
+
+
+def _check(status: int) -> None:
+    """Raises TailorError with the library's last error and the status name if status != 0."""
+    if status != 0:
+        L = lib()
+        message = (L.tailor_last_error() or b"").decode("utf-8", "replace")
+        name = (L.tailor_status_name(status) or b"").decode("utf-8", "replace")
+        raise TailorError(f"{message} [{name}]" if message else name, status=status, status_name=name)
+
+
+def s(text: str | bytes | None) -> bytes | None:
+    """A Python string as the UTF-8 bytes a `const char *` argument takes (None stays NULL)."""
+    if text is None or isinstance(text, bytes):
+        return text
+    if not isinstance(text, str):
+        raise TypeError(f"expected a string, got {type(text).__name__}")
+    if "\0" in text:
+        raise TailorError(f"name contains a NUL character: {text!r}", status=1,
+                          status_name="TAILOR_ERR_INVALID_ARGUMENT")
+    return text.encode("utf-8")
+
+
+def u(raw: bytes | None) -> str | None:
+    """A `const char *` result as a Python string (NULL becomes None)."""
+    return None if raw is None else raw.decode("utf-8", "replace")
+
+
+def version() -> str:
+    """The library's version string."""
+    return u(lib().tailor_version())

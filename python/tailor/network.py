@@ -1,0 +1,509 @@
+"""`Network`: a residual network held by libtailor, with numpy weights at the boundary.
+
+Parameter names and layouts are PyTorch's (``state_dict`` names, conv weights OIHW, linear
+weights (out, in)), so weights move between a torch module and a Network name for name.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+from collections import namedtuple
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from . import _lib
+from ._lib import TailorError, _check, s, u
+
+MODES = ("long", "removed", "short")
+KINDS = ("basic", "bottleneck", "other")
+POOL_KINDS = {"max": 0, "avg": 1}
+_BUFFER_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
+
+#: What ``load_state_dict(..., strict=False)`` returns, like PyTorch's ``_IncompatibleKeys``.
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of the graph (``tailor_node_info``). ``shape`` is (C, H, W) of one sample;
+    ``block`` is the index of the residual block the node belongs to, or -1."""
+    index: int
+    name: str
+    op: str
+    inputs: tuple
+    shape: tuple
+    out_channels: int
+    kernel: int
+    stride: int
+    padding: int
+    bias: bool
+    block: int
+
+
+@dataclass(frozen=True)
+class Block:
+    """A residual block: its index, name ("layer2.0"), kind ("basic"|"bottleneck"|"other") and
+    current mode ("long"|"removed"|"short")."""
+    index: int
+    name: str
+    kind: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    """One skip connection (``tailor_skip_info``).
+
+    ``name`` is "<block name>.skip<index>"; ``block`` the block index; ``index`` the position
+    within the block (a short block has one skip per convolution); ``source`` the node whose
+    output the skip carries; ``join`` the add node where it rejoins (None when removed);
+    ``spans`` the convolutions it bypasses; ``projection`` the projection prefix
+    ("layer2.0.downsample") or None for identity; ``shape`` (C, H, W) of the carried tensor.
+    """
+    name: str
+    block: int
+    index: int
+    kind: str
+    mode: str
+    source: str
+    join: str | None
+    spans: tuple
+    projection: str | None
+    shape: tuple
+
+    @property
+    def block_name(self) -> str:
+        """The name of the block this skip belongs to."""
+        return self.name.rsplit(".skip", 1)[0]
+
+
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise TailorError(f"{what} must be a string, got {type(value).__name__}", status=1,
+                          status_name="TAILOR_ERR_INVALID_ARGUMENT")
+    return value
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    """A numpy view of a numpy array, torch tensor or nested sequence (torch is never imported)."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch.Tensor
+        value = value.detach().cpu()
+        if str(getattr(value, "dtype", "")) == "torch.bfloat16":
+            value = value.float()
+        value = value.numpy()
+    return np.asarray(value)
+
+
+class Network:
+    """A network held by libtailor (an opaque ``tailor_net *``).
+
+    Create one empty with ``Network(seed)`` and build it node by node, or get one from
+    :mod:`tailor.zoo`, :func:`tailor.load` or :meth:`Network.from_bytes`. Free it with
+    :meth:`close` (or a ``with`` block); it is freed on garbage collection otherwise.
+    A handle is used by one thread at a time.
+    """
+
+    _ptr = None  # class default so __del__ is safe on a half-built object
+
+    def __init__(self, seed: int = 0):
+        """An empty network; `seed` seeds parameter initialisation."""
+        L = _lib.lib()
+        ptr = _lib.NetPtr()
+        _check(L.tailor_net_create(ctypes.c_uint64(int(seed) & (2**64 - 1)), ctypes.byref(ptr)))
+        self._set(ptr)
+
+    # ---- lifetime -------------------------------------------------------------------------
+
+    def _set(self, ptr: ctypes.c_void_p) -> None:
+        self._lib = _lib.lib()
+        self._ptr = ptr.value
+
+    @classmethod
+    def _from_ptr(cls, ptr: ctypes.c_void_p) -> "Network":
+        net = cls.__new__(cls)
+        net._set(ptr)
+        return net
+
+    @property
+    def _h(self) -> int:
+        """The live handle; raises TailorError after close()."""
+        if self._ptr is None:
+            raise TailorError("network is closed (used after close())", status=1,
+                              status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        return self._ptr
+
+    @property
+    def closed(self) -> bool:
+        """True once close() has run."""
+        return self._ptr is None
+
+    def close(self) -> None:
+        """Frees the library's network. Safe to call more than once."""
+        ptr, self._ptr = self._ptr, None
+        if ptr is not None:
+            self._lib.tailor_net_free(ptr)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self) -> "Network":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def copy(self) -> "Network":
+        """A deep copy: same graph, modes and weights, independent afterwards."""
+        ptr = _lib.NetPtr()
+        _check(self._lib.tailor_net_copy(self._h, ctypes.byref(ptr)))
+        return Network._from_ptr(ptr)
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo) -> "Network":
+        return self.copy()
+
+    # ---- building node by node --------------------------------------------------------------
+
+    def _added(self, status: int, name: str) -> str:
+        _check(status)
+        return name
+
+    def add_input(self, name: str, shape) -> str:
+        """Adds the network's single input; `shape` is (channels, height, width) of one sample."""
+        c, h, w = (int(v) for v in shape)
+        return self._added(self._lib.tailor_net_add_input(self._h, s(_name(name, "name")), c, h, w, None), name)
+
+    def add_conv2d(self, name: str, input: str, out_channels: int, kernel: int, stride: int = 1,
+                   padding: int = 0, bias: bool = False) -> str:
+        """Adds a 2-D convolution (nn.Conv2d, square kernel, groups=1) reading node `input`."""
+        return self._added(self._lib.tailor_net_add_conv2d(
+            self._h, s(_name(name, "name")), s(_name(input, "input")), int(out_channels), int(kernel),
+            int(stride), int(padding), int(bool(bias)), None), name)
+
+    def add_batchnorm(self, name: str, input: str, eps: float = 1e-5, momentum: float = 0.1) -> str:
+        """Adds batch normalisation (nn.BatchNorm2d)."""
+        return self._added(self._lib.tailor_net_add_batchnorm(
+            self._h, s(_name(name, "name")), s(_name(input, "input")), float(eps), float(momentum), None), name)
+
+    def add_relu(self, name: str, input: str) -> str:
+        """Adds a ReLU."""
+        return self._added(self._lib.tailor_net_add_relu(
+            self._h, s(_name(name, "name")), s(_name(input, "input")), None), name)
+
+    def add_add(self, name: str, a: str, b: str) -> str:
+        """Adds the element-wise sum of two nodes of the same shape (a skip join)."""
+        return self._added(self._lib.tailor_net_add_add(
+            self._h, s(_name(name, "name")), s(_name(a, "a")), s(_name(b, "b")), None), name)
+
+    def add_pool(self, name: str, input: str, kind: str = "max", kernel: int = 2, stride: int | None = None,
+                 padding: int = 0) -> str:
+        """Adds max or average pooling ("max" | "avg"); `stride` defaults to `kernel` like PyTorch."""
+        if kind not in POOL_KINDS:
+            raise TailorError(f"unknown pool kind {kind!r}; expected one of {sorted(POOL_KINDS)}",
+                              status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        stride = kernel if stride is None else stride
+        return self._added(self._lib.tailor_net_add_pool(
+            self._h, s(_name(name, "name")), s(_name(input, "input")), POOL_KINDS[kind], int(kernel),
+            int(stride), int(padding), None), name)
+
+    def add_global_avgpool(self, name: str, input: str) -> str:
+        """Adds global average pooling to C x 1 x 1 (nn.AdaptiveAvgPool2d(1))."""
+        return self._added(self._lib.tailor_net_add_global_avgpool(
+            self._h, s(_name(name, "name")), s(_name(input, "input")), None), name)
+
+    def add_flatten(self, name: str, input: str) -> str:
+        """Adds a flatten of C x H x W to C*H*W features (PyTorch order)."""
+        return self._added(self._lib.tailor_net_add_flatten(
+            self._h, s(_name(name, "name")), s(_name(input, "input")), None), name)
+
+    def add_dense(self, name: str, input: str, out_features: int, bias: bool = True) -> str:
+        """Adds a fully connected layer (nn.Linear) on a flat input."""
+        return self._added(self._lib.tailor_net_add_dense(
+            self._h, s(_name(name, "name")), s(_name(input, "input")), int(out_features), int(bool(bias)),
+            None), name)
+
+    # ---- inspecting --------------------------------------------------------------------------
+
+    def _count(self, fn) -> int:
+        n = ctypes.c_int64()
+        _check(fn(self._h, ctypes.byref(n)))
+        return n.value
+
+    @property
+    def nodes(self) -> list[Node]:
+        """Every node in topological order."""
+        out = []
+        for i in range(self._count(self._lib.tailor_net_node_count)):
+            info = _lib.NodeInfo()
+            _check(self._lib.tailor_net_node_info(self._h, i, ctypes.byref(info)))
+            out.append(Node(i, u(info.name), u(info.op),
+                            tuple(u(info.inputs[k]) for k in range(min(info.num_inputs, 2))),
+                            tuple(info.shape), info.out_channels, info.kernel, info.stride, info.padding,
+                            bool(info.bias), info.block))
+        return out
+
+    def _io(self) -> tuple[tuple, int]:
+        chw = (ctypes.c_int64 * 3)()
+        n = ctypes.c_int64()
+        _check(self._lib.tailor_net_io_shape(self._h, chw, ctypes.byref(n)))
+        return tuple(chw), n.value
+
+    @property
+    def input_shape(self) -> tuple:
+        """(channels, height, width) of one input sample."""
+        return self._io()[0]
+
+    @property
+    def num_outputs(self) -> int:
+        """Number of output features (classes)."""
+        return self._io()[1]
+
+    @property
+    def blocks(self) -> list[Block]:
+        """The residual blocks, input to output, with their kind and current mode."""
+        out = []
+        for i in range(self._count(self._lib.tailor_net_block_count)):
+            name, kind, mode = ctypes.c_char_p(), ctypes.c_int32(), ctypes.c_int32()
+            _check(self._lib.tailor_net_block_info(self._h, i, ctypes.byref(name), ctypes.byref(kind),
+                                                   ctypes.byref(mode)))
+            out.append(Block(i, u(name.value), _label(KINDS, kind.value), _label(MODES, mode.value)))
+        return out
+
+    @property
+    def skips(self) -> list[Skip]:
+        """The skip inventory: one per long or removed block, one per convolution of a short block."""
+        out = []
+        for i in range(self._count(self._lib.tailor_net_skip_count)):
+            si = _lib.SkipInfo()
+            _check(self._lib.tailor_net_skip_info(self._h, i, ctypes.byref(si)))
+            block_name = u(si.block_name)
+            out.append(Skip(f"{block_name}.skip{si.index}", si.block, si.index, _label(KINDS, si.kind),
+                            _label(MODES, si.mode), u(si.source), u(si.join),
+                            tuple(u(si.spans[k]) for k in range(min(si.num_spans, 8))),
+                            u(si.projection), tuple(si.shape)))
+        return out
+
+    def _block_index(self, block: int | str) -> int:
+        if isinstance(block, str):
+            for b in self.blocks:
+                if b.name == block:
+                    return b.index
+            names = ", ".join(b.name for b in self.blocks) or "none"
+            raise TailorError(f"unknown block {block!r}; blocks: {names}", status=3,
+                              status_name="TAILOR_ERR_NOT_FOUND")
+        if isinstance(block, (bool, float)) or not isinstance(block, (int, np.integer)):
+            raise TailorError(f"block must be an index or a block name, got {block!r}", status=1,
+                              status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        return int(block)
+
+    def set_mode(self, block: int | str, mode: str) -> None:
+        """Switches a block (index or name) to "long", "removed" or "short". Parameters of nodes
+        that disappear are kept and come back when the block returns to a mode that has them."""
+        if isinstance(mode, str):
+            if mode not in MODES:
+                raise TailorError(f"invalid mode {mode!r}; expected one of {', '.join(MODES)}", status=1,
+                                  status_name="TAILOR_ERR_INVALID_ARGUMENT")
+            code = MODES.index(mode)
+        elif isinstance(mode, (int, np.integer)) and not isinstance(mode, bool):
+            code = int(mode)  # the C enum; the library validates it
+        else:
+            raise TailorError(f"invalid mode {mode!r}; expected one of {', '.join(MODES)}", status=1,
+                              status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        _check(self._lib.tailor_net_set_block_mode(self._h, self._block_index(block), code))
+
+    def set_modes(self, mode: str) -> None:
+        """Switches every block to `mode`."""
+        for b in self.blocks:
+            self.set_mode(b.index, mode)
+
+    @property
+    def modes(self) -> dict[str, str]:
+        """Block name -> current mode."""
+        return {b.name: b.mode for b in self.blocks}
+
+    # ---- parameters --------------------------------------------------------------------------
+
+    def param_specs(self) -> list[tuple[str, tuple, bool]]:
+        """(name, shape, is_integer) of every parameter and buffer, in state_dict order."""
+        out = []
+        for i in range(self._count(self._lib.tailor_net_param_count)):
+            name, ndim, dims, integer = ctypes.c_char_p(), ctypes.c_int64(), (ctypes.c_int64 * 4)(), ctypes.c_int32()
+            _check(self._lib.tailor_net_param_info(self._h, i, ctypes.byref(name), ctypes.byref(ndim), dims,
+                                                   ctypes.byref(integer)))
+            out.append((u(name.value), tuple(dims[:ndim.value]), bool(integer.value)))
+        return out
+
+    def get_param(self, name: str) -> np.ndarray:
+        """One parameter as a fresh float32 array (int64 for num_batches_tracked-like buffers)."""
+        for pname, shape, integer in self.param_specs():
+            if pname == name:
+                return self._get(pname, shape, integer)
+        raise TailorError(f"unknown parameter {name!r}", status=3, status_name="TAILOR_ERR_NOT_FOUND")
+
+    def _get(self, name: str, shape: tuple, integer: bool) -> np.ndarray:
+        out = np.empty(shape, dtype=np.float32)
+        _check(self._lib.tailor_net_get_param(self._h, s(name), out.ctypes.data_as(_lib._f32p), out.size))
+        return np.array(out, dtype=np.int64) if integer else out
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Every parameter and buffer by PyTorch state_dict name, in PyTorch's order: float32
+        arrays, and 0-d int64 arrays for ``num_batches_tracked``."""
+        return {name: self._get(name, shape, integer) for name, shape, integer in self.param_specs()}
+
+    def set_param(self, name: str, value: Any) -> None:
+        """Replaces one parameter; shape must match, values finite. On error nothing changes."""
+        arr = _to_numpy(value)
+        if arr.dtype.kind not in "fiu":
+            raise TailorError(f"parameter {name!r}: unsupported dtype {arr.dtype} (expected a real "
+                              "floating-point or integer array)", status=1,
+                              status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        data = np.ascontiguousarray(arr, dtype=np.float32)
+        dims = (ctypes.c_int64 * max(data.ndim, 1))(*data.shape)
+        _check(self._lib.tailor_net_set_param(self._h, s(_name(name, "parameter name")),
+                                              data.ctypes.data_as(_lib._f32p), data.ndim, dims))
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Loads parameters from a mapping of name -> numpy array or torch tensor.
+
+        With ``strict`` the keys must match exactly: missing and unexpected keys are reported
+        together in one TailorError. Shapes must match and values be finite. All or nothing: on
+        any error every parameter keeps its previous value. Returns (missing_keys, unexpected_keys).
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TailorError(f"state_dict must be a mapping of name -> array, got {type(state_dict).__name__}",
+                              status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        specs = self.param_specs()
+        expected = [name for name, _, _ in specs]
+        missing = [k for k in expected if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in set(expected)]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+            if unexpected:
+                parts.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
+            raise TailorError("Error(s) in loading state_dict for Network:\n\t" + "\n\t".join(parts),
+                              status=3, status_name="TAILOR_ERR_NOT_FOUND")
+        arrays = {}
+        for name, shape, _ in specs:
+            if name in state_dict:
+                arr = _to_numpy(state_dict[name])
+                if tuple(arr.shape) != shape:
+                    raise TailorError(f"size mismatch for {name}: copying a param with shape {tuple(arr.shape)}, "
+                                      f"the shape in the network is {shape}", status=2,
+                                      status_name="TAILOR_ERR_SHAPE")
+                arrays[name] = arr
+        backup = {name: self._get(name, shape, integer) for name, shape, integer in specs if name in arrays}
+        try:
+            for name, arr in arrays.items():
+                self.set_param(name, arr)
+        except TailorError as e:
+            for name, old in backup.items():
+                self.set_param(name, old)
+            raise TailorError(f"loading {name!r}: {e}", status=e.status, status_name=e.status_name) from None
+        return IncompatibleKeys(missing, unexpected)
+
+    def num_parameters(self) -> int:
+        """Number of trainable values (like ``sum(p.numel() for p in model.parameters())``;
+        BatchNorm running statistics are buffers and not counted)."""
+        return int(sum(np.prod(shape, dtype=np.int64) for name, shape, _ in self.param_specs()
+                       if not name.endswith(_BUFFER_SUFFIXES)))
+
+    # ---- files -------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes the network (graph, block modes, every tensor) to a safetensors model file."""
+        _check(self._lib.tailor_net_save(self._h, s(os.fsdecode(os.fspath(path)))))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Network":
+        """Reads a model file written by :meth:`save`."""
+        ptr = _lib.NetPtr()
+        _check(_lib.lib().tailor_net_load(s(os.fsdecode(os.fspath(path))), ctypes.byref(ptr)))
+        return cls._from_ptr(ptr)
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> "Network":
+        """Reads a model file's contents from memory."""
+        buf = bytes(data)
+        ptr = _lib.NetPtr()
+        _check(_lib.lib().tailor_net_load_buffer(buf, len(buf), ctypes.byref(ptr)))
+        return cls._from_ptr(ptr)
+
+    def to_bytes(self) -> bytes:
+        """The model file's contents (written through a temporary file)."""
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "model.tailor")
+            self.save(path)
+            with open(path, "rb") as f:
+                return f.read()
+
+    def describe(self) -> dict:
+        """The network as a dict: {"nodes": [...], "blocks": [...], "skips": [...], "params": [...]}."""
+        j = ctypes.c_char_p()
+        _check(self._lib.tailor_net_describe(self._h, ctypes.byref(j)))
+        return json.loads(j.value.decode("utf-8"))
+
+    # ---- text --------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        if self._ptr is None:
+            return "<tailor.Network (closed)>"
+        c, h, w = self.input_shape
+        blocks = self.blocks
+        modes = {m: sum(b.mode == m for b in blocks) for m in MODES}
+        lines = [f"Network(input {c}x{h}x{w} -> {self.num_outputs} outputs, "
+                 f"{len(self.nodes)} nodes, {self.num_parameters():,} parameters, "
+                 f"{len(blocks)} residual blocks: "
+                 + ", ".join(f"{n} {m}" for m, n in modes.items() if n) + ")"]
+        lines += [f"  {b.name:<10} {b.kind:<10} {b.mode}" for b in blocks]
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        """A text table of every node: name, op, inputs, output shape, parameter count, block."""
+        sizes = {}
+        for name, shape, _ in self.param_specs():
+            if not name.endswith(_BUFFER_SUFFIXES):
+                node = name.rsplit(".", 1)[0]
+                sizes[node] = sizes.get(node, 0) + int(np.prod(shape, dtype=np.int64))
+        blocks = {b.index: b for b in self.blocks}
+        rows = [("#", "name", "op", "inputs", "output", "params", "block")]
+        for n in self.nodes:
+            b = blocks.get(n.block)
+            rows.append((str(n.index), n.name, n.op, ", ".join(n.inputs), "x".join(map(str, n.shape)),
+                         f"{sizes.get(n.name, 0):,}" if sizes.get(n.name) else "",
+                         f"{b.name} ({b.mode})" if b else ""))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        out = ["  ".join(cell.ljust(wd) for cell, wd in zip(r, widths)).rstrip() for r in rows]
+        out.insert(1, "  ".join("-" * wd for wd in widths))
+        out.append(f"total parameters: {self.num_parameters():,}")
+        return "\n".join(out)
+
+
+def _label(labels: tuple, code: int) -> str:
+    return labels[code] if 0 <= code < len(labels) else f"unknown({code})"
+
+
+def load(path: str | os.PathLike) -> Network:
+    """Reads a model file written by :meth:`Network.save`."""
+    return Network.load(path)
+
+
+def skip_table(skips: list[Skip]) -> str:
+    """The skip inventory as a text table."""
+    rows = [("skip", "kind", "mode", "source", "join", "spans", "projection", "shape")]
+    for k in skips:
+        rows.append((k.name, k.kind, k.mode, k.source, k.join or "-", " + ".join(k.spans) or "-",
+                     k.projection or "identity", "x".join(map(str, k.shape))))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = ["  ".join(cell.ljust(wd) for cell, wd in zip(r, widths)).rstrip() for r in rows]
+    out.insert(1, "  ".join("-" * wd for wd in widths))
+    return "\n".join(out)

@@ -364,7 +364,8 @@ class Network:
             raise TailorError(f"parameter {name!r}: unsupported dtype {arr.dtype} (expected a real "
                               "floating-point or integer array)", status=1,
                               status_name="TAILOR_ERR_INVALID_ARGUMENT")
-        data = np.ascontiguousarray(arr, dtype=np.float32)
+        # like np.ascontiguousarray(arr, dtype=np.float32), which would turn a 0-d array into 1-d
+        data = np.asarray(arr, dtype=np.float32, order="C")
         dims = (ctypes.c_int64 * max(data.ndim, 1))(*data.shape)
         _check(self._lib.tailor_net_set_param(self._h, s(_name(name, "parameter name")),
                                               data.ctypes.data_as(_lib._f32p), data.ndim, dims))

@@ -365,7 +365,8 @@ class Network:
                               "floating-point or integer array)", status=1,
                               status_name="TAILOR_ERR_INVALID_ARGUMENT")
         # like np.ascontiguousarray(arr, dtype=np.float32), which would turn a 0-d array into 1-d
-        data = np.asarray(arr, dtype=np.float32, order="C")
+        with np.errstate(over="ignore"):  # values beyond float32 become inf, which the library rejects
+            data = np.asarray(arr, dtype=np.float32, order="C")
         dims = (ctypes.c_int64 * max(data.ndim, 1))(*data.shape)
         _check(self._lib.tailor_net_set_param(self._h, s(_name(name, "parameter name")),
                                               data.ctypes.data_as(_lib._f32p), data.ndim, dims))
@@ -458,13 +459,21 @@ class Network:
     def __repr__(self) -> str:
         if self._ptr is None:
             return "<tailor.Network (closed)>"
+        try:
+            if not self._count(self._lib.tailor_net_node_count):
+                return "<tailor.Network (empty)>"
+            return self._repr()
+        except TailorError as e:  # e.g. a handle busy in another thread
+            return f"<tailor.Network ({e})>"
+
+    def _repr(self) -> str:
         c, h, w = self.input_shape
         blocks = self.blocks
         modes = {m: sum(b.mode == m for b in blocks) for m in MODES}
         lines = [f"Network(input {c}x{h}x{w} -> {self.num_outputs} outputs, "
                  f"{len(self.nodes)} nodes, {self.num_parameters():,} parameters, "
-                 f"{len(blocks)} residual blocks: "
-                 + ", ".join(f"{n} {m}" for m, n in modes.items() if n) + ")"]
+                 f"{len(blocks)} residual blocks"
+                 + (": " + ", ".join(f"{n} {m}" for m, n in modes.items() if n) if blocks else "") + ")"]
         lines += [f"  {b.name:<10} {b.kind:<10} {b.mode}" for b in blocks]
         return "\n".join(lines)
 

@@ -41,7 +41,7 @@ def cmd_skips(args) -> int:
 
 def cmd_info(args) -> int:
     """Summarises a model file: shape, parameters, blocks and modes, skips, optionally every node."""
-    with load(args.file) as net:
+    with load(args.file) as net:  # raises TailorError for a missing or damaged file
         print(f"{args.file}: {os.path.getsize(args.file):,} bytes")
         print(repr(net))
         print()

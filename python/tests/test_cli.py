@@ -1,0 +1,70 @@
+"""`python -m tailor ...` in a child process."""
+import subprocess
+import sys
+
+import tailor
+
+
+def tailor_cli(env, *args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "tailor", *args], env=env, capture_output=True, text=True,
+                          timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_version(subprocess_env):
+    assert tailor_cli(subprocess_env, "--version").stdout.strip() == f"tailor {tailor.__version__}"
+
+
+def test_skips_resnet8(subprocess_env):
+    out = tailor_cli(subprocess_env, "skips", "resnet8").stdout
+    lines = out.splitlines()
+    assert lines[0] == "resnet8: 3 residual blocks, 3 skips"
+    assert lines[1].split() == ["skip", "kind", "mode", "source", "join", "spans", "projection", "shape"]
+    rows = [l.split() for l in lines[3:]]
+    assert [r[0] for r in rows] == ["layer1.0.skip0", "layer2.0.skip0", "layer3.0.skip0"]
+    assert rows[0][:5] == ["layer1.0.skip0", "basic", "long", "relu", "layer1.0.add"]
+    assert rows[1][-2:] == ["layer2.0.downsample", "16x32x32"]
+    assert rows[2][-2:] == ["layer3.0.downsample", "32x16x16"]
+
+
+def test_skips_short_mode(subprocess_env):
+    out = tailor_cli(subprocess_env, "skips", "resnet20", "--mode", "short").stdout
+    assert out.splitlines()[0] == "resnet20: 9 residual blocks, 18 skips (mode short)"
+
+
+def test_demo(subprocess_env):
+    out = tailor_cli(subprocess_env, "demo").stdout
+    assert "ResNet-8 (78,042 parameters)" in out
+    assert "== Mode long: 3 skips, 78,042 parameters" in out
+    assert "== Mode removed: 3 skips, 75,290 parameters" in out
+    assert "== Mode short: 6 skips, 78,042 parameters" in out
+    assert "layer3.0.skip1" in out
+    assert "and reloaded it" in out and "identical" in out and "DIFFERENT" not in out
+    assert out.rstrip().endswith("demo finished")
+
+
+def test_info(subprocess_env, tmp_path, resnet8):
+    resnet8.set_mode("layer2.0", "removed")
+    path = tmp_path / "m.tailor"
+    resnet8.save(path)
+    out = tailor_cli(subprocess_env, "info", str(path), "--nodes").stdout
+    assert str(path) in out and "bytes" in out
+    assert "77,466 parameters" in out and "layer2.0   basic      removed" in out
+    assert "layer3.0.skip0" in out and "layer3.0.downsample.1" in out
+    out = tailor_cli(subprocess_env, "skips", str(path)).stdout  # skips also reads files
+    assert "removed" in out
+
+
+def test_errors_are_one_line_and_exit_1(subprocess_env, tmp_path):
+    proc = tailor_cli(subprocess_env, "skips", "resnet9", check=False)
+    assert proc.returncode == 1 and "unknown zoo model 'resnet9'" in proc.stderr and "Traceback" not in proc.stderr
+    bad = tmp_path / "bad.tailor"
+    bad.write_bytes(b"garbage!" * 4)
+    proc = tailor_cli(subprocess_env, "info", str(bad), check=False)
+    assert proc.returncode == 1 and "TAILOR_ERR_FORMAT" in proc.stderr and "Traceback" not in proc.stderr
+    proc = tailor_cli(subprocess_env, "info", str(tmp_path / "missing.tailor"), check=False)
+    assert proc.returncode == 1 and "TAILOR_ERR_IO" in proc.stderr and "Traceback" not in proc.stderr
+    proc = tailor_cli(subprocess_env, check=False)
+    assert proc.returncode == 2 and "usage" in proc.stderr

@@ -448,6 +448,10 @@ class Network:
             with open(path, "rb") as f:
                 return f.read()
 
+    def __reduce__(self):
+        """Pickles as the model file's bytes (so a Network can cross process boundaries)."""
+        return (Network.from_bytes, (self.to_bytes(),))
+
     def describe(self) -> dict:
         """The network as a dict: {"nodes": [...], "blocks": [...], "skips": [...], "params": [...]}."""
         j = ctypes.c_char_p()

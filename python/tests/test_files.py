@@ -100,3 +100,11 @@ def test_handle_outlives_its_copy_and_file(tmp_path, resnet8):
     back.close()
     with twin:
         assert twin.state_dict().keys() == resnet8.state_dict().keys()
+
+
+def test_pickle_round_trip(resnet8):
+    import pickle
+    _randomised(resnet8)
+    resnet8.set_mode(1, "short")
+    with pickle.loads(pickle.dumps(resnet8)) as back:
+        _same_network(resnet8, back)

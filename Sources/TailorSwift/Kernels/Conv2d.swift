@@ -1,0 +1,87 @@
+// 2-D convolution, NHWC activations, weights in OHWI = (O, K·K·Cin) so each GEMM row of the
+// im2col matrix meets one contiguous weight row. (The executor permutes PyTorch's OIHW once.)
+// Forward: cols(P, KKC) · Wᵀ → out(P, O), P = B·OH·OW. Backward: dW += dOutᵀ·cols,
+// dCols = dOut·W then col2im scatters into dInp.
+import COpenBLAS
+
+struct ConvDims {
+    var B, H, W, Cin, O, K, stride, pad: Int
+    var OH: Int { (H + 2 * pad - K) / stride + 1 }
+    var OW: Int { (W + 2 * pad - K) / stride + 1 }
+    var P: Int { B * OH * OW }
+    var KKC: Int { K * K * Cin }
+}
+
+/// cols[(b,oy,ox), (ky,kx,ci)] = inp[b, oy·s+ky-pad, ox·s+kx-pad, ci] or 0 outside.
+func im2col(_ cols: UnsafeMutablePointer<Float>,   // (P, KKC)
+            _ inp: UnsafePointer<Float>,           // (B, H, W, Cin)
+            _ d: ConvDims) {
+    let OH = d.OH, OW = d.OW, KKC = d.KKC
+    for b in 0..<d.B { for oy in 0..<OH { for ox in 0..<OW {
+        let row = cols + ((b * OH + oy) * OW + ox) * KKC
+        for ky in 0..<d.K { for kx in 0..<d.K {
+            let iy = oy * d.stride + ky - d.pad, ix = ox * d.stride + kx - d.pad
+            let dst = row + (ky * d.K + kx) * d.Cin
+            if iy < 0 || iy >= d.H || ix < 0 || ix >= d.W { dst.update(repeating: 0, count: d.Cin) }
+            else { dst.update(from: inp + ((b * d.H + iy) * d.W + ix) * d.Cin, count: d.Cin) }
+        } }
+    } } }
+}
+
+/// dInp += scatter of dCols (the adjoint of im2col).
+func col2im(_ dInp: UnsafeMutablePointer<Float>,   // (B, H, W, Cin)
+            _ dCols: UnsafePointer<Float>,         // (P, KKC)
+            _ d: ConvDims) {
+    let OH = d.OH, OW = d.OW, KKC = d.KKC
+    for b in 0..<d.B { for oy in 0..<OH { for ox in 0..<OW {
+        let row = dCols + ((b * OH + oy) * OW + ox) * KKC
+        for ky in 0..<d.K { for kx in 0..<d.K {
+            let iy = oy * d.stride + ky - d.pad, ix = ox * d.stride + kx - d.pad
+            if iy < 0 || iy >= d.H || ix < 0 || ix >= d.W { continue }
+            let src = row + (ky * d.K + kx) * d.Cin, dst = dInp + ((b * d.H + iy) * d.W + ix) * d.Cin
+            for c in 0..<d.Cin { dst[c] += src[c] }
+        } }
+    } } }
+}
+
+/// out = conv(inp, w) + bias. `cols` is workspace of P·KKC floats (unused for 1×1 stride-1 pad-0).
+func conv2dForward(_ out: UnsafeMutablePointer<Float>,  // (B, OH, OW, O)
+                   _ cols: UnsafeMutablePointer<Float>, // (P, KKC) workspace, kept for backward
+                   _ inp: UnsafePointer<Float>,         // (B, H, W, Cin)
+                   _ w: UnsafePointer<Float>,           // (O, K, K, Cin)
+                   _ bias: UnsafePointer<Float>?,       // (O)
+                   _ d: ConvDims) {
+    let direct = d.K == 1 && d.stride == 1 && d.pad == 0   // input already is the im2col matrix
+    if !direct { im2col(cols, inp, d) }
+    let a: UnsafePointer<Float> = direct ? inp : UnsafePointer(cols)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(d.P), Int32(d.O), Int32(d.KKC),
+                1, a, Int32(d.KKC), w, Int32(d.KKC), 0, out, Int32(d.O))
+    if let bias { for p in 0..<d.P { let o = out + p * d.O; for c in 0..<d.O { o[c] += bias[c] } } }
+}
+
+/// dW += dOutᵀ·cols, dBias += Σ dOut, dInp += col2im(dOut·W). `cols` must hold the forward's
+/// im2col (or is ignored for direct 1×1); `dCols` is workspace of P·KKC floats.
+func conv2dBackward(_ dInp: UnsafeMutablePointer<Float>?, // (B, H, W, Cin) nil for the first layer
+                    _ dW: UnsafeMutablePointer<Float>,    // (O, K, K, Cin)
+                    _ dBias: UnsafeMutablePointer<Float>?,// (O)
+                    _ dCols: UnsafeMutablePointer<Float>, // (P, KKC) workspace
+                    _ dOut: UnsafePointer<Float>,         // (B, OH, OW, O)
+                    _ cols: UnsafePointer<Float>,         // (P, KKC) from forward
+                    _ inp: UnsafePointer<Float>,          // (B, H, W, Cin)
+                    _ w: UnsafePointer<Float>,            // (O, K, K, Cin)
+                    _ d: ConvDims) {
+    let direct = d.K == 1 && d.stride == 1 && d.pad == 0
+    let a = direct ? inp : cols
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d.O), Int32(d.KKC), Int32(d.P),
+                1, dOut, Int32(d.O), a, Int32(d.KKC), 1, dW, Int32(d.KKC))
+    if let dBias { for p in 0..<d.P { let g = dOut + p * d.O; for c in 0..<d.O { dBias[c] += g[c] } } }
+    guard let dInp else { return }
+    if direct {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d.P), Int32(d.KKC), Int32(d.O),
+                    1, dOut, Int32(d.O), w, Int32(d.KKC), 1, dInp, Int32(d.KKC))
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d.P), Int32(d.KKC), Int32(d.O),
+                    1, dOut, Int32(d.O), w, Int32(d.KKC), 0, dCols, Int32(d.KKC))
+        col2im(dInp, dCols, d)
+    }
+}

@@ -174,7 +174,8 @@ int tailor_net_block_count(tailor_net *net, int64_t *count);
 /** Name ("layer2.0"), kind and current mode of block `index`. *name belongs to the handle; any out may be NULL. */
 int tailor_net_block_info(tailor_net *net, int64_t index, const char **name, int32_t *kind, int32_t *mode);
 /** Switches a block to TAILOR_MODE_LONG / REMOVED / SHORT, rebuilding its nodes. Parameters of
- *  nodes that disappear are kept and come back when the block returns to a mode that has them. */
+ *  nodes that disappear are kept in the handle (and its copies) and come back when the block
+ *  returns to a mode that has them; model files store only the current mode's parameters. */
 int tailor_net_set_block_mode(tailor_net *net, int64_t block, int32_t mode);
 
 /** One skip connection. A long block has one, a removed block one (join == NULL), a short block

@@ -45,9 +45,9 @@ def test_save_load_round_trip(tmp_path, name):
             _same_network(net, again)
 
 
-@pytest.mark.xfail(strict=True, reason="libtailor bug: tailor_net_save writes only the parameters of the "
-                   "blocks' current modes; parameters kept for other modes (e.g. a removed block's projection) "
-                   "are re-initialised by tailor_net_load, while tailor_net_copy keeps them")
+@pytest.mark.xfail(strict=True, reason="by design for now (tailor.h): model files hold the parameters "
+                   "of the blocks' current modes only; parameters kept for other modes live in the handle "
+                   "(tailor_net_copy keeps them, a file does not)")
 def test_parameters_kept_for_other_modes_survive_save_load(tmp_path, resnet8):
     _randomised(resnet8)
     original = resnet8.state_dict()

@@ -159,10 +159,7 @@ CASES = {
 }
 
 
-KNOWN_BUGS = {
-    "shape_negative": "libtailor bug: a model file whose tensor shape has a negative dimension is refused with "
-                      "TAILOR_ERR_SHAPE, but tailor.h promises TAILOR_ERR_FORMAT for damaged or hostile files",
-}
+KNOWN_BUGS: dict = {}
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[c]))

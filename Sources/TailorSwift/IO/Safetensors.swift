@@ -83,7 +83,9 @@ public struct Safetensors {
                 throw TailorError.format("tensor '\(name)': needs dtype, shape and data_offsets [begin, end]")
             }
             let shape = shapeJ.compactMap(\.int)
-            guard shape.count == shapeJ.count, shape.count <= 8 else { throw TailorError.format("tensor '\(name)': shape is not a list of integers") }
+            guard shape.count == shapeJ.count, shape.count <= 8, shape.allSatisfy({ $0 >= 0 }) else {
+                throw TailorError.format("tensor '\(name)': shape is not a list of up to 8 non-negative integers")
+            }
             let count = try Tensor.checkedCount(shape, what: "tensor '\(name)'")
             let width: Int
             switch dtype {

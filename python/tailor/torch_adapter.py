@@ -224,6 +224,9 @@ def _names(graph: torch.fx.Graph, kinds: dict) -> dict:
             sites.setdefault(key, []).append(node)
     names, taken = {}, set(sites)
     for key, nodes in sites.items():
+        if len(nodes) > 1 and kinds[nodes[0]] in ("conv2d", "batchnorm", "dense"):
+            raise _unsupported(_node_label(nodes[0]), f"calling a {kinds[nodes[0]]} module {len(nodes)} times "
+                               "(shared weights; Tailor gives every layer its own)")
         for i, node in enumerate(nodes):
             if i == len(nodes) - 1:
                 names[node] = key
@@ -236,15 +239,16 @@ def _names(graph: torch.fx.Graph, kinds: dict) -> dict:
     return names
 
 
-def _is_batch_size(node, x) -> bool:
-    """True if `node` is ``x.size(0)``, ``x.shape[0]`` or ``x.size()[0]`` of tensor `x`."""
+def _is_batch_size(node) -> bool:
+    """True if `node` is ``t.size(0)``, ``t.shape[0]`` or ``t.size()[0]`` of a traced tensor `t`
+    (every tensor in a Tailor graph has the batch as its first dimension)."""
     if not isinstance(node, torch.fx.Node):
         return False
-    if node.op == "call_method" and node.target == "size" and node.args[0] is x:
+    if node.op == "call_method" and node.target == "size":
         return node.args[1:] == (0,) or node.kwargs.get("dim") == 0
     if node.op == "call_function" and node.target is operator.getitem and node.args[1] == 0:
         src = node.args[0]
-        return isinstance(src, torch.fx.Node) and src.args[:1] == (x,) and (
+        return isinstance(src, torch.fx.Node) and (
             (src.op == "call_method" and src.target == "size" and len(src.args) == 1)
             or (src.op == "call_function" and src.target is getattr and src.args[1] == "shape"))
     return False
@@ -325,7 +329,7 @@ def _classify(node: torch.fx.Node, modules: dict):
         if t in ("view", "reshape") or fn is torch.reshape:
             # x.view(n, -1) or x.view((n, -1)) with n = x.size(0) / x.shape[0]
             shape = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
-            if len(shape) == 2 and shape[1] == -1 and _is_batch_size(shape[0], args[0]):
+            if len(shape) == 2 and shape[1] == -1 and _is_batch_size(shape[0]):
                 return "flatten", args[:1], {}
             raise _unsupported(where, "a view/reshape other than x.view(x.size(0), -1)")
         if fn is F.adaptive_avg_pool2d:
@@ -418,6 +422,11 @@ def from_torch(model: nn.Module, input_shape, seed: int = 0) -> Network:
         if missing:
             raise TailorError(f"from_torch: the model's state_dict lacks {missing}", status=3,
                               status_name="TAILOR_ERR_NOT_FOUND")
+        for k, shape, _ in net.param_specs():  # e.g. a Linear whose in_features its input does not give
+            if tuple(state[k].shape) != shape:
+                raise TailorError(f"from_torch: module {k.rsplit('.', 1)[0]!r}: {k} has shape "
+                                  f"{tuple(state[k].shape)}, but its input requires {shape}", status=2,
+                                  status_name="TAILOR_ERR_SHAPE")
         net.load_state_dict({k: state[k] for k in wanted})
     except BaseException:
         net.close()

@@ -216,6 +216,8 @@ class Functional(nn.Module):
         self.bn_a = nn.BatchNorm2d(8)
         self.b = nn.Conv2d(8, 8, 3, padding="same", bias=False)
         self.bn_b = nn.BatchNorm2d(8)
+        self.c = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn_c = nn.BatchNorm2d(8)
         self.act = nn.ReLU(inplace=True)
         self.pool = nn.AvgPool2d(3, 2, 1)
         self.mp = nn.MaxPool2d(2)
@@ -230,7 +232,7 @@ class Functional(nn.Module):
         y = self.bn_b(self.b(y))
         y += self.skip(x)
         x = torch.relu(y)
-        y = self.act(torch.add(self.bn_b(self.b(x)), x))  # bn_b/b reused on purpose: distinct names
+        y = self.act(torch.add(self.bn_c(self.c(x)), x))  # self.act reused on purpose: distinct names
         x = self.mp(self.pool(y))
         return self.fc(self.flat(self.gap(x)).view(x.size(0), -1))
 
@@ -243,8 +245,8 @@ def test_functional_spellings():
     with from_torch(model, (3, 16, 16)) as net:
         names = [n.name for n in net.nodes]
         assert len(names) == len(set(names))
-        assert {"b1", "b", "act1", "act", "relu", "add", "flat", "view", "mp", "pool"} <= set(names)
-        assert len(net.blocks) == 1 and net.blocks[0].kind == "basic"
+        assert {"c", "b", "act1", "act", "relu", "add", "flat", "flatten", "mp", "pool"} <= set(names)
+        assert [b.kind for b in net.blocks] == ["basic", "basic"]
         x = torch.randn(2, 3, 16, 16)
         with torch.no_grad():
             err, ok = close(to_torch(net)(x), model(x), 1e-5)
@@ -311,5 +313,19 @@ def test_unsupported_calls_named():
 def test_library_shape_errors_name_the_module():
     """A mismatch the library finds (here Linear's in_features) names the torch module."""
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(5, 2))
-    with pytest.raises(tailor.TailorError, match=r"module '2' \(dense\)"):
+    with pytest.raises(tailor.TailorError, match=r"module '2'.*\(2, 5\).*\(2, 144\)"):
         from_torch(model, (3, 8, 8))
+
+
+class Shared(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(self.conv(x))
+
+
+def test_shared_weights_refused():
+    with pytest.raises(UnsupportedModuleError, match=r"module 'conv'.*2 times"):
+        from_torch(Shared(), (3, 8, 8))

@@ -11,10 +11,25 @@ from . import zoo
 __version__ = "0.1.0"
 
 
+def from_torch(model, input_shape, seed: int = 0) -> Network:
+    """A Tailor network with the weights and skip inventory of a PyTorch ResNet-style module
+    (traced with torch.fx; see ``tailor.torch_adapter.from_torch``). Needs torch."""
+    from .torch_adapter import from_torch as _from_torch
+    return _from_torch(model, input_shape, seed=seed)
+
+
+def to_torch(net: Network):
+    """An ``nn.Module`` computing `net` (any mix of long/removed/short blocks) with the same
+    state_dict names and weights (see ``tailor.torch_adapter.to_torch``). Needs torch."""
+    from .torch_adapter import to_torch as _to_torch
+    return _to_torch(net)
+
+
 def library_version() -> str:
     """The loaded libtailor's version ("MAJOR.MINOR.PATCH")."""
     from . import _lib
     return _lib.version()
 
 
-__all__ = ["TailorError", "Network", "Node", "Block", "Skip", "load", "zoo", "library_version", "__version__"]
+__all__ = ["TailorError", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
+           "library_version", "__version__"]

@@ -420,6 +420,17 @@ class Network:
 
     # ---- files -------------------------------------------------------------------------------
 
+    def export_onnx(self, path, opset: int = 17, fold_bn: bool = False):
+        """Writes the network as a standard ONNX graph (see ``tailor.onnx_export.export_onnx``);
+        ``fold_bn=True`` folds each BatchNorm into its convolution. Needs the ``onnx`` package."""
+        from .onnx_export import export_onnx
+        return export_onnx(self, path, opset=opset, fold_bn=fold_bn)
+
+    def to_torch(self):
+        """An equivalent ``torch.nn.Module`` with the same state_dict (needs torch)."""
+        from .torch_adapter import to_torch
+        return to_torch(self)
+
     def save(self, path: str | os.PathLike) -> None:
         """Writes the network (graph, block modes, every tensor) to a safetensors model file."""
         _check(self._lib.tailor_net_save(self._h, s(os.fsdecode(os.fspath(path)))))

@@ -1,14 +1,6 @@
 import Testing
 @testable import TailorSwift
 
-private func vals(_ n: Int, _ seed: UInt64) -> [Float] {
-    var s = seed &* 6364136223846793005 &+ 1442695040888963407
-    return (0..<n).map { _ in
-        s = s &* 6364136223846793005 &+ 1442695040888963407
-        return Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1
-    }
-}
-
 @Suite struct KernelBatchNormTests {
     // Running var after one train step on these inputs, computed by torch.nn.BatchNorm1d(3).
     @Test func trainForwardBackwardAndRunningStats() {

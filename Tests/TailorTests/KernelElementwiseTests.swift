@@ -1,15 +1,6 @@
 import Testing
 @testable import TailorSwift
 
-/// Small deterministic pseudo-random values in [-1, 1).
-private func vals(_ n: Int, _ seed: UInt64) -> [Float] {
-    var s = seed &* 6364136223846793005 &+ 1442695040888963407
-    return (0..<n).map { _ in
-        s = s &* 6364136223846793005 &+ 1442695040888963407
-        return Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1
-    }
-}
-
 @Suite struct KernelElementwiseTests {
     @Test func reluAndAdd() {
         let n = 37

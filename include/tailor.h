@@ -230,6 +230,17 @@ int tailor_net_load_buffer(const void *data, size_t size, tailor_net **out);
  */
 int tailor_net_describe(tailor_net *net, const char **json);
 
+/* ==== Inference ========================================================================== */
+
+/**
+ * Runs the network in inference mode (BatchNorm with running statistics) on n samples.
+ * @param x input, n x channels x height x width float32 (NCHW); must match the input node and be finite.
+ * @param out receives n x num_outputs values (see tailor_net_io_shape); out_count must equal that.
+ * Borrowed for the call. Same threading rule as every handle function.
+ */
+int tailor_net_predict(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height, int64_t width,
+                       float *out, int64_t out_count);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

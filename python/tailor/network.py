@@ -463,6 +463,21 @@ class Network:
         """Pickles as the model file's bytes (so a Network can cross process boundaries)."""
         return (Network.from_bytes, (self.to_bytes(),))
 
+    def predict(self, x) -> np.ndarray:
+        """Logits for `x` (float32 NCHW, one sample C×H×W or a batch N×C×H×W) in inference mode
+        (BatchNorm uses running statistics). Returns (N, outputs), or (outputs,) for one sample."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        single = x.ndim == 3
+        if single:
+            x = x[None]
+        if x.ndim != 4:
+            raise TailorError(f"predict needs x of shape (N, C, H, W) or (C, H, W), got {x.shape}")
+        out = np.empty((x.shape[0], self.num_outputs), dtype=np.float32)
+        f32 = ctypes.POINTER(ctypes.c_float)
+        _check(self._lib.tailor_net_predict(self._h, x.ctypes.data_as(f32), *x.shape,
+                                            out.ctypes.data_as(f32), out.size))
+        return out[0] if single else out
+
     def describe(self) -> dict:
         """The network as a dict: {"nodes": [...], "blocks": [...], "skips": [...], "params": [...]}."""
         j = ctypes.c_char_p()

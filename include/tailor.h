@@ -241,6 +241,87 @@ int tailor_net_describe(tailor_net *net, const char **json);
 int tailor_net_predict(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height, int64_t width,
                        float *out, int64_t out_count);
 
+/* ==== Hardware resource model (DESIGN.md §5) ============================================= */
+
+/** Hardware configuration. Fill with tailor_hw_config_init, then change fields. */
+typedef struct tailor_hw_config {
+    int64_t size;               /**< sizeof(tailor_hw_config); set by tailor_hw_config_init */
+    const char *target;         /**< "hls4ml" (default), "finn" or "pe_array" */
+    int32_t bits;               /**< precision of every tensor and weight, 1..64 bits (16) */
+    int32_t reuse_factor;       /**< hls4ml reuse factor, FINN folding (words per pixel); >= 1 (1) */
+    const char *depth_policy;   /**< FIFO depths: "default" (H*W, hls4ml's unoptimised) or "optimized"
+                                     (lag-based, what FIFO-depth optimisation converges to); NULL: the
+                                     target's own (hls4ml: default; FINN always sizes by simulation) */
+    const char *memory_policy;  /**< "auto" (the tool's choice, default), "srl", "lutram", "bram", "uram" */
+    const char *precision_json; /**< NULL, or per-tensor overrides {"node": bits, "node.weight": bits} */
+    double clock_mhz;           /**< PE array clock (200) */
+    int64_t pe_count;           /**< PE array multiply-accumulates per cycle (256) */
+    double bandwidth_gbps;      /**< PE array off-chip bandwidth, GB/s (12.8) */
+    int64_t onchip_kib;         /**< PE array on-chip activation buffer, KiB (256) */
+} tailor_hw_config;
+
+/** Fills *cfg with the defaults above (and its size). Strings point at static storage. */
+int tailor_hw_config_init(tailor_hw_config *cfg);
+
+/** FPGA resources and off-chip traffic: BRAM18 halves, URAM288 blocks, LUT6, FFs, DSPs, bytes per inference. */
+typedef struct tailor_hw_cost {
+    int64_t bram18, uram, lut, ff, dsp, bytes;
+} tailor_hw_cost;
+
+typedef enum tailor_memory_kind {
+    TAILOR_MEM_NONE = 0, TAILOR_MEM_SRL = 1, TAILOR_MEM_LUTRAM = 2, TAILOR_MEM_BRAM = 3,
+    TAILOR_MEM_URAM = 4, TAILOR_MEM_DRAM = 5
+} tailor_memory_kind;
+
+/** One skip's hardware (same order as tailor_net_skip_info). The figures of the buffer that holds
+ *  the most bits are summarised; `cost` sums every part (FIFOs, clone, adder, projection).
+ *  Strings belong to the network handle. */
+typedef struct tailor_skip_cost {
+    int64_t block;            /**< block index */
+    const char *block_name;   /**< "layer2.0" */
+    int64_t index;            /**< position within the block */
+    int32_t mode;             /**< tailor_skip_mode */
+    int32_t memory;           /**< tailor_memory_kind of the dominant buffer */
+    const char *buffer;       /**< its name ("clone -> adder skip FIFO"); NULL when removed */
+    int64_t shape[3];         /**< channels, height, width of the stream it holds (0 when removed) */
+    int64_t word_bits;        /**< bits per stream word */
+    int64_t lag_words;        /**< words of the source stream the branch lags behind the clone; -1 when removed */
+    int64_t depth_words;      /**< depth under the configured policy */
+    int64_t macs;             /**< multiply-accumulates per inference of its projection */
+    tailor_hw_cost cost;
+} tailor_skip_cost;
+
+typedef struct tailor_hw_totals {
+    tailor_hw_cost skips;     /**< every skip's parts */
+    tailor_hw_cost rest;      /**< the rest of the design: weights, line buffers, multipliers, streams */
+    tailor_hw_cost total;
+    int64_t macs;             /**< per inference */
+    double latency_us;        /**< PE array estimate per inference; -1 for dataflow targets */
+} tailor_hw_totals;
+
+/**
+ * Estimates the network on cfg's target. Writes min(capacity, skip count) rows into `rows`
+ * (may be NULL when capacity is 0) and the skip count into *count; *totals if not NULL.
+ * A bad configuration gives TAILOR_ERR_INVALID_ARGUMENT naming the field. Borrowed for the call.
+ */
+int tailor_net_estimate(tailor_net *net, const tailor_hw_config *cfg, tailor_skip_cost *rows, int64_t capacity,
+                        int64_t *count, tailor_hw_totals *totals);
+
+/**
+ * The full report as JSON: {"config", "skips": [{..., "components": [{..., "cost", "explain"}]}],
+ * "layers": [...], "totals"}; every figure's formula is in its component's "explain".
+ * *json belongs to the handle and stays valid until the next estimate/compare call on it or its free.
+ */
+int tailor_net_estimate_json(tailor_net *net, const tailor_hw_config *cfg, const char **json);
+
+/**
+ * Before/after Tailor: `before` and `after` must have the same residual blocks (an altered copy).
+ * JSON {"blocks": [{"block", "mode_before", "mode_after", "change": {field: {before, after, delta,
+ * percent}}}], "totals": {"skips": ..., "total": ..., "latency_us": ...}, "before": report, "after": report}.
+ * *json belongs to `after` (as for tailor_net_estimate_json). Both handles are locked for the call.
+ */
+int tailor_net_compare_json(tailor_net *before, tailor_net *after, const tailor_hw_config *cfg, const char **json);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

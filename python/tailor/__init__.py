@@ -7,6 +7,7 @@ weights in and out as numpy arrays with PyTorch's names and layouts.
 from ._lib import TailorError
 from .network import Block, Network, Node, Skip, load
 from . import zoo
+from .estimate import Comparison, Report, compare, estimate
 
 __version__ = "0.1.0"
 
@@ -32,4 +33,4 @@ def library_version() -> str:
 
 
 __all__ = ["TailorError", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
-           "library_version", "__version__"]
+           "library_version", "__version__", "estimate", "compare", "Report", "Comparison"]

@@ -68,6 +68,51 @@ class SkipInfo(ctypes.Structure):
     ]
 
 
+class HwConfig(ctypes.Structure):
+    """``tailor_hw_config``."""
+    _fields_ = [
+        ("size", c_int64),
+        ("target", c_char_p),
+        ("bits", c_int32),
+        ("reuse_factor", c_int32),
+        ("depth_policy", c_char_p),
+        ("memory_policy", c_char_p),
+        ("precision_json", c_char_p),
+        ("clock_mhz", c_double),
+        ("pe_count", c_int64),
+        ("bandwidth_gbps", c_double),
+        ("onchip_kib", c_int64),
+    ]
+
+
+class HwCost(ctypes.Structure):
+    """``tailor_hw_cost``."""
+    _fields_ = [(f, c_int64) for f in ("bram18", "uram", "lut", "ff", "dsp", "bytes")]
+
+
+class SkipCost(ctypes.Structure):
+    """``tailor_skip_cost``."""
+    _fields_ = [
+        ("block", c_int64),
+        ("block_name", c_char_p),
+        ("index", c_int64),
+        ("mode", c_int32),
+        ("memory", c_int32),
+        ("buffer", c_char_p),
+        ("shape", c_int64 * 3),
+        ("word_bits", c_int64),
+        ("lag_words", c_int64),
+        ("depth_words", c_int64),
+        ("macs", c_int64),
+        ("cost", HwCost),
+    ]
+
+
+class HwTotals(ctypes.Structure):
+    """``tailor_hw_totals``."""
+    _fields_ = [("skips", HwCost), ("rest", HwCost), ("total", HwCost), ("macs", c_int64), ("latency_us", c_double)]
+
+
 NetPtr = c_void_p  # tailor_net *
 _i64p = POINTER(c_int64)
 _f32p = POINTER(ctypes.c_float)
@@ -153,6 +198,16 @@ _PROTOTYPES = {
     # int tailor_net_predict(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height,
     #                        int64_t width, float *out, int64_t out_count);
     "tailor_net_predict": (c_int, [NetPtr, _f32p, c_int64, c_int64, c_int64, c_int64, _f32p, c_int64]),
+    # int tailor_hw_config_init(tailor_hw_config *cfg);
+    "tailor_hw_config_init": (c_int, [POINTER(HwConfig)]),
+    # int tailor_net_estimate(tailor_net *net, const tailor_hw_config *cfg, tailor_skip_cost *rows,
+    #                         int64_t capacity, int64_t *count, tailor_hw_totals *totals);
+    "tailor_net_estimate": (c_int, [NetPtr, POINTER(HwConfig), POINTER(SkipCost), c_int64, _i64p, POINTER(HwTotals)]),
+    # int tailor_net_estimate_json(tailor_net *net, const tailor_hw_config *cfg, const char **json);
+    "tailor_net_estimate_json": (c_int, [NetPtr, POINTER(HwConfig), POINTER(c_char_p)]),
+    # int tailor_net_compare_json(tailor_net *before, tailor_net *after, const tailor_hw_config *cfg,
+    #                             const char **json);
+    "tailor_net_compare_json": (c_int, [NetPtr, NetPtr, POINTER(HwConfig), POINTER(c_char_p)]),
 }
 
 

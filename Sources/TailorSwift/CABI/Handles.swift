@@ -9,6 +9,8 @@ final class NetHandle {
     /// C strings handed out by this handle; valid until it is freed (see tailor.h).
     private var interned: [String: UnsafeMutablePointer<CChar>] = [:]
     var describeBuffer: UnsafeMutablePointer<CChar>?
+    /// JSON of the last estimate/compare on this handle (see tailor.h).
+    private(set) var estimateBuffer: UnsafeMutablePointer<CChar>?
 
     init(_ net: Network) {
         self.net = net
@@ -18,6 +20,7 @@ final class NetHandle {
     deinit {
         for p in interned.values { free(p) }
         free(describeBuffer)
+        free(estimateBuffer)
         pthread_mutex_destroy(lock)
         lock.deallocate()
     }
@@ -27,6 +30,11 @@ final class NetHandle {
         let p = strdup(s)!
         interned[s] = p
         return UnsafePointer(p)
+    }
+
+    func setEstimateJSON(_ text: String) {
+        free(estimateBuffer)
+        estimateBuffer = strdup(text)
     }
 
     func tryLock() -> Bool { pthread_mutex_trylock(lock) == 0 }

@@ -1,0 +1,141 @@
+import Glibc
+
+// How a FIFO of `depth` words × `width` bits maps onto Xilinx memory (7-series / UltraScale),
+// with the formulas of DESIGN.md §5. Each function returns the cost and the explanation of
+// every figure, so a report can show how it was reached.
+
+/// A memory choice and its cost.
+struct MemoryMapping {
+    var kind: MemoryKind
+    var cost: Cost
+    var explain: [(String, String)]
+}
+
+enum Memory {
+    /// BRAM18 aspect ratios in simple dual-port mode (depth × width).
+    static let bram18Shapes: [(depth: Int, width: Int)] = [(16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36)]
+
+    /// Fewest BRAM18 for depth × width: min over shapes of ⌈D/d⌉·⌈W/w⌉ (the first shape wins ties).
+    static func bram18(depth: Int, width: Int) -> (count: Int, shape: (depth: Int, width: Int)) {
+        var best = (count: Int.max, shape: bram18Shapes[0])
+        for s in bram18Shapes {
+            let n = HardwareMath.ceilDiv(depth, s.depth) * HardwareMath.ceilDiv(width, s.width)
+            if n < best.count { best = (n, s) }
+        }
+        return best
+    }
+
+    /// URAM288 blocks (4K × 72).
+    static func uram(depth: Int, width: Int) -> Int { HardwareMath.ceilDiv(depth, 4096) * HardwareMath.ceilDiv(width, 72) }
+
+    /// Pointer and flag logic of any FIFO: ≈ 2·⌈log2 D⌉ LUTs and as many FFs.
+    static func control(depth: Int) -> Int { 2 * HardwareMath.ceilLog2(depth) }
+
+    /// Vitis HLS FIFO: `auto` is SRL when D·W ≤ 1024 bits (auto_srl_max_bits) or D ≤ 2, else BRAM.
+    static func vitisFifo(depth d: Int, width w: Int, policy: HardwareConfig.MemoryPolicy) -> MemoryMapping {
+        let ctl = control(depth: d)
+        let ctlText = "2·⌈log2 \(d)⌉ = \(ctl)"
+        let ctlTerm = "2·⌈log2 \(d)⌉"
+        var kind: MemoryKind
+        var why: String
+        switch policy {
+        case .auto:
+            if d * w <= 1024 || d <= 2 {
+                kind = .srl; why = "auto: \(d)·\(w) = \(d * w) bits ≤ 1024 or depth ≤ 2 → SRL"
+            } else {
+                kind = .bram; why = "auto: \(d)·\(w) = \(d * w) bits > 1024 and depth > 2 → BRAM"
+            }
+        case .srl: kind = .srl; why = "memory policy forces SRL"
+        case .lutram: kind = .lutram; why = "memory policy forces LUTRAM"
+        case .bram: kind = .bram; why = "memory policy forces BRAM"
+        case .uram: kind = .uram; why = "memory policy forces URAM"
+        }
+        var cost = Cost(lut: ctl, ff: ctl)
+        var explain = [("memory", why)]
+        switch kind {
+        case .srl:
+            let ram = w * HardwareMath.ceilDiv(d, 32)
+            cost.lut += ram
+            explain.append(("lut", "SRL: W·⌈D/32⌉ + 2·⌈log2 D⌉ = \(w)·⌈\(d)/32⌉ + \(ctlTerm) = \(ram) + \(ctl) = \(cost.lut)"))
+        case .lutram:
+            let ram = 4 * HardwareMath.ceilDiv(d, 64) * HardwareMath.ceilDiv(w, 3)
+            cost.lut += ram
+            explain.append(("lut", "LUTRAM (RAM64M, 64×3 in 4 LUTs): 4·⌈D/64⌉·⌈W/3⌉ + 2·⌈log2 D⌉ = 4·⌈\(d)/64⌉·⌈\(w)/3⌉ + \(ctlTerm) = \(ram) + \(ctl) = \(cost.lut)"))
+        case .bram:
+            let (n, s) = bram18(depth: d, width: w)
+            cost.bram18 = n
+            explain.append(("bram18", "min over BRAM18 shapes of ⌈D/d⌉·⌈W/w⌉ = ⌈\(d)/\(s.depth)⌉·⌈\(w)/\(s.width)⌉ = \(n) (\(s.depth)×\(s.width))"))
+            explain.append(("lut", "control: \(ctlText)"))
+        case .uram:
+            cost.uram = uram(depth: d, width: w)
+            explain.append(("uram", "URAM288 (4K×72): ⌈\(d)/4096⌉·⌈\(w)/72⌉ = \(cost.uram)"))
+            explain.append(("lut", "control: \(ctlText)"))
+        case .none, .dram: break
+        }
+        explain.append(("ff", "pointers and flags: \(ctlText)"))
+        return MemoryMapping(kind: kind, cost: cost, explain: explain)
+    }
+}
+
+/// FINN's StreamingFIFO sizing and estimates, reproduced exactly (finn: set_fifo_depths.py
+/// `optimize_depth`, streamingfifo.py `bram_estimation` / `uram_estimation` / `lut_estimation`,
+/// streamingfifo_rtl.py `get_adjusted_depth`). FINN gives no FF figure; ours is the control estimate.
+enum FINNFifo {
+    /// Depth FINN sets from a simulated max occupancy: ≤ 2 → 2, ≤ 32 → 32 (Q_srl slack), else as is.
+    static func optimizeDepth(_ occupancy: Int) -> Int {
+        if occupancy <= 2 { return 2 }
+        if occupancy <= 32 { return 32 }
+        return occupancy
+    }
+
+    /// Deeper than 256 words: a Vivado FIFO (`impl_style = vivado`), whose depth is rounded up to a power of two.
+    static func isVivado(depth: Int) -> Bool { depth > 256 }
+    static func adjustedDepth(_ depth: Int, vivado: Bool) -> Int { vivado ? HardwareMath.nextPow2(depth) : depth }
+
+    /// FINN's `ram_style` for a memory policy: `auto` becomes `block` for Vivado FIFOs (FINN's own
+    /// estimate reports 0 BRAM for `auto`, which says nothing; Vivado puts deep FIFOs in BRAM).
+    enum RamStyle: String { case block, distributed, ultra }
+
+    static func bram(depth d: Int, width w: Int, vivado: Bool, style: RamStyle) -> Int {
+        guard vivado, style == .block else { return 0 }
+        if w == 1 { return HardwareMath.ceilDiv(d, 16384) }
+        if w == 2 { return HardwareMath.ceilDiv(d, 8192) }
+        if w <= 4 { return HardwareMath.ceilDiv(d, 4096) * HardwareMath.ceilDiv(w, 4) }
+        if w <= 9 { return HardwareMath.ceilDiv(d, 2048) * HardwareMath.ceilDiv(w, 9) }
+        if w <= 18 || d > 512 { return HardwareMath.ceilDiv(d, 1024) * HardwareMath.ceilDiv(w, 18) }
+        return HardwareMath.ceilDiv(d, 512) * HardwareMath.ceilDiv(w, 36)
+    }
+
+    static func uram(depth d: Int, width w: Int, vivado: Bool, style: RamStyle) -> Int {
+        guard vivado, style == .ultra else { return 0 }
+        return HardwareMath.ceilDiv(d, 4096) * HardwareMath.ceilDiv(w, 72)
+    }
+
+    /// `2·ceil(log(D, 2))` computed in floating point as FINN does, plus `⌈D/32⌉·⌈W/2⌉` for SRL or distributed style.
+    static func lut(depth d: Int, width w: Int, vivado: Bool, style: RamStyle) -> Int {
+        let address = 2 * Int((log(Double(d)) / log(2.0)).rounded(.up))
+        let ram = (!vivado || style == .distributed) ? HardwareMath.ceilDiv(d, 32) * HardwareMath.ceilDiv(w, 2) : 0
+        return address + ram
+    }
+
+    /// A FINN FIFO for a simulated occupancy: depth rounding, implementation style and FINN's estimates.
+    static func fifo(occupancy: Int, width w: Int, policy: HardwareConfig.MemoryPolicy) -> (depth: Int, mapping: MemoryMapping) {
+        let depth = optimizeDepth(occupancy)
+        // `srl` keeps the rtl (Q_srl) FIFO at any depth; otherwise FINN switches to Vivado above 256.
+        let vivado = policy != .srl && isVivado(depth: depth)
+        let style: RamStyle = policy == .lutram ? .distributed : policy == .uram ? .ultra : .block
+        let d = adjustedDepth(depth, vivado: vivado)
+        let cost = Cost(bram18: bram(depth: d, width: w, vivado: vivado, style: style),
+                        uram: uram(depth: d, width: w, vivado: vivado, style: style),
+                        lut: lut(depth: d, width: w, vivado: vivado, style: style),
+                        ff: Memory.control(depth: d))
+        let kind: MemoryKind = !vivado ? .srl : style == .block ? .bram : style == .ultra ? .uram : .lutram
+        var explain = [("depth", "FINN optimize_depth(occupancy \(occupancy)) = \(depth)" + (d != depth ? ", Vivado FIFO rounds up to \(d)" : "")),
+                       ("memory", vivado ? "depth \(depth) > 256 → impl_style vivado, ram_style \(style.rawValue)" : "impl_style rtl (Q_srl)")]
+        if cost.bram18 > 0 { explain.append(("bram18", "FINN bram_estimation(D=\(d), W=\(w)) = \(cost.bram18)")) }
+        if cost.uram > 0 { explain.append(("uram", "FINN uram_estimation: ⌈\(d)/4096⌉·⌈\(w)/72⌉ = \(cost.uram)")) }
+        explain.append(("lut", "FINN lut_estimation: 2·⌈log2 \(d)⌉" + ((!vivado || style == .distributed) ? " + ⌈\(d)/32⌉·⌈\(w)/2⌉" : "") + " = \(cost.lut)"))
+        explain.append(("ff", "pointers and flags (ours; FINN gives none): 2·⌈log2 \(d)⌉ = \(cost.ff)"))
+        return (d, MemoryMapping(kind: kind, cost: cost, explain: explain))
+    }
+}

@@ -1,0 +1,394 @@
+"""The hardware resource model (DESIGN.md §5) from Python: what every skip costs on hls4ml,
+FINN or a PE array, and what Tailor saves.
+
+    rep = tailor.estimate(net, target="hls4ml", bits=16)              # Report
+    print(rep.table()); rep.to_dict(); rep.plot(); print(rep.explain("layer2.0"))
+    cmp = tailor.estimate(net, target="finn", plan="remove")          # Comparison, before/after
+    cmp = tailor.compare(teacher, student, target="hls4ml")           # same, two networks
+
+All figures come from libtailor (``tailor_net_estimate_json`` / ``tailor_net_compare_json``);
+this module only formats them.
+"""
+from __future__ import annotations
+
+import copy
+import ctypes
+import html
+import json
+from typing import Any, Mapping
+
+from . import _lib
+from ._lib import TailorError, _check
+
+#: Report columns of a cost, in order, with their headers.
+COST_FIELDS = (("bram18", "BRAM18"), ("uram", "URAM"), ("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bytes", "bytes"))
+TARGETS = ("hls4ml", "finn", "pe_array")
+
+
+def _config(target: str, bits: int, reuse_factor: int, depth_policy: str | None, memory_policy: str,
+            precision: Mapping[str, int] | None, clock_mhz: float, pe_count: int, bandwidth_gbps: float,
+            onchip_kib: int) -> tuple[_lib.HwConfig, list]:
+    """A filled ``tailor_hw_config`` and the byte strings it points at (keep them alive)."""
+    lib = _lib.lib()
+    cfg = _lib.HwConfig()
+    _check(lib.tailor_hw_config_init(ctypes.byref(cfg)))
+    keep = []
+
+    def text(value, field):
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise TailorError(f"hardware config: {field} must be a string, got {type(value).__name__}",
+                              status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        b = value.encode()
+        keep.append(b)
+        return b
+
+    def integer(value, field, lo, hi):
+        if isinstance(value, bool) or not isinstance(value, int) and not hasattr(value, "__index__"):
+            raise TailorError(f"hardware config: {field} must be an integer, got {value!r}",
+                              status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        v = int(value)
+        if not lo <= v <= hi:
+            raise TailorError(f"hardware config: {field} must be in {lo}...{hi}, got {v}",
+                              status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        return v
+
+    cfg.target = text(target, "target")
+    cfg.bits = integer(bits, "bits", -2**31, 2**31 - 1)
+    cfg.reuse_factor = integer(reuse_factor, "reuse_factor", -2**31, 2**31 - 1)
+    cfg.depth_policy = text(depth_policy, "depth_policy")
+    cfg.memory_policy = text(memory_policy, "memory_policy")
+    if precision:
+        cfg.precision_json = text(json.dumps({str(k): integer(v, f"precision[{k!r}]", -2**31, 2**31 - 1)
+                                              for k, v in dict(precision).items()}), "precision")
+    cfg.clock_mhz = float(clock_mhz)
+    cfg.pe_count = integer(pe_count, "pe_count", -2**63, 2**63 - 1)
+    cfg.bandwidth_gbps = float(bandwidth_gbps)
+    cfg.onchip_kib = integer(onchip_kib, "onchip_kib", -2**63, 2**63 - 1)
+    return cfg, keep
+
+
+def _fmt_int(v) -> str:
+    return "-" if v is None else f"{v:,}"
+
+
+def _fmt_pct(v) -> str:
+    return "n/a" if v is None else f"{v:+.1f}%"
+
+
+def _grid(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(c.rjust(w) if i > 2 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def _html_table(headers: list[str], rows: list[list[str]], caption: str) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+class Report:
+    """Per-skip hardware figures of one network on one target, the rest of the design, and totals.
+
+    ``skips``: one dict per skip (block, index, mode, buffer, shape, word_bits, lag_words,
+    depth_words, memory, cost, components); ``layers``: the rest of the design per layer;
+    ``totals``: {"skips", "rest", "total", "skip_share_percent", "macs", "latency_us"}.
+    """
+
+    def __init__(self, data: dict):
+        self._data = data
+        self.config: dict = data["config"]
+        self.skips: list[dict] = data["skips"]
+        self.layers: list[dict] = data["layers"]
+        self.totals: dict = data["totals"]
+
+    @property
+    def target(self) -> str:
+        return self.config["target"]
+
+    def to_dict(self) -> dict:
+        """The whole report as plain, JSON-ready Python data (a copy)."""
+        return copy.deepcopy(self._data)
+
+    def _rows(self) -> tuple[list[str], list[list[str]]]:
+        headers = ["block", "skip", "mode", "buffer", "shape (C×H×W)", "word bits", "lag", "depth", "memory"] + \
+                  [h for _, h in COST_FIELDS]
+        rows = []
+        for s in self.skips:
+            shape = "×".join(map(str, s["shape"])) if s["shape"] else "-"
+            rows.append([s["block"], str(s["index"]), s["mode"], s["buffer"] or "-", shape, _fmt_int(s["word_bits"] or None),
+                         _fmt_int(s["lag_words"]), _fmt_int(s["depth_words"] or None), s["memory"]] +
+                        [_fmt_int(s["cost"][f]) for f, _ in COST_FIELDS])
+        for label, key in (("skips total", "skips"), ("rest of design", "rest"), ("design total", "total")):
+            rows.append([label, "", "", "", "", "", "", "", ""] + [_fmt_int(self.totals[key][f]) for f, _ in COST_FIELDS])
+        share = self.totals["skip_share_percent"]
+        rows.append(["skip share", "", "", "", "", "", "", "", ""] +
+                    ["n/a" if share[f] is None else f"{share[f]:.1f}%" for f, _ in COST_FIELDS])
+        return headers, rows
+
+    def _caption(self) -> str:
+        c = self.config
+        parts = [f"target {c['target']}", f"{c['bits']} bits", f"reuse {c['reuse_factor']}"]
+        if c.get("depth_policy"):
+            parts.append(f"depth {c['depth_policy']}")
+        parts.append(f"memory {c['memory_policy']}")
+        if self.totals.get("latency_us") is not None:
+            parts.append(f"latency {self.totals['latency_us']:.1f} µs")
+        return ", ".join(parts)
+
+    def table(self) -> str:
+        """The per-skip rows and totals as a text table."""
+        headers, rows = self._rows()
+        return self._caption() + "\n" + _grid(headers, rows)
+
+    def _repr_html_(self) -> str:
+        headers, rows = self._rows()
+        return _html_table(headers, rows, self._caption())
+
+    def __repr__(self) -> str:
+        t = self.totals
+        return (f"<tailor.Report {self._caption()}: {len(self.skips)} skips, skip BRAM18 {t['skips']['bram18']}, "
+                f"LUT {t['skips']['lut']}, FF {t['skips']['ff']}, bytes {t['skips']['bytes']}>")
+
+    def explain(self, block: str | int, index: int = 0, field: str | None = None) -> str:
+        """How every figure of a skip (``block`` name or index, skip ``index`` within it) was
+        reached: each part's formula and inputs. ``field`` ("bram18", "lut", "depth", ...) narrows it."""
+        row = next((s for s in self.skips if (s["block"] == block or s["block_index"] == block) and s["index"] == index), None)
+        if row is None:
+            known = sorted({s["block"] for s in self.skips})
+            raise TailorError(f"no skip {index} in block {block!r}; blocks: {known}", status=3, status_name="TAILOR_ERR_NOT_FOUND")
+        lines = [f"{row['block']} skip {row['index']} ({row['mode']}) on {self.target}:"]
+        if not row["components"]:
+            lines.append("  removed: no FIFO, clone, adder or projection, nothing to pay for")
+        for comp in row["components"]:
+            items = [(k, v) for k, v in comp["explain"].items() if field is None or k == field]
+            if not items:
+                continue
+            cost = ", ".join(f"{h} {comp['cost'][f]}" for f, h in COST_FIELDS if comp["cost"][f])
+            lines.append(f"  {comp['name']}" + (f"  [{cost}]" if cost else ""))
+            lines += [f"    {k}: {v}" for k, v in items]
+        return "\n".join(lines)
+
+    def plot(self, metrics=("bram18", "lut", "ff"), ax=None):
+        """Per-skip stacked bars (one stack per part: FIFOs, clone, adder, projection) for each
+        metric. Returns the matplotlib Figure."""
+        import matplotlib.pyplot as plt
+        metrics = list(metrics)
+        if ax is None:
+            fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.8), squeeze=False)
+            axes = list(axes[0])
+        else:
+            axes = list(ax) if isinstance(ax, (list, tuple)) else [ax]
+            fig = axes[0].figure
+        labels = [f"{s['block']}.{s['index']}" if s["mode"] == "short" else s["block"] for s in self.skips]
+        names = []
+        for s in self.skips:
+            for c in s["components"]:
+                if c["name"] not in names:
+                    names.append(c["name"])
+        for a, m in zip(axes, metrics):
+            bottom = [0] * len(self.skips)
+            for n in names:
+                vals = [sum(c["cost"][m] for c in s["components"] if c["name"] == n) for s in self.skips]
+                if any(vals):
+                    a.bar(range(len(vals)), vals, bottom=bottom, label=n)
+                    bottom = [b + v for b, v in zip(bottom, vals)]
+            a.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
+            a.set_title(f"{dict(COST_FIELDS)[m]} per skip ({self.target})")
+        handles, leg = axes[0].get_legend_handles_labels()
+        if handles:
+            axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        return fig
+
+
+class Comparison:
+    """Before/after Tailor on one target: ``blocks`` (per residual block: modes and the change of
+    every cost field) and ``totals`` (skips and whole design: before, after, delta, percent)."""
+
+    def __init__(self, data: dict):
+        self._data = data
+        self.config: dict = data["config"]
+        self.blocks: list[dict] = data["blocks"]
+        self.totals: dict = data["totals"]
+        self.before = Report(data["before"])
+        self.after = Report(data["after"])
+
+    def to_dict(self) -> dict:
+        """The comparison as plain, JSON-ready Python data (a copy)."""
+        return copy.deepcopy(self._data)
+
+    def _rows(self, fields=("bram18", "lut", "ff", "bytes")) -> tuple[list[str], list[list[str]]]:
+        headers = ["block", "before", "after"]
+        for f in fields:
+            h = dict(COST_FIELDS)[f]
+            headers += [f"{h} before", f"{h} after", f"{h} Δ"]
+        rows = []
+
+        def cells(change):
+            out = []
+            for f in fields:
+                c = change[f]
+                out += [_fmt_int(c["before"]), _fmt_int(c["after"]), _fmt_pct(c["percent"]) if c["delta"] else "0"]
+            return out
+
+        for b in self.blocks:
+            rows.append([b["block"], b["mode_before"], b["mode_after"]] + cells(b["change"]))
+        rows.append(["skips total", "", ""] + cells(self.totals["skips"]))
+        rows.append(["design total", "", ""] + cells(self.totals["total"]))
+        return headers, rows
+
+    def _caption(self) -> str:
+        cap = self.before._caption().split(", latency")[0]
+        lat = self.totals.get("latency_us")
+        if lat:
+            cap += f", latency {lat['before']:.1f} → {lat['after']:.1f} µs ({_fmt_pct(lat['percent'])})"
+        return cap
+
+    def table(self) -> str:
+        """Per-block and total changes as a text table (Δ in % of before)."""
+        headers, rows = self._rows()
+        return self._caption() + "\n" + _grid(headers, rows)
+
+    def _repr_html_(self) -> str:
+        headers, rows = self._rows()
+        return _html_table(headers, rows, self._caption())
+
+    def percent(self, field: str, scope: str = "total") -> float | None:
+        """Change of ``field`` in % of before, over the whole design (``scope="total"``) or the skips only."""
+        return self.totals[scope][field]["percent"]
+
+    def __repr__(self) -> str:
+        t = self.totals["total"]
+        return ("<tailor.Comparison " + self._caption() + ": design " +
+                ", ".join(f"{h} {_fmt_pct(t[f]['percent'])}" for f, h in COST_FIELDS if t[f]["before"]) + ">")
+
+    def plot(self, metrics=("bram18", "lut", "ff"), ax=None):
+        """Before/after bars per block and for the skip total, one panel per metric. Returns the Figure."""
+        import matplotlib.pyplot as plt
+        metrics = list(metrics)
+        if ax is None:
+            fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.8), squeeze=False)
+            axes = list(axes[0])
+        else:
+            axes = list(ax) if isinstance(ax, (list, tuple)) else [ax]
+            fig = axes[0].figure
+        labels = [b["block"] for b in self.blocks] + ["skips"]
+        for a, m in zip(axes, metrics):
+            before = [b["change"][m]["before"] for b in self.blocks] + [self.totals["skips"][m]["before"]]
+            after = [b["change"][m]["after"] for b in self.blocks] + [self.totals["skips"][m]["after"]]
+            xs = range(len(labels))
+            a.bar([x - 0.2 for x in xs], before, width=0.4, label="before")
+            a.bar([x + 0.2 for x in xs], after, width=0.4, label="after")
+            a.set_xticks(list(xs), labels, rotation=60, ha="right", fontsize=7)
+            pct = self.totals["total"][m]["percent"]
+            a.set_title(f"{dict(COST_FIELDS)[m]} (design {_fmt_pct(pct)})")
+        axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        return fig
+
+
+def _net(obj, what: str):
+    from .network import Network
+    if not isinstance(obj, Network):
+        raise TailorError(f"{what} must be a tailor.Network, got {type(obj).__name__}", status=1,
+                          status_name="TAILOR_ERR_INVALID_ARGUMENT")
+    return obj
+
+
+def _apply_plan(net, plan):
+    """A copy of `net` with `plan` applied: "remove" / "shorten" (every block), or a mapping
+    {block name or index: "long" | "removed" | "short"}."""
+    altered = net.copy()
+    if isinstance(plan, str):
+        modes = {"remove": "removed", "removed": "removed", "shorten": "short", "short": "short", "long": "long"}
+        if plan not in modes:
+            altered.close()
+            raise TailorError(f"plan must be 'remove', 'shorten' or a {{block: mode}} mapping, got {plan!r}",
+                              status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        altered.set_modes(modes[plan])
+    elif isinstance(plan, Mapping):
+        try:
+            for block, mode in plan.items():
+                altered.set_mode(block, mode)
+        except Exception:
+            altered.close()
+            raise
+    else:
+        altered.close()
+        raise TailorError(f"plan must be 'remove', 'shorten' or a {{block: mode}} mapping, got {type(plan).__name__}",
+                          status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+    return altered
+
+
+def estimate(net, target: str = "hls4ml", bits: int = 16, *, reuse_factor: int = 1, depth_policy: str | None = None,
+             memory_policy: str = "auto", precision: Mapping[str, int] | None = None, plan=None,
+             clock_mhz: float = 200.0, pe_count: int = 256, bandwidth_gbps: float = 12.8,
+             onchip_kib: int = 256) -> Report | Comparison:
+    """Estimates what `net`'s skips cost on `target` ("hls4ml", "finn", "pe_array").
+
+    bits: precision of every tensor and weight; precision: per-node overrides {"node": bits,
+    "node.weight": bits}; reuse_factor: hls4ml reuse factor / FINN folding; depth_policy:
+    "default" (H·W, hls4ml's unoptimised depths) or "optimized" (lag-based); memory_policy: "auto",
+    "srl", "lutram", "bram", "uram"; clock_mhz, pe_count, bandwidth_gbps, onchip_kib: the PE array.
+
+    With ``plan`` ("remove", "shorten" or {block: mode}) returns a :class:`Comparison` of `net`
+    against a copy altered by the plan; otherwise a :class:`Report`.
+    """
+    net = _net(net, "net")
+    if plan is not None:
+        altered = _apply_plan(net, plan)
+        try:
+            return compare(net, altered, target, bits, reuse_factor=reuse_factor, depth_policy=depth_policy,
+                           memory_policy=memory_policy, precision=precision, clock_mhz=clock_mhz, pe_count=pe_count,
+                           bandwidth_gbps=bandwidth_gbps, onchip_kib=onchip_kib)
+        finally:
+            altered.close()
+    cfg, _keep = _config(target, bits, reuse_factor, depth_policy, memory_policy, precision, clock_mhz, pe_count,
+                         bandwidth_gbps, onchip_kib)
+    out = ctypes.c_char_p()
+    _check(net._lib.tailor_net_estimate_json(net._h, ctypes.byref(cfg), ctypes.byref(out)))
+    return Report(json.loads(out.value.decode()))
+
+
+def compare(before, after, target: str = "hls4ml", bits: int = 16, *, reuse_factor: int = 1,
+            depth_policy: str | None = None, memory_policy: str = "auto", precision: Mapping[str, int] | None = None,
+            clock_mhz: float = 200.0, pe_count: int = 256, bandwidth_gbps: float = 12.8,
+            onchip_kib: int = 256) -> Comparison:
+    """Hardware before/after Tailor: `after` must be an altered copy of `before` (same blocks).
+    Same options as :func:`estimate`."""
+    before, after = _net(before, "before"), _net(after, "after")
+    cfg, _keep = _config(target, bits, reuse_factor, depth_policy, memory_policy, precision, clock_mhz, pe_count,
+                         bandwidth_gbps, onchip_kib)
+    out = ctypes.c_char_p()
+    _check(after._lib.tailor_net_compare_json(before._h, after._h, ctypes.byref(cfg), ctypes.byref(out)))
+    return Comparison(json.loads(out.value.decode()))
+
+
+def estimate_rows(net, **options) -> tuple[list[dict], dict]:
+    """The same figures through the struct API (``tailor_net_estimate``): per-skip summary rows
+    and totals, without the JSON. Used by C-minded callers and to check both paths agree."""
+    net = _net(net, "net")
+    cfg, _keep = _config(options.get("target", "hls4ml"), options.get("bits", 16), options.get("reuse_factor", 1),
+                         options.get("depth_policy"), options.get("memory_policy", "auto"), options.get("precision"),
+                         options.get("clock_mhz", 200.0), options.get("pe_count", 256),
+                         options.get("bandwidth_gbps", 12.8), options.get("onchip_kib", 256))
+    lib = net._lib
+    count = ctypes.c_int64()
+    _check(lib.tailor_net_estimate(net._h, ctypes.byref(cfg), None, 0, ctypes.byref(count), None))
+    rows = (_lib.SkipCost * max(count.value, 1))()
+    totals = _lib.HwTotals()
+    _check(lib.tailor_net_estimate(net._h, ctypes.byref(cfg), rows, count.value, ctypes.byref(count), ctypes.byref(totals)))
+    memory = ("none", "srl", "lutram", "bram", "uram", "dram")
+    modes = ("long", "removed", "short")
+    cost = lambda c: {f: getattr(c, f) for f, _ in COST_FIELDS}
+    out = [{"block": r.block_name.decode(), "block_index": r.block, "index": r.index, "mode": modes[r.mode],
+            "buffer": r.buffer.decode() if r.buffer else None, "shape": list(r.shape), "word_bits": r.word_bits,
+            "lag_words": None if r.lag_words < 0 else r.lag_words, "depth_words": r.depth_words,
+            "memory": memory[r.memory], "macs": r.macs, "cost": cost(r.cost)} for r in rows[:count.value]]
+    tot = {"skips": cost(totals.skips), "rest": cost(totals.rest), "total": cost(totals.total), "macs": totals.macs,
+           "latency_us": None if totals.latency_us < 0 else totals.latency_us}
+    return out, tot
+

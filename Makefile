@@ -6,7 +6,7 @@ VERSION := $(shell sed -n 's/^\#define TAILOR_VERSION_\(MAJOR\|MINOR\|PATCH\) \(
 CWARN  := -Wall -Wextra -Werror -pedantic
 OUT    := .build/c-tests
 
-.PHONY: all lib install uninstall test test-swift test-python test-c check-selfcontained fuzz-short help
+.PHONY: all lib install uninstall test test-swift test-python test-c check-selfcontained fuzz-short help bench-estimate
 
 all: lib
 
@@ -14,6 +14,7 @@ help:
 	@echo "make lib                 build $(LIB) (swift build -c release)"
 	@echo "make install PREFIX=dir  install tailor.h, libtailor.so and tailor.pc under dir"
 	@echo "make test                Swift tests, C/C++ consumers, self-containment check, Python tests, short fuzz run"
+	@echo "make bench-estimate      time the hardware resource model from C and Python"
 
 lib:
 	swift build -c release
@@ -48,6 +49,13 @@ test-c: lib
 	cc -std=c99 $(CWARN) -pthread Tests/c/threads.c $$(pkg-config --cflags --libs tailor) \
 	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/threads
 	cd $(OUT) && ./consumer_c && ./consumer_cpp && ./threads
+
+# Time the resource model from C (per call, median) and the Python overhead on top.
+bench-estimate: lib
+	mkdir -p $(OUT)
+	cc -O2 -std=c99 $(CWARN) -Iinclude bench/estimate_bench.c -L$(BUILD) -ltailor -Wl,-rpath,$(abspath $(BUILD)) -o $(OUT)/estimate_bench
+	$(OUT)/estimate_bench
+	TAILOR_LIBRARY=$(abspath $(LIB)) python3 bench/estimate_bench.py
 
 # The library must load with no Swift toolchain: no libswift*/libFoundation* in NEEDED, only
 # tailor_* exported, and the C consumer must run with /opt/swift hidden (private mount namespace).

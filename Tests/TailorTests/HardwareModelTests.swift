@@ -17,10 +17,10 @@ import Testing
         let rep = try Zoo.build("resnet8").estimate(config(depth: .default))
         #expect(rep.skips.map(\.depthWords) == [1024, 1024, 256])
         #expect(rep.skips.map(\.wordBits) == [256, 256, 512])
-        #expect(rep.skips.map(\.buffer) == ["clone → adder skip FIFO", "clone → projection stream", "clone → projection stream"])
+        #expect(rep.skips.map(\.buffer) == ["clone -> adder skip FIFO", "clone -> projection stream", "clone -> projection stream"])
         #expect(rep.skips.map { $0.shape } == [Shape(16, 32, 32), Shape(16, 32, 32), Shape(32, 16, 16)])
         // 1024 × 256 bits: 1K×18 gives ⌈256/18⌉ = 15 BRAM18.
-        let fifo = try #require(rep.skips[0].components.first { $0.name == "clone → adder skip FIFO" })
+        let fifo = try #require(rep.skips[0].components.first { $0.name == "clone -> adder skip FIFO" })
         #expect(fifo.memory == .bram && fifo.cost.bram18 == 15)
     }
 
@@ -36,9 +36,9 @@ import Testing
         #expect(rep.skips.map(\.lagWords) == [67, 100, 52])
         #expect(rep.skips.map(\.depthWords) == [68, 33, 17])
         #expect(rep.skips.map(\.wordBits) == [256, 512, 1024])
-        #expect(rep.skips.map(\.buffer) == ["clone → adder skip FIFO", "projection → adder FIFO", "projection → adder FIFO"])
+        #expect(rep.skips.map(\.buffer) == ["clone -> adder skip FIFO", "projection -> adder FIFO", "projection -> adder FIFO"])
         // 68 × 256 bits = 17408 > 1024 → BRAM, 512×36: ⌈256/36⌉ = 8.
-        #expect(rep.skips[0].components.first { $0.name == "clone → adder skip FIFO" }?.cost.bram18 == 8)
+        #expect(rep.skips[0].components.first { $0.name == "clone -> adder skip FIFO" }?.cost.bram18 == 8)
     }
 
     @Test func removingEverySkipLowersBramLutFF() throws {

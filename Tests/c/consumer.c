@@ -105,6 +105,52 @@ int main(int argc, char **argv) {
     CHECK(tailor_net_load("/nonexistent/x.tailor", &back) == TAILOR_ERR_IO, "missing file");
     CHECK(tailor_net_set_block_mode(net, 0, TAILOR_MODE_LONG) == TAILOR_OK, "handle still usable");
 
+    /* Hardware model: ResNet-8 on hls4ml, default depths. The skips clone 16x32x32, 16x32x32 and
+     * 32x16x16 tensors, so hls4ml's default FIFOs are H*W = 1024, 1024, 256 words of C*16 bits. */
+    {
+        tailor_net *r8 = NULL, *removed = NULL;
+        tailor_hw_config cfg;
+        tailor_skip_cost rows[8];
+        tailor_hw_totals totals, after;
+        int64_t n = 0, k;
+        const char *json = NULL;
+        const int64_t depth[3] = {1024, 1024, 256}, bits[3] = {256, 256, 512};
+        CHECK(tailor_zoo_create("resnet8", 10, NULL, 0, &r8) == TAILOR_OK, "zoo resnet8 for estimate");
+        CHECK(tailor_hw_config_init(&cfg) == TAILOR_OK && cfg.bits == 16, "config defaults");
+        CHECK(tailor_net_estimate(r8, &cfg, NULL, 0, &n, NULL) == TAILOR_OK && n == 3, "skip count from estimate");
+        CHECK(tailor_net_estimate(r8, &cfg, rows, 8, &n, &totals) == TAILOR_OK, "estimate");
+        printf("hls4ml default, 16 bits:\n");
+        for (k = 0; k < n && k < 3; k++) {
+            printf("  %-9s %-26s depth %5lld x %4lld bits  BRAM18 %3lld  LUT %5lld  FF %5lld\n", rows[k].block_name,
+                   rows[k].buffer, (long long)rows[k].depth_words, (long long)rows[k].word_bits,
+                   (long long)rows[k].cost.bram18, (long long)rows[k].cost.lut, (long long)rows[k].cost.ff);
+            CHECK(rows[k].depth_words == depth[k] && rows[k].word_bits == bits[k], "default depth and width");
+        }
+        CHECK(totals.total.bram18 == totals.skips.bram18 + totals.rest.bram18 && totals.latency_us < 0, "totals add up");
+        CHECK(tailor_net_copy(r8, &removed) == TAILOR_OK, "copy");
+        for (k = 0; k < 3; k++) CHECK(tailor_net_set_block_mode(removed, k, TAILOR_MODE_REMOVED) == TAILOR_OK, "remove");
+        CHECK(tailor_net_estimate(removed, &cfg, rows, 8, &n, &after) == TAILOR_OK && after.skips.bram18 == 0 &&
+              after.total.bram18 < totals.total.bram18, "removing every skip saves BRAM");
+        CHECK(tailor_net_compare_json(r8, removed, &cfg, &json) == TAILOR_OK && strstr(json, "\"mode_after\":\"removed\""),
+              "compare JSON");
+        CHECK(tailor_net_estimate_json(r8, &cfg, &json) == TAILOR_OK && strstr(json, "\"explain\""), "report JSON");
+        cfg.bits = 0;
+        CHECK(tailor_net_estimate(r8, &cfg, rows, 8, &n, NULL) == TAILOR_ERR_INVALID_ARGUMENT &&
+              strstr(tailor_last_error(), "bits") != NULL, "bad bits named");
+        cfg.bits = 16;
+        cfg.target = "vivado";
+        CHECK(tailor_net_estimate(r8, &cfg, rows, 8, &n, NULL) == TAILOR_ERR_INVALID_ARGUMENT &&
+              strstr(tailor_last_error(), "target") != NULL, "unknown target named");
+        cfg.target = "hls4ml";
+        cfg.size = 8;
+        CHECK(tailor_net_estimate(r8, &cfg, rows, 8, &n, NULL) == TAILOR_ERR_VERSION, "uninitialised config refused");
+        CHECK(tailor_net_estimate(r8, NULL, rows, 8, &n, NULL) == TAILOR_ERR_INVALID_ARGUMENT, "null config");
+        CHECK(tailor_hw_config_init(&cfg) == TAILOR_OK && tailor_net_estimate(r8, &cfg, NULL, 3, &n, NULL) ==
+              TAILOR_ERR_INVALID_ARGUMENT, "null rows with capacity");
+        tailor_net_free(removed);
+        tailor_net_free(r8);
+    }
+
     tailor_net_free(net);
     tailor_net_free(back);
     tailor_net_free(NULL);

@@ -82,6 +82,19 @@ int main(int argc, char **argv) {
     const char *json = nullptr;
     check(tailor_net_describe(back.get(), &json) == TAILOR_OK && std::string(json).find("\"short\"") != std::string::npos,
           "describe reports the mode");
+    // The resource model from C++: JSON an HLS flow can read, and the per-skip rows.
+    tailor_hw_config cfg;
+    check(tailor_hw_config_init(&cfg) == TAILOR_OK, "config");
+    cfg.target = "finn";
+    cfg.bits = 4;
+    std::vector<tailor_skip_cost> rows(4);
+    int64_t n = 0;
+    tailor_hw_totals totals;
+    check(tailor_net_estimate(back.get(), &cfg, rows.data(), static_cast<int64_t>(rows.size()), &n, &totals) == TAILOR_OK &&
+          n == 2, "estimate the short block on FINN");
+    check(rows[0].lag_words > 0 && rows[0].depth_words >= 2, "lag-based FINN depth");
+    check(tailor_net_estimate_json(back.get(), &cfg, &json) == TAILOR_OK && std::string(json).find("optimize_depth") != std::string::npos,
+          "FINN formulas explained");
     std::remove(path.c_str());
     std::printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

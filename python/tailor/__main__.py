@@ -2,6 +2,8 @@
 
     python -m tailor skips resnet8            the skip inventory of a zoo model (or a model file)
     python -m tailor info model.tailor        summary of a model file
+    python -m tailor estimate resnet8 --target hls4ml --bits 16 [--plan remove|shorten] [--json F]
+                                              what the skips cost in hardware (and what Tailor saves)
     python -m tailor demo                     build ResNet-8, show its skips in each mode, save and reload
 """
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 import tempfile
 
 from . import __version__, zoo
+from .estimate import TARGETS, estimate
 from ._lib import TailorError
 from .network import MODES, Network, load, skip_table
 
@@ -49,6 +52,33 @@ def cmd_info(args) -> int:
         if args.nodes:
             print()
             print(net.summary())
+    return 0
+
+
+def cmd_estimate(args) -> int:
+    """Prints the per-skip hardware table (or the before/after table with --plan)."""
+    precision = {}
+    for item in args.precision or []:
+        name, _, bits = item.partition("=")
+        if not bits.strip().lstrip("-").isdigit():
+            raise TailorError(f"--precision expects NODE=BITS, got {item!r}", status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        precision[name] = int(bits)
+    with _open(args.model, args.num_classes) as net:
+        if args.mode:
+            net.set_modes(args.mode)
+        result = estimate(net, target=args.target, bits=args.bits, reuse_factor=args.reuse_factor,
+                          depth_policy=args.depth_policy, memory_policy=args.memory_policy,
+                          precision=precision or None, plan=args.plan)
+        print(f"{args.model}" + (f" (mode {args.mode})" if args.mode else "") + (f", plan {args.plan}" if args.plan else ""))
+        print(result.table())
+        if args.explain is not None and not args.plan:
+            print()
+            print(result.explain(args.explain))
+        if args.json:
+            import json
+            with open(args.json, "w") as f:
+                json.dump(result.to_dict(), f, indent=1)
+            print(f"\nwrote {args.json}")
     return 0
 
 
@@ -119,6 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
     inf.add_argument("file")
     inf.add_argument("--nodes", action="store_true", help="also print every node")
     inf.set_defaults(func=cmd_info)
+
+    es = sub.add_parser("estimate", help="what the skips cost on hls4ml, FINN or a PE array")
+    es.add_argument("model", help="zoo name (resnet8, resnet20, ...) or model file")
+    es.add_argument("--target", choices=TARGETS, default="hls4ml")
+    es.add_argument("--bits", type=int, default=16, help="precision of every tensor and weight")
+    es.add_argument("--precision", action="append", metavar="NODE=BITS", help="per-tensor override (repeatable)")
+    es.add_argument("--reuse-factor", type=int, default=1, help="hls4ml reuse factor / FINN folding")
+    es.add_argument("--depth-policy", choices=("default", "optimized"), help="FIFO depths (hls4ml: default)")
+    es.add_argument("--memory-policy", choices=("auto", "srl", "lutram", "bram", "uram"), default="auto")
+    es.add_argument("--mode", choices=MODES, help="switch every block to this mode first")
+    es.add_argument("--plan", choices=("remove", "shorten"), help="compare with every block removed / shortened")
+    es.add_argument("--explain", metavar="BLOCK", help="print the formulas behind one block's skip")
+    es.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    es.add_argument("--num-classes", type=int, default=10)
+    es.set_defaults(func=cmd_estimate)
 
     dm = sub.add_parser("demo", help="build ResNet-8, show its skips in each mode, save and reload it")
     dm.set_defaults(func=cmd_demo)

@@ -87,7 +87,7 @@ public func cEstimate(_ net: OpaquePointer?, _ cfg: UnsafePointer<tailor_hw_conf
         guard cap == 0 || rows != nil else { throw TailorError.invalid("rows is NULL but capacity is \(cap)") }
         let config = try hardwareConfig(cfg)
         try withHandle(net) { h in
-            let report = try h.net.estimate(config)
+            let report = try h.net.estimate(config, explain: false)
             for (i, r) in report.skips.prefix(cap).enumerated() {
                 var row = tailor_skip_cost()
                 row.block = Int64(r.skip.blockIndex)

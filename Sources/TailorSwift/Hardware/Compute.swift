@@ -11,12 +11,12 @@ extension ResourceModel {
         if config.target == .peArray {
             comp.memory = .dram
             comp.cost.bytes = HardwareMath.ceilDiv(bits, 8)
-            comp.explain = [("bytes", "weights read once per inference: \(params)·\(bw) bits / 8 = \(comp.cost.bytes)")]
+            if explaining { comp.explain = [("bytes", "weights read once per inference: \(params)·\(bw) bits / 8 = \(comp.cost.bytes)")] }
             return comp
         }
         let r = config.reuseFactor
         guard r > 1 else {
-            comp.explain = [("memory", "reuse factor 1: \(params) weights are constants in the multipliers")]
+            if explaining { comp.explain = [("memory", "reuse factor 1: \(params) weights are constants in the multipliers")] }
             return comp
         }
         let depth = r, width = HardwareMath.ceilDiv(params, r) * bw
@@ -25,12 +25,12 @@ extension ResourceModel {
         if depth * width <= 1024 || depth <= 2 {
             comp.memory = .lutram
             comp.cost.lut = HardwareMath.ceilDiv(depth * width, 64)
-            comp.explain = [("lut", "ROM \(depth)×\(width) bits ≤ 1024 bits or depth ≤ 2, in LUTs: ⌈\(depth * width)/64⌉ = \(comp.cost.lut)")]
+            if explaining { comp.explain = [("lut", "ROM \(depth)×\(width) bits ≤ 1024 bits or depth ≤ 2, in LUTs: ⌈\(depth * width)/64⌉ = \(comp.cost.lut)")] }
         } else {
             let (n, s) = Memory.bram18(depth: depth, width: width)
             comp.memory = .bram
             comp.cost.bram18 = n
-            comp.explain = [("bram18", "ROM \(depth) words × ⌈\(params)/\(r)⌉·\(bw) = \(width) bits: ⌈\(depth)/\(s.depth)⌉·⌈\(width)/\(s.width)⌉ = \(n) BRAM18")]
+            if explaining { comp.explain = [("bram18", "ROM \(depth) words × ⌈\(params)/\(r)⌉·\(bw) = \(width) bits: ⌈\(depth)/\(s.depth)⌉·⌈\(width)/\(s.width)⌉ = \(n) BRAM18")] }
         }
         return comp
     }
@@ -43,11 +43,11 @@ extension ResourceModel {
         let n = HardwareMath.ceilDiv(macsPerOutput, config.reuseFactor)
         if max(bw, inputBits) >= 10 {
             comp.cost.dsp = n
-            comp.explain = [("dsp", "⌈\(macsPerOutput) MACs per output / reuse \(config.reuseFactor)⌉ = \(n) multipliers, operands ≥ 10 bits → DSP")]
+            if explaining { comp.explain = [("dsp", "⌈\(macsPerOutput) MACs per output / reuse \(config.reuseFactor)⌉ = \(n) multipliers, operands ≥ 10 bits → DSP")] }
         } else {
             let each = HardwareMath.ceilDiv(bw * inputBits, 2)
             comp.cost.lut = n * each
-            comp.explain = [("lut", "⌈\(macsPerOutput)/\(config.reuseFactor)⌉ = \(n) multipliers of \(bw)×\(inputBits) bits in LUTs, ⌈\(bw)·\(inputBits)/2⌉ each = \(comp.cost.lut)")]
+            if explaining { comp.explain = [("lut", "⌈\(macsPerOutput)/\(config.reuseFactor)⌉ = \(n) multipliers of \(bw)×\(inputBits) bits in LUTs, ⌈\(bw)·\(inputBits)/2⌉ each = \(comp.cost.lut)")] }
         }
         return comp
     }
@@ -63,8 +63,8 @@ extension ResourceModel {
         comp.wordBits = width
         comp.cost.lut = (k - 1) * width * HardwareMath.ceilDiv(wIn, 32)
         comp.cost.ff = k * k * width
-        comp.explain = [("lut", "(K−1) lines × \(width) bits × ⌈W_in/32⌉ SRL = \(k - 1)·\(width)·⌈\(wIn)/32⌉ = \(comp.cost.lut)"),
-                        ("ff", "K×K window of \(width)-bit words = \(k * k)·\(width) = \(comp.cost.ff)")]
+        if explaining { comp.explain = [("lut", "(K−1) lines × \(width) bits × ⌈W_in/32⌉ SRL = \(k - 1)·\(width)·⌈\(wIn)/32⌉ = \(comp.cost.lut)"),
+                        ("ff", "K×K window of \(width)-bit words = \(k * k)·\(width) = \(comp.cost.ff)")] }
         return comp
     }
 
@@ -92,8 +92,8 @@ extension ResourceModel {
         let bi = config.bits, bo = config.bits(of: node)
         comp.memory = .dram
         comp.cost.bytes = HardwareMath.ceilDiv(input.count * bi, 8) + HardwareMath.ceilDiv(output.count * bo, 8)
-        comp.explain = [("bytes", "read input \(input) and write output \(output): ⌈\(input.count)·\(bi)/8⌉ + ⌈\(output.count)·\(bo)/8⌉ = \(comp.cost.bytes)"),
-                        ("macs", "\(macs)")]
+        if explaining { comp.explain = [("bytes", "read input \(input) and write output \(output): ⌈\(input.count)·\(bi)/8⌉ + ⌈\(output.count)·\(bo)/8⌉ = \(comp.cost.bytes)"),
+                        ("macs", "\(macs)")] }
         comp.macs = macs
         return comp
     }

@@ -29,11 +29,14 @@ public struct HardwareReport: Sendable {
 struct ResourceModel {
     let net: Network
     let config: HardwareConfig
+    /// Whether to write the `explain` text of every figure (the struct API skips it: it is most of the time).
+    let explaining: Bool
 }
 
 extension Network {
     /// The resource model of this network on `config`'s target.
-    public func estimate(_ config: HardwareConfig) throws -> HardwareReport {
+    /// `explain: false` leaves every component's `explain` empty and is several times faster.
+    public func estimate(_ config: HardwareConfig, explain: Bool = true) throws -> HardwareReport {
         try config.validate()
         guard inputShape != nil else { throw TailorError.invalid("the network has no nodes yet") }
         for name in config.precision.keys {
@@ -42,7 +45,7 @@ extension Network {
                 throw TailorError.notFound("hardware config: precision names '\(name)', which is not a node of the network (or '<node>.weight')")
             }
         }
-        let model = ResourceModel(net: self, config: config)
+        let model = ResourceModel(net: self, config: config, explaining: explain)
         let skipList = skips
         let rows = try skipList.map { try model.skipRow($0) }
         // Nodes the skip rows cost: joins, projections; and the clone points they own.

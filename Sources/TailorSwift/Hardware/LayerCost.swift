@@ -41,7 +41,7 @@ extension ResourceModel {
             var logic = Component(name: "relu", shape: node.shape)
             let vpw = packing(channels: node.shape.c).valuesPerWord
             logic.cost.lut = vpw * b
-            logic.explain = [("lut", "\(vpw) values × \(b) bits, each bit gated by the sign = \(logic.cost.lut)")]
+            if explaining { logic.explain = [("lut", "\(vpw) values × \(b) bits, each bit gated by the sign = \(logic.cost.lut)")] }
             row.components = [logic, out()]
         case .add:
             // Adds outside residual blocks (blocks' joins are costed with their skips).
@@ -57,7 +57,7 @@ extension ResourceModel {
                 var cmp = Component(name: "window logic", shape: node.shape)
                 let vpw = packing(channels: node.shape.c).valuesPerWord
                 cmp.cost.lut = vpw * b * (a.kernel * a.kernel - 1)
-                cmp.explain = [("lut", "\(vpw) values × (K²−1) = \(a.kernel * a.kernel - 1) \(b)-bit comparators/adders = \(cmp.cost.lut)")]
+                if explaining { cmp.explain = [("lut", "\(vpw) values × (K²−1) = \(a.kernel * a.kernel - 1) \(b)-bit comparators/adders = \(cmp.cost.lut)")] }
                 row.components = [cmp]
                 if a.kernel > 1 { row.components.append(lineBuffer(kernel: a.kernel, padding: a.padding, input: input, bits: bitsOfInput(node))) }
                 row.components.append(out())
@@ -71,8 +71,8 @@ extension ResourceModel {
                 let accBits = b + HardwareMath.ceilLog2(input.h * input.w)
                 acc.cost.lut = vpw * accBits
                 acc.cost.ff = node.shape.c * accBits
-                acc.explain = [("lut", "\(vpw) adders × (\(b) + ⌈log2 \(input.h * input.w)⌉) bits = \(acc.cost.lut)"),
-                               ("ff", "\(node.shape.c) accumulators × \(accBits) bits = \(acc.cost.ff)")]
+                if explaining { acc.explain = [("lut", "\(vpw) adders × (\(b) + ⌈log2 \(input.h * input.w)⌉) bits = \(acc.cost.lut)"),
+                               ("ff", "\(node.shape.c) accumulators × \(accBits) bits = \(acc.cost.ff)")] }
                 row.components = [acc, out()]
             }
         case .flatten:

@@ -32,42 +32,47 @@ enum Memory {
     static func control(depth: Int) -> Int { 2 * HardwareMath.ceilLog2(depth) }
 
     /// Vitis HLS FIFO: `auto` is SRL when D·W ≤ 1024 bits (auto_srl_max_bits) or D ≤ 2, else BRAM.
-    static func vitisFifo(depth d: Int, width w: Int, policy: HardwareConfig.MemoryPolicy) -> MemoryMapping {
+    static func vitisFifo(depth d: Int, width w: Int, policy: HardwareConfig.MemoryPolicy, explaining: Bool = true) -> MemoryMapping {
         let ctl = control(depth: d)
-        let ctlText = "2·⌈log2 \(d)⌉ = \(ctl)"
-        let ctlTerm = "2·⌈log2 \(d)⌉"
-        var kind: MemoryKind
-        var why: String
+        let kind: MemoryKind
         switch policy {
-        case .auto:
-            if d * w <= 1024 || d <= 2 {
-                kind = .srl; why = "auto: \(d)·\(w) = \(d * w) bits ≤ 1024 or depth ≤ 2 → SRL"
-            } else {
-                kind = .bram; why = "auto: \(d)·\(w) = \(d * w) bits > 1024 and depth > 2 → BRAM"
-            }
-        case .srl: kind = .srl; why = "memory policy forces SRL"
-        case .lutram: kind = .lutram; why = "memory policy forces LUTRAM"
-        case .bram: kind = .bram; why = "memory policy forces BRAM"
-        case .uram: kind = .uram; why = "memory policy forces URAM"
+        case .auto: kind = d * w <= 1024 || d <= 2 ? .srl : .bram
+        case .srl: kind = .srl
+        case .lutram: kind = .lutram
+        case .bram: kind = .bram
+        case .uram: kind = .uram
         }
         var cost = Cost(lut: ctl, ff: ctl)
+        var ram = 0
+        switch kind {
+        case .srl: ram = w * HardwareMath.ceilDiv(d, 32)
+        case .lutram: ram = 4 * HardwareMath.ceilDiv(d, 64) * HardwareMath.ceilDiv(w, 3)
+        case .bram: cost.bram18 = bram18(depth: d, width: w).count
+        case .uram: cost.uram = uram(depth: d, width: w)
+        case .none, .dram: break
+        }
+        cost.lut += ram
+        guard explaining else { return MemoryMapping(kind: kind, cost: cost, explain: []) }
+        let ctlText = "2·⌈log2 \(d)⌉ = \(ctl)"
+        let ctlTerm = "2·⌈log2 \(d)⌉"
+        let why: String
+        switch policy {
+        case .auto:
+            why = kind == .srl ? "auto: \(d)·\(w) = \(d * w) bits ≤ 1024 or depth ≤ 2 → SRL"
+                               : "auto: \(d)·\(w) = \(d * w) bits > 1024 and depth > 2 → BRAM"
+        default: why = "memory policy forces \(policy.rawValue.uppercased())"
+        }
         var explain = [("memory", why)]
         switch kind {
         case .srl:
-            let ram = w * HardwareMath.ceilDiv(d, 32)
-            cost.lut += ram
             explain.append(("lut", "SRL: W·⌈D/32⌉ + 2·⌈log2 D⌉ = \(w)·⌈\(d)/32⌉ + \(ctlTerm) = \(ram) + \(ctl) = \(cost.lut)"))
         case .lutram:
-            let ram = 4 * HardwareMath.ceilDiv(d, 64) * HardwareMath.ceilDiv(w, 3)
-            cost.lut += ram
             explain.append(("lut", "LUTRAM (RAM64M, 64×3 in 4 LUTs): 4·⌈D/64⌉·⌈W/3⌉ + 2·⌈log2 D⌉ = 4·⌈\(d)/64⌉·⌈\(w)/3⌉ + \(ctlTerm) = \(ram) + \(ctl) = \(cost.lut)"))
         case .bram:
             let (n, s) = bram18(depth: d, width: w)
-            cost.bram18 = n
             explain.append(("bram18", "min over BRAM18 shapes of ⌈D/d⌉·⌈W/w⌉ = ⌈\(d)/\(s.depth)⌉·⌈\(w)/\(s.width)⌉ = \(n) (\(s.depth)×\(s.width))"))
             explain.append(("lut", "control: \(ctlText)"))
         case .uram:
-            cost.uram = uram(depth: d, width: w)
             explain.append(("uram", "URAM288 (4K×72): ⌈\(d)/4096⌉·⌈\(w)/72⌉ = \(cost.uram)"))
             explain.append(("lut", "control: \(ctlText)"))
         case .none, .dram: break
@@ -119,7 +124,7 @@ enum FINNFifo {
     }
 
     /// A FINN FIFO for a simulated occupancy: depth rounding, implementation style and FINN's estimates.
-    static func fifo(occupancy: Int, width w: Int, policy: HardwareConfig.MemoryPolicy) -> (depth: Int, mapping: MemoryMapping) {
+    static func fifo(occupancy: Int, width w: Int, policy: HardwareConfig.MemoryPolicy, explaining: Bool = true) -> (depth: Int, mapping: MemoryMapping) {
         let depth = optimizeDepth(occupancy)
         // `srl` keeps the rtl (Q_srl) FIFO at any depth; otherwise FINN switches to Vivado above 256.
         let vivado = policy != .srl && isVivado(depth: depth)
@@ -130,6 +135,7 @@ enum FINNFifo {
                         lut: lut(depth: d, width: w, vivado: vivado, style: style),
                         ff: Memory.control(depth: d))
         let kind: MemoryKind = !vivado ? .srl : style == .block ? .bram : style == .ultra ? .uram : .lutram
+        guard explaining else { return (d, MemoryMapping(kind: kind, cost: cost, explain: [])) }
         var explain = [("depth", "FINN optimize_depth(occupancy \(occupancy)) = \(depth)" + (d != depth ? ", Vivado FIFO rounds up to \(d)" : "")),
                        ("memory", vivado ? "depth \(depth) > 256 → impl_style vivado, ram_style \(style.rawValue)" : "impl_style rtl (Q_srl)")]
         if cost.bram18 > 0 { explain.append(("bram18", "FINN bram_estimation(D=\(d), W=\(w)) = \(cost.bram18)")) }

@@ -33,7 +33,7 @@ extension ResourceModel {
         }
         let lag = StreamLag.lagPixels(branch)
         let (r, c) = StreamLag.firstDependency(branch)
-        let lagText = "branch \(skip.spans.joined(separator: " → ")): first output needs source pixel (\(r), \(c)); the clone has emitted \(r)·\(source.shape.w) + \(c) + 1 = \(lag) pixels"
+        let lagText = !explaining ? "" : "branch \(skip.spans.joined(separator: " → ")): first output needs source pixel (\(r), \(c)); the clone has emitted \(r)·\(source.shape.w) + \(c) + 1 = \(lag) pixels"
         let bs = config.bits(of: source.name)
         row.lagWords = lag * packing(channels: source.shape.c).wordsPerPixel
 
@@ -42,33 +42,33 @@ extension ResourceModel {
         } else {
             var parts: [Component] = []
             parts.append(clone(shape: source.shape, bits: bs, outputs: 2))
-            var branchCopy = stream("clone → branch stream", shape: source.shape, bits: bs, occupancyPixels: nil)
-            branchCopy.explain.insert(("why", "the clone's copy for the branch: without the skip the branch reads the source stream directly"), at: 0)
+            var branchCopy = stream("clone -> branch stream", shape: source.shape, bits: bs, occupancyPixels: nil)
+            if explaining { branchCopy.explain.insert(("why", "the clone's copy for the branch: without the skip the branch reads the source stream directly"), at: 0) }
             if let prefix = skip.projection {
                 // The projection runs ahead of the branch, so the words wait behind it, at the adder.
                 guard let pconv = net.node(named: "\(prefix).0"), case .conv2d(let pa) = pconv.op,
                       let pbn = net.node(named: "\(prefix).1") else {
                     throw TailorError(.internal, "projection '\(prefix)' of block '\(skip.block)' is missing")
                 }
-                var toProj = stream("clone → projection stream", shape: source.shape, bits: bs, occupancyPixels: nil)
-                toProj.explain.insert(("why", "the clone's copy for the projection, which keeps pace with it"), at: 0)
+                var toProj = stream("clone -> projection stream", shape: source.shape, bits: bs, occupancyPixels: nil)
+                if explaining { toProj.explain.insert(("why", "the clone's copy for the projection, which keeps pace with it"), at: 0) }
                 toProj.onSkipPath = true
                 let waiting = StreamLag.projectionOutputs(afterPixels: lag, source: source.shape, stride: pa.stride)
-                var fifo = stream("projection → adder FIFO", shape: pbn.shape, bits: config.bits(of: pbn.name), occupancyPixels: waiting)
-                fifo.explain.insert(("lag", lagText + "; by then the 1×1 stride-\(pa.stride) projection has produced \(waiting) outputs"), at: 0)
+                var fifo = stream("projection -> adder FIFO", shape: pbn.shape, bits: config.bits(of: pbn.name), occupancyPixels: waiting)
+                if explaining { fifo.explain.insert(("lag", lagText + "; by then the 1×1 stride-\(pa.stride) projection has produced \(waiting) outputs"), at: 0) }
                 fifo.onSkipPath = true
                 var proj = convCompute(pconv, pa, input: source.shape)
                 for k in proj.indices { proj[k].name = "projection \(proj[k].name)" }
                 parts += [toProj, branchCopy] + proj + [fifo]
             } else {
-                var fifo = stream("clone → adder skip FIFO", shape: source.shape, bits: bs, occupancyPixels: lag)
-                fifo.explain.insert(("lag", lagText), at: 0)
+                var fifo = stream("clone -> adder skip FIFO", shape: source.shape, bits: bs, occupancyPixels: lag)
+                if explaining { fifo.explain.insert(("lag", lagText), at: 0) }
                 fifo.onSkipPath = true
                 parts += [fifo, branchCopy]
             }
             parts.append(adder(shape: joinNode.shape, bits: config.bits(of: join)))
             var out = stream("adder output stream", shape: joinNode.shape, bits: config.bits(of: join) + (config.target == .finn ? 1 : 0), occupancyPixels: nil)
-            out.explain.insert(("why", "without the add, the ReLU reads the branch's stream directly"), at: 0)
+            if explaining { out.explain.insert(("why", "without the add, the ReLU reads the branch's stream directly"), at: 0) }
             parts.append(out)
             row.components = parts
         }
@@ -93,12 +93,12 @@ extension ResourceModel {
         let buffer = config.onChipKiB * 1024
         if skip.mode == .short && tensorBytes <= buffer {
             trip.memory = .none
-            trip.explain = [("bytes", "short skip: its tensor (\(tensorBytes) bytes) fits the \(config.onChipKiB) KiB on-chip buffer and stays there: 0")]
+            if explaining { trip.explain = [("bytes", "short skip: its tensor (\(tensorBytes) bytes) fits the \(config.onChipKiB) KiB on-chip buffer and stays there: 0")] }
         } else {
             trip.memory = .dram
             trip.cost.bytes = 2 * tensorBytes
             let why = skip.mode == .long ? "long skip: its tensor outlives the layer that reads it" : "short skip larger than the \(config.onChipKiB) KiB on-chip buffer"
-            trip.explain = [("bytes", "\(why), written off-chip and read back at the join: 2·⌈\(source.shape.c)·\(source.shape.h)·\(source.shape.w)·\(b)/8⌉ = \(trip.cost.bytes)")]
+            if explaining { trip.explain = [("bytes", "\(why), written off-chip and read back at the join: 2·⌈\(source.shape.c)·\(source.shape.h)·\(source.shape.w)·\(b)/8⌉ = \(trip.cost.bytes)")] }
         }
         var parts = [trip]
         if let prefix = skip.projection {

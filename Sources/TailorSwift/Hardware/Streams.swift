@@ -20,38 +20,40 @@ extension ResourceModel {
         comp.wordBits = width
         let occupancy = occupancyPixels.map { $0 * wpp } ?? 1
         if let p = occupancyPixels { comp.lagWords = p * wpp }
-        let packText = wpp == 1 ? "\(shape.c) values × \(bits) bits = \(width) bits per word"
-                                : "⌈\(shape.c)/\(wpp)⌉ = \(vpw) values × \(bits) bits = \(width) bits per word, \(wpp) words per pixel"
-        comp.explain.append(("word_bits", packText))
+        if explaining {
+            comp.explain.append(("word_bits", wpp == 1 ? "\(shape.c) values × \(bits) bits = \(width) bits per word"
+                : "⌈\(shape.c)/\(wpp)⌉ = \(vpw) values × \(bits) bits = \(width) bits per word, \(wpp) words per pixel"))
+        }
         switch config.target {
         case .finn:
-            let (depth, mapping) = FINNFifo.fifo(occupancy: occupancy, width: width, policy: config.memoryPolicy)
+            let (depth, mapping) = FINNFifo.fifo(occupancy: occupancy, width: width, policy: config.memoryPolicy, explaining: explaining)
             comp.depthWords = depth
             comp.memory = mapping.kind
             comp.cost = mapping.cost
-            let occText = occupancyPixels == nil ? "stages keep pace: occupancy 1 word" : "occupancy = lag \(occupancyPixels!) pixels × \(wpp) words"
-            comp.explain.append(("occupancy", occText))
-            comp.explain += mapping.explain
+            if explaining {
+                comp.explain.append(("occupancy", occupancyPixels.map { "occupancy = lag \($0) pixels × \(wpp) words" } ?? "stages keep pace: occupancy 1 word"))
+                comp.explain += mapping.explain
+            }
         case .hls4ml, .peArray:
             let depth: Int
-            let depthText: String
             if config.effectiveDepthPolicy == .default {
                 depth = defaultWords ?? shape.h * shape.w
-                depthText = defaultWords != nil ? "default policy: the padded tensor, \(depth) words"
-                                                : "default policy: H·W = \(shape.h)·\(shape.w) = \(depth) words"
+                if explaining {
+                    comp.explain.append(("depth", defaultWords != nil ? "default policy: the padded tensor, \(depth) words"
+                                                                      : "default policy: H·W = \(shape.h)·\(shape.w) = \(depth) words"))
+                }
             } else if let p = occupancyPixels {
                 depth = occupancy + 1
-                depthText = "optimized: max occupancy + 1 = \(p) + 1 = \(depth) words"
+                if explaining { comp.explain.append(("depth", "optimized: max occupancy + 1 = \(p) + 1 = \(depth) words")) }
             } else {
                 depth = 2
-                depthText = "optimized: stages keep pace, max occupancy 1 word + 1 = 2"
+                if explaining { comp.explain.append(("depth", "optimized: stages keep pace, max occupancy 1 word + 1 = 2")) }
             }
             comp.depthWords = depth
-            comp.explain.append(("depth", depthText))
-            let mapping = Memory.vitisFifo(depth: depth, width: width, policy: config.memoryPolicy)
+            let mapping = Memory.vitisFifo(depth: depth, width: width, policy: config.memoryPolicy, explaining: explaining)
             comp.memory = mapping.kind
             comp.cost = mapping.cost
-            comp.explain += mapping.explain
+            if explaining { comp.explain += mapping.explain }
         }
         return comp
     }
@@ -62,7 +64,7 @@ extension ResourceModel {
         let width = packing(channels: shape.c).valuesPerWord * bits
         comp.wordBits = width
         comp.cost.ff = outputs * width
-        comp.explain = [("ff", "one output register per copy: \(outputs)·\(width) bits = \(comp.cost.ff)")]
+        if explaining { comp.explain = [("ff", "one output register per copy: \(outputs)·\(width) bits = \(comp.cost.ff)")] }
         return comp
     }
 
@@ -74,8 +76,8 @@ extension ResourceModel {
         comp.wordBits = vpw * outBits
         comp.cost.lut = vpw * bits
         comp.cost.ff = vpw * outBits
-        comp.explain = [("lut", "\(vpw) adders × \(bits)-bit carry chain = \(comp.cost.lut)"),
-                        ("ff", "output register \(vpw) × \(outBits) bits" + (config.target == .finn ? " (AddStreams widens by one bit)" : "") + " = \(comp.cost.ff)")]
+        if explaining { comp.explain = [("lut", "\(vpw) adders × \(bits)-bit carry chain = \(comp.cost.lut)"),
+                        ("ff", "output register \(vpw) × \(outBits) bits" + (config.target == .finn ? " (AddStreams widens by one bit)" : "") + " = \(comp.cost.ff)")] }
         return comp
     }
 }

@@ -1,0 +1,147 @@
+"""tailor.estimate / tailor.compare: the hardware resource model through Python and the CLI."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+import tailor
+from tailor.estimate import TARGETS, estimate_rows
+
+
+def test_resnet8_default_depths(resnet8):
+    # Each block's skip clones its input: 16×32×32, 16×32×32, 32×16×16 → H·W = 1024, 1024, 256 words of
+    # C·16 = 256, 256, 512 bits (hls4ml's default stream depth is the whole tensor).
+    rep = tailor.estimate(resnet8, target="hls4ml", bits=16)
+    assert [s["depth_words"] for s in rep.skips] == [1024, 1024, 256]
+    assert [s["word_bits"] for s in rep.skips] == [256, 256, 512]
+    assert [s["shape"] for s in rep.skips] == [[16, 32, 32], [16, 32, 32], [32, 16, 16]]
+    assert rep.config["depth_policy"] == "default"
+
+
+def test_resnet8_optimized_depths(resnet8):
+    # Lags derived in Tests/TailorTests/HardwareModelTests.swift: 67, 100 and 52 source pixels; the
+    # projection skips buffer 32 and 16 projection outputs → depths 68, 33, 17.
+    rep = tailor.estimate(resnet8, bits=16, depth_policy="optimized")
+    assert [s["lag_words"] for s in rep.skips] == [67, 100, 52]
+    assert [s["depth_words"] for s in rep.skips] == [68, 33, 17]
+
+
+def test_struct_and_json_paths_agree(resnet8):
+    for target in TARGETS:
+        rep = tailor.estimate(resnet8, target=target, bits=8)
+        rows, totals = estimate_rows(resnet8, target=target, bits=8)
+        assert len(rows) == len(rep.skips)
+        for r, s in zip(rows, rep.skips):
+            for key in ("block", "index", "mode", "buffer", "word_bits", "lag_words", "depth_words", "memory", "cost", "macs"):
+                assert r[key] == s[key], (target, key)
+        for key in ("skips", "rest", "total"):
+            assert totals[key] == rep.totals[key]
+        assert totals["latency_us"] == rep.totals["latency_us"]
+
+
+def test_report_outputs(resnet8, tmp_path):
+    rep = tailor.estimate(resnet8, target="finn", bits=4)
+    text = rep.table()
+    assert "layer2.0" in text and "skips total" in text and "design total" in text
+    d = rep.to_dict()
+    json.dumps(d)  # JSON-ready
+    d["skips"].clear()
+    assert rep.skips, "to_dict returns a copy"
+    assert "<table>" in rep._repr_html_()
+    assert "tailor.Report" in repr(rep)
+    why = rep.explain("layer1.0")
+    assert "optimize_depth" in why and "lut_estimation" in why
+    assert "bram18" not in rep.explain("layer1.0", field="lut")
+    with pytest.raises(tailor.TailorError, match="no skip"):
+        rep.explain("layer9.9")
+
+
+def test_plots(resnet8):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    fig = tailor.estimate(resnet8).plot()
+    assert len(fig.axes) == 3
+    fig2 = tailor.estimate(resnet8, plan="shorten", depth_policy="optimized").plot(metrics=("bram18",))
+    assert len(fig2.axes) == 1
+
+
+@pytest.mark.parametrize("name", ["resnet8", "resnet20", "resnet50"])
+def test_removing_every_skip_saves(name):
+    with tailor.zoo.create(name) as net:
+        for target, opts in [("hls4ml", {}), ("hls4ml", {"depth_policy": "optimized"}), ("finn", {"bits": 4})]:
+            cmp = tailor.estimate(net, target=target, plan="remove", **opts)
+            t = cmp.totals["total"]
+            assert t["lut"]["delta"] < 0 and t["ff"]["delta"] < 0, (target, opts)
+            if t["bram18"]["before"]:
+                assert t["bram18"]["delta"] < 0
+            assert all(b["mode_after"] == "removed" for b in cmp.blocks)
+            assert cmp.totals["skips"]["bram18"]["after"] == 0
+        # The network itself is untouched by a plan.
+        assert set(net.modes.values()) == {"long"}
+
+
+def test_resnet8_paper_scale_savings(resnet8):
+    # hls4ml default depths, 16 bits: the paper reports up to −34 % BRAM, −13 % FF, −16 % LUT.
+    cmp = tailor.estimate(resnet8, target="hls4ml", bits=16, plan="remove")
+    bram, lut, ff = (cmp.percent(f) for f in ("bram18", "lut", "ff"))
+    assert -40 < bram < -20 and -20 < lut < -5 and -20 < ff < -5, (bram, lut, ff)
+
+
+def test_shortening_on_the_pe_array_saves_bandwidth(resnet8):
+    cmp = tailor.estimate(resnet8, target="pe_array", bits=16, plan="shorten")
+    assert cmp.totals["skips"]["bytes"]["after"] < cmp.totals["skips"]["bytes"]["before"]
+    assert cmp.totals["latency_us"]["after"] <= cmp.totals["latency_us"]["before"]
+
+
+def test_compare_two_networks(resnet8):
+    with resnet8.copy() as student:
+        student.set_mode("layer2.0", "removed")
+        cmp = tailor.compare(resnet8, student, target="hls4ml")
+        assert [b["mode_after"] for b in cmp.blocks] == ["long", "removed", "long"]
+        assert cmp.blocks[0]["change"]["lut"]["delta"] == 0
+        assert cmp.blocks[1]["change"]["bram18"]["after"] == 0
+        assert "layer2.0" in cmp.table() and "<table>" in cmp._repr_html_()
+        with tailor.zoo.resnet20() as other:
+            with pytest.raises(tailor.TailorError, match="different residual blocks"):
+                tailor.compare(resnet8, other)
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"bits": 0}, "bits"), ({"bits": 65}, "bits"), ({"reuse_factor": 0}, "reuse_factor"),
+    ({"target": "vivado"}, "target"), ({"depth_policy": "fast"}, "depth_policy"),
+    ({"memory_policy": "flash"}, "memory_policy"), ({"target": "finn", "depth_policy": "default"}, "depth_policy"),
+    ({"precision": {"nope": 8}}, "nope"), ({"precision": {"relu": 99}}, "precision"),
+    ({"clock_mhz": float("nan"), "target": "pe_array"}, "clock_mhz"), ({"pe_count": 0}, "pe_count"),
+    ({"bits": "16"}, "bits"), ({"plan": "prune"}, "plan"),
+])
+def test_bad_configuration_names_the_field(resnet8, kwargs, field):
+    with pytest.raises(tailor.TailorError, match=field) as e:
+        tailor.estimate(resnet8, **kwargs)
+    assert e.value.status_name in ("TAILOR_ERR_INVALID_ARGUMENT", "TAILOR_ERR_NOT_FOUND")
+
+
+def test_estimate_is_fast_enough_to_call_in_loops():
+    # Not a timing assertion: ResNet-50's report must be computed and parsed without trouble, repeatedly.
+    with tailor.zoo.resnet50() as net:
+        reps = [tailor.estimate(net, target=t) for t in ("hls4ml", "finn", "pe_array")]
+        assert all(len(r.skips) == 16 for r in reps)
+
+
+def test_cli_estimate(subprocess_env, tmp_path):
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "tailor", "estimate", "resnet8", "--target", "hls4ml", "--bits", "16",
+                           "--json", str(out), "--explain", "layer2.0"],
+                          env=subprocess_env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    rows = [l.split() for l in lines if l.startswith("layer")]
+    assert [r[0] for r in rows[:3]] == ["layer1.0", "layer2.0", "layer3.0"]
+    assert "1,024" in " ".join(rows[0]) and "projection" in proc.stdout
+    assert json.loads(out.read_text())["config"]["target"] == "hls4ml"
+    bad = subprocess.run([sys.executable, "-m", "tailor", "estimate", "resnet8", "--bits", "0"],
+                         env=subprocess_env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and "bits" in bad.stderr
+    plan = subprocess.run([sys.executable, "-m", "tailor", "estimate", "resnet20", "--plan", "shorten", "--target", "pe_array"],
+                          env=subprocess_env, capture_output=True, text=True, timeout=300)
+    assert plan.returncode == 0 and "short" in plan.stdout, plan.stderr

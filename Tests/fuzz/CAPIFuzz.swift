@@ -1,3 +1,4 @@
+import Glibc
 import CTailor
 
 // libFuzzer target: the input bytes are a program of C API calls on a few handles (build graphs
@@ -29,7 +30,7 @@ public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         steps += 1
         let h = Int(p.byte() % 3)
         let net = nets[h]
-        switch p.byte() % 16 {
+        switch p.byte() % 17 {
         case 0:
             cNetFree(nets[h]); nets[h] = nil; names[h] = []
             var out: OpaquePointer?
@@ -109,6 +110,31 @@ public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             }
         case 14:
             cNetFree(nets[h]); nets[h] = nil; names[h] = []
+        case 15:
+            // The resource model with odd configurations, through every entry point.
+            var cfg = tailor_hw_config()
+            _ = cHwConfigInit(&cfg)
+            let target: [UnsafeMutablePointer<CChar>?] = (["hls4ml", "finn", "pe_array", "x"] as [String]).map { strdup($0) }
+            let policy: [UnsafeMutablePointer<CChar>?] = (["default", "optimized", "auto", "srl", "lutram", "bram", "uram", ""] as [String]).map { strdup($0) }
+            let precision: UnsafeMutablePointer<CChar>? = strdup((["{\"relu\": 3}", "{\"nope\": 8}", "[1]", "{\"conv1.weight\": 70}", "{", "{\"relu\": 1.5}"] as [String])[Int(p.byte()) % 6])
+            defer { target.forEach { free($0) }; policy.forEach { free($0) }; free(precision) }
+            cfg.target = target[Int(p.byte()) % 4].map { UnsafePointer($0) }
+            if p.byte() % 3 == 0 { cfg.depth_policy = policy[Int(p.byte()) % 8].map { UnsafePointer($0) } }
+            if p.byte() % 3 == 0 { cfg.memory_policy = policy[Int(p.byte()) % 8].map { UnsafePointer($0) } }
+            if p.byte() % 4 == 0 { cfg.precision_json = precision.map { UnsafePointer($0) } }
+            cfg.bits = Int32(truncatingIfNeeded: p.small() * Int64(p.byte() % 9))
+            cfg.reuse_factor = Int32(truncatingIfNeeded: p.size())
+            if p.byte() % 5 == 0 { cfg.onchip_kib = p.size() }
+            if p.byte() % 5 == 0 { cfg.pe_count = p.small() }
+            if p.byte() % 7 == 0 { cfg.size = p.small() }
+            var rows = [tailor_skip_cost](repeating: tailor_skip_cost(), count: 4)
+            var count: Int64 = 0
+            var totals = tailor_hw_totals()
+            _ = cEstimate(net, &cfg, &rows, min(4, max(0, p.small())), &count, &totals)
+            _ = cEstimate(net, &cfg, nil, p.small(), &count, nil)
+            var json: UnsafePointer<CChar>?
+            _ = cEstimateJSON(net, &cfg, &json)
+            _ = cCompareJSON(net, nets[Int(p.byte() % 3)], &cfg, &json)
         default:
             _ = cSetBlockMode(nil, 0, 0)
             _ = cNetLoadBuffer(nil, 5, nil)

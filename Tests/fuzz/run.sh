@@ -20,9 +20,12 @@ for t in "${targets[@]}"; do
         capi) file=CAPIFuzz.swift; maxlen=512 ;;
         *) echo "unknown fuzz target '$t' (modelfile, capi)"; exit 2 ;;
     esac
+    rm -f "$out/fuzz_$t"
     swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name TailorSwift \
         -I Tests/fuzz -I Sources/COpenBLAS "${srcs[@]}" "Tests/fuzz/$file" -lopenblas -o "$out/fuzz_$t" 2>&1 \
         | grep -v "Cannot export local symbol" || true
+    # A target that did not build must fail the run, not fall back to an old binary.
+    [ -x "$out/fuzz_$t" ] || { echo "fuzz_$t: build failed"; exit 1; }
     corpus="$out/corpus_$t"
     mkdir -p "$corpus"
     [ "$t" = modelfile ] && python3 Tests/fuzz/make_seeds.py .build/release/libtailor.so "$corpus"

@@ -6,6 +6,7 @@ VERSION := $(shell sed -n 's/^\#define TAILOR_VERSION_\(MAJOR\|MINOR\|PATCH\) \(
 CWARN  := -Wall -Wextra -Werror -pedantic
 OUT    := .build/c-tests
 
+.PHONY: examples-c
 .PHONY: all lib install uninstall test test-swift test-python test-c check-selfcontained fuzz-short help bench-estimate
 
 all: lib
@@ -28,7 +29,7 @@ install: lib
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/tailor.h $(DESTDIR)$(PREFIX)/lib/libtailor.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/tailor.pc
 
-test: test-swift test-c check-selfcontained test-python fuzz-short
+test: test-swift test-c check-selfcontained examples-c test-python fuzz-short
 
 # A short libFuzzer run of the model-file loader under AddressSanitizer (Tests/fuzz/run.sh SECONDS for longer).
 fuzz-short: lib
@@ -49,6 +50,15 @@ test-c: lib
 	cc -std=c99 $(CWARN) -pthread Tests/c/threads.c $$(pkg-config --cflags --libs tailor) \
 	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/threads
 	cd $(OUT) && ./consumer_c && ./consumer_cpp && ./threads
+
+# The C example, built like a user would: pkg-config against an installed copy, then run on a
+# zoo model and on a model file, writing the JSON an HLS flow reads.
+examples-c: test-c
+	PKG_CONFIG_PATH=$(OUT)/prefix/lib/pkgconfig; export PKG_CONFIG_PATH; \
+	cc -std=c99 $(CWARN) examples/c/fifo_depths.c $$(pkg-config --cflags --libs tailor) \
+	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/fifo_depths
+	$(OUT)/fifo_depths resnet8 --policy optimized --json $(OUT)/resnet8_fifos.json
+	python3 -c "import json,sys; d=json.load(open('$(OUT)/resnet8_fifos.json')); assert [s['depth'] for s in d['skips']] == [68, 33, 17], d"
 
 # Time the resource model from C (per call, median) and the Python overhead on top.
 bench-estimate: lib

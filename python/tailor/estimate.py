@@ -89,7 +89,30 @@ def _html_table(headers: list[str], rows: list[list[str]], caption: str) -> str:
     return f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-class Report:
+class _Tabular:
+    """Text and notebook rendering shared by Report and Comparison (they supply _rows and _caption)."""
+
+    def table(self) -> str:
+        """The rows and totals as a text table."""
+        headers, rows = self._rows()
+        return self._caption() + "\n" + _grid(headers, rows)
+
+    def _repr_html_(self) -> str:
+        headers, rows = self._rows()
+        return _html_table(headers, rows, self._caption())
+
+
+def _axes(metrics, ax):
+    """(figure, one axis per metric): new ones, or the caller's `ax` (one axis or a list)."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.8), squeeze=False)
+        return fig, list(axes[0])
+    axes = list(ax) if isinstance(ax, (list, tuple)) else [ax]
+    return axes[0].figure, axes
+
+
+class Report(_Tabular):
     """Per-skip hardware figures of one network on one target, the rest of the design, and totals.
 
     ``skips``: one dict per skip (block, index, mode, buffer, shape, word_bits, lag_words,
@@ -138,15 +161,6 @@ class Report:
             parts.append(f"latency {self.totals['latency_us']:.1f} µs")
         return ", ".join(parts)
 
-    def table(self) -> str:
-        """The per-skip rows and totals as a text table."""
-        headers, rows = self._rows()
-        return self._caption() + "\n" + _grid(headers, rows)
-
-    def _repr_html_(self) -> str:
-        headers, rows = self._rows()
-        return _html_table(headers, rows, self._caption())
-
     def __repr__(self) -> str:
         t = self.totals
         return (f"<tailor.Report {self._caption()}: {len(self.skips)} skips, skip BRAM18 {t['skips']['bram18']}, "
@@ -174,14 +188,8 @@ class Report:
     def plot(self, metrics=("bram18", "lut", "ff"), ax=None):
         """Per-skip stacked bars (one stack per part: FIFOs, clone, adder, projection) for each
         metric. Returns the matplotlib Figure."""
-        import matplotlib.pyplot as plt
         metrics = list(metrics)
-        if ax is None:
-            fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.8), squeeze=False)
-            axes = list(axes[0])
-        else:
-            axes = list(ax) if isinstance(ax, (list, tuple)) else [ax]
-            fig = axes[0].figure
+        fig, axes = _axes(metrics, ax)
         labels = [f"{s['block']}.{s['index']}" if s["mode"] == "short" else s["block"] for s in self.skips]
         names = []
         for s in self.skips:
@@ -204,7 +212,7 @@ class Report:
         return fig
 
 
-class Comparison:
+class Comparison(_Tabular):
     """Before/after Tailor on one target: ``blocks`` (per residual block: modes and the change of
     every cost field) and ``totals`` (skips and whole design: before, after, delta, percent)."""
 
@@ -247,15 +255,6 @@ class Comparison:
             cap += f", latency {lat['before']:.1f} → {lat['after']:.1f} µs ({_fmt_pct(lat['percent'])})"
         return cap
 
-    def table(self) -> str:
-        """Per-block and total changes as a text table (Δ in % of before)."""
-        headers, rows = self._rows()
-        return self._caption() + "\n" + _grid(headers, rows)
-
-    def _repr_html_(self) -> str:
-        headers, rows = self._rows()
-        return _html_table(headers, rows, self._caption())
-
     def percent(self, field: str, scope: str = "total") -> float | None:
         """Change of ``field`` in % of before, over the whole design (``scope="total"``) or the skips only."""
         return self.totals[scope][field]["percent"]
@@ -267,14 +266,8 @@ class Comparison:
 
     def plot(self, metrics=("bram18", "lut", "ff"), ax=None):
         """Before/after bars per block and for the skip total, one panel per metric. Returns the Figure."""
-        import matplotlib.pyplot as plt
         metrics = list(metrics)
-        if ax is None:
-            fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.8), squeeze=False)
-            axes = list(axes[0])
-        else:
-            axes = list(ax) if isinstance(ax, (list, tuple)) else [ax]
-            fig = axes[0].figure
+        fig, axes = _axes(metrics, ax)
         labels = [b["block"] for b in self.blocks] + ["skips"]
         for a, m in zip(axes, metrics):
             before = [b["change"][m]["before"] for b in self.blocks] + [self.totals["skips"][m]["before"]]

@@ -322,6 +322,22 @@ int tailor_net_estimate_json(tailor_net *net, const tailor_hw_config *cfg, const
  */
 int tailor_net_compare_json(tailor_net *before, tailor_net *after, const tailor_hw_config *cfg, const char **json);
 
+/* ==== The Tailor schedule (DESIGN.md §4) ================================================= */
+
+/**
+ * Which block is altered after which epoch: blocks change one at a time from input to output,
+ * the k-th after (k+1)*every epochs. For other training engines (PyTorch DDP) to follow the plan.
+ * @param algorithm "remove" (SkipRemover) or "shorten" (SkipShortener).
+ * @param blocks block indexes in the order they change (borrowed), or NULL with num_blocks 0 for
+ *        every block, input to output. Each must be long now.
+ * @param every epochs between changes, >= 1; @param epochs total, or 0 for (blocks+1)*every.
+ * @param modes receives epochs x block_count tailor_skip_mode values, row e = every block's mode
+ *        while epoch e (0-based) trains; may be NULL when capacity is 0 (then only *epochs_out is set).
+ * Impossible plans (no blocks, index out of range, too few epochs) give TAILOR_ERR_INVALID_ARGUMENT.
+ */
+int tailor_plan_modes(tailor_net *net, const char *algorithm, const int64_t *blocks, int64_t num_blocks,
+                      int64_t every, int64_t epochs, int32_t *modes, int64_t capacity, int64_t *epochs_out);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -8,6 +8,7 @@ from ._lib import TailorError
 from .network import Block, Network, Node, Skip, load
 from . import zoo
 from .estimate import Comparison, Report, compare, estimate
+from .plan import Plan, plan
 
 __version__ = "0.1.0"
 
@@ -33,4 +34,4 @@ def library_version() -> str:
 
 
 __all__ = ["TailorError", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
-           "library_version", "__version__", "estimate", "compare", "Report", "Comparison"]
+           "library_version", "__version__", "estimate", "compare", "Report", "Comparison", "plan", "Plan"]

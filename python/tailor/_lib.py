@@ -208,6 +208,9 @@ _PROTOTYPES = {
     # int tailor_net_compare_json(tailor_net *before, tailor_net *after, const tailor_hw_config *cfg,
     #                             const char **json);
     "tailor_net_compare_json": (c_int, [NetPtr, NetPtr, POINTER(HwConfig), POINTER(c_char_p)]),
+    # int tailor_plan_modes(tailor_net *net, const char *algorithm, const int64_t *blocks, int64_t num_blocks,
+    #                       int64_t every, int64_t epochs, int32_t *modes, int64_t capacity, int64_t *epochs_out);
+    "tailor_plan_modes": (c_int, [NetPtr, c_char_p, _i64p, c_int64, c_int64, c_int64, POINTER(c_int32), c_int64, _i64p]),
 }
 
 

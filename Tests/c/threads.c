@@ -1,7 +1,9 @@
 /* Concurrency across the C API: 8 threads each build, alter, save and reload their own network
- * at once; then 8 threads hammer ONE handle, where every call must either succeed or return
+ * at once; 8 threads estimate and predict on their own handles at once and must get the same
+ * figures and logits as one thread alone; then 8 threads hammer ONE handle, where every call must either succeed or return
  * TAILOR_ERR_BUSY (never corrupt the handle or crash); the handle must be intact afterwards.
  * Last-error messages are per thread. Prints "N passed, 0 failed". */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,12 +42,51 @@ static void *own_handle(void *arg) {
     return NULL;
 }
 
+/* Reference figures from one thread, compared with what every thread computes concurrently. */
+#define BATCH 4
+static float input[BATCH * 3 * 32 * 32];
+static float ref_logits[BATCH * 10];
+static tailor_hw_totals ref_totals;
+static tailor_skip_cost ref_rows[3];
+
+static int estimate_and_predict(float *logits, tailor_hw_totals *totals, tailor_skip_cost *rows) {
+    tailor_net *net = NULL;
+    tailor_hw_config cfg;
+    int64_t n = 0;
+    int ok = tailor_zoo_create("resnet8", 10, NULL, 7, &net) == TAILOR_OK && tailor_hw_config_init(&cfg) == TAILOR_OK;
+    cfg.depth_policy = "optimized";
+    ok = ok && tailor_net_estimate(net, &cfg, rows, 3, &n, totals) == TAILOR_OK && n == 3;
+    ok = ok && tailor_net_predict(net, input, BATCH, 3, 32, 32, logits, BATCH * 10) == TAILOR_OK;
+    tailor_net_free(net);
+    return ok;
+}
+
+static void *parallel_work(void *arg) {
+    int id = (int)(size_t)arg, r, k;
+    for (r = 0; r < 3; r++) {
+        float logits[BATCH * 10];
+        tailor_hw_totals totals;
+        tailor_skip_cost rows[3];
+        if (!estimate_and_predict(logits, &totals, rows)) { thread_failures[id]++; continue; }
+        if (memcmp(&totals.total, &ref_totals.total, sizeof totals.total) != 0) thread_failures[id]++;
+        for (k = 0; k < 3; k++)
+            if (rows[k].depth_words != ref_rows[k].depth_words || rows[k].cost.lut != ref_rows[k].cost.lut) thread_failures[id]++;
+        for (k = 0; k < BATCH * 10; k++)
+            if (fabsf(logits[k] - ref_logits[k]) > 1e-5f * (1.0f + fabsf(ref_logits[k]))) { thread_failures[id]++; break; }
+    }
+    return NULL;
+}
+
 static void *same_handle(void *arg) {
     int id = (int)(size_t)arg, r;
     for (r = 0; r < ROUNDS * 8; r++) {
         int64_t n = 0;
-        int rc = (r % 2) ? tailor_net_set_block_mode(shared_net, (r + id) % 3, (int32_t)(r % 3))
-                         : tailor_net_skip_count(shared_net, &n);
+        tailor_hw_config cfg;
+        int rc;
+        tailor_hw_config_init(&cfg);
+        rc = (r % 3 == 1) ? tailor_net_set_block_mode(shared_net, (r + id) % 3, (int32_t)(r % 3))
+           : (r % 3 == 2) ? tailor_net_estimate(shared_net, &cfg, NULL, 0, &n, NULL)
+                          : tailor_net_skip_count(shared_net, &n);
         if (rc == TAILOR_ERR_BUSY) busy_seen[id]++;
         else if (rc != TAILOR_OK) thread_failures[id]++;
     }
@@ -61,6 +102,13 @@ int main(void) {
     for (i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, own_handle, (void *)(size_t)i);
     for (i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
     for (i = 0; i < THREADS; i++) { if (thread_failures[i]) failed++; else passed++; thread_failures[i] = 0; }
+
+    for (i = 0; i < BATCH * 3 * 32 * 32; i++) input[i] = (float)sin(0.37 * i);
+    if (!estimate_and_predict(ref_logits, &ref_totals, ref_rows)) return 1;
+    for (i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, parallel_work, (void *)(size_t)i);
+    for (i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+    for (i = 0; i < THREADS; i++) { if (thread_failures[i]) failed++; else passed++; thread_failures[i] = 0; }
+    printf("8 threads estimating and predicting on their own handles: %s\n", failed ? "MISMATCH" : "same as one thread");
 
     if (tailor_zoo_create("resnet8", 10, NULL, 0, &shared_net) != TAILOR_OK) return 1;
     for (i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, same_handle, (void *)(size_t)i);

@@ -29,7 +29,7 @@ install: lib
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/tailor.h $(DESTDIR)$(PREFIX)/lib/libtailor.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/tailor.pc
 
-test: test-swift test-c check-selfcontained examples-c test-python fuzz-short
+test: test-swift test-c check-selfcontained examples-c test-python fuzz-short sanitize
 
 # A short libFuzzer run of the model-file loader under AddressSanitizer (Tests/fuzz/run.sh SECONDS for longer).
 fuzz-short: lib
@@ -61,6 +61,11 @@ examples-c: test-c
 	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/fifo_depths
 	$(OUT)/fifo_depths resnet8 --policy optimized --json $(OUT)/resnet8_fifos.json
 	python3 -c "import json,sys; d=json.load(open('$(OUT)/resnet8_fifos.json')); assert [s['depth'] for s in d['skips']] == [68, 33, 17], d"
+
+# The Swift tests under AddressSanitizer (with leak checking) and ThreadSanitizer.
+sanitize:
+	bash Tests/sanitizers/run.sh address
+	bash Tests/sanitizers/run.sh thread
 
 # Time the resource model from C (per call, median) and the Python overhead on top.
 bench-estimate: lib

@@ -6,7 +6,7 @@ VERSION := $(shell sed -n 's/^\#define TAILOR_VERSION_\(MAJOR\|MINOR\|PATCH\) \(
 CWARN  := -Wall -Wextra -Werror -pedantic
 OUT    := .build/c-tests
 
-.PHONY: examples-c
+.PHONY: examples-c sanitize
 .PHONY: all lib install uninstall test test-swift test-python test-c check-selfcontained fuzz-short help bench-estimate
 
 all: lib

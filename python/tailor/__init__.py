@@ -9,6 +9,7 @@ from .network import Block, Network, Node, Skip, load
 from . import zoo
 from .estimate import Comparison, Report, compare, estimate
 from .plan import Plan, plan
+from . import plot
 
 __version__ = "0.1.0"
 
@@ -34,4 +35,4 @@ def library_version() -> str:
 
 
 __all__ = ["TailorError", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
-           "library_version", "__version__", "estimate", "compare", "Report", "Comparison", "plan", "Plan"]
+           "library_version", "__version__", "estimate", "compare", "Report", "Comparison", "plan", "Plan", "plot"]

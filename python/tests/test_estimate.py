@@ -145,3 +145,19 @@ def test_cli_estimate(subprocess_env, tmp_path):
     plan = subprocess.run([sys.executable, "-m", "tailor", "estimate", "resnet20", "--plan", "shorten", "--target", "pe_array"],
                           env=subprocess_env, capture_output=True, text=True, timeout=300)
     assert plan.returncode == 0 and "short" in plan.stdout, plan.stderr
+
+
+def test_tailor_plot_module(resnet8):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    rep = tailor.estimate(resnet8)
+    with resnet8.copy() as removed:
+        removed.set_modes("removed")
+        rep_r = tailor.estimate(removed)
+        fig = tailor.plot.accuracy_vs_resources([("teacher", 0.82, rep), ("removed", 0.815, rep_r)])
+        assert len(fig.axes) == 3
+        xs = [c.get_offsets()[0][0] for c in fig.axes[0].collections]
+        assert xs == [rep.totals["total"]["bram18"], rep_r.totals["total"]["bram18"]]
+    assert len(tailor.plot.skip_costs(rep, metrics=("lut",)).axes) == 1
+    with pytest.raises(ValueError):
+        tailor.plot.accuracy_vs_resources([])

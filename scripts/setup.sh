@@ -20,11 +20,12 @@ fi
 command -v swift >/dev/null || { echo "setup: the Swift toolchain (swift 6) is required to build libtailor" >&2; exit 1; }
 
 # Python packages. torch is pinned to the CPU build: an unpinned torch pulls the CUDA build.
-# hls4ml is the peer the resource model is checked against (it writes HLS projects without Vivado).
+# hls4ml is the peer the resource model is checked against (it writes HLS projects without Vivado);
+# qonnx is hls4ml's documented ONNX pre-processing, used to check that exports are accepted.
 PY=${PYTHON:-python3}
 $PY -m pip install -q --disable-pip-version-check \
     "numpy>=1.24" "torch==2.13.0+cpu" safetensors tqdm matplotlib pytest onnx onnxruntime mlxtend \
-    "hls4ml==1.3.0" 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
+    "hls4ml==1.3.0" "qonnx==1.0.0" 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
 $PY -c "import torch" 2>/dev/null || { echo "setup: torch==2.13.0+cpu did not install" >&2; exit 1; }
 
 # The library and the Python package that bundles it.

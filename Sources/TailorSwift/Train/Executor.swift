@@ -1,0 +1,207 @@
+// Train-mode execution of a whole Network: forward with BatchNorm on batch statistics (running
+// statistics updated with PyTorch's momentum rule, num_batches_tracked incremented), caching what
+// backward needs, then backward in reverse topological order. Gradients accumulate (+=), so a node
+// read by several consumers (a skip's clone point) receives the sum of their gradients.
+//
+// Activations and their gradients are each one contiguous buffer with one offset per node.
+// Conv backward recomputes im2col into a shared workspace instead of keeping every conv's columns.
+// The executor is built for one graph structure (`Network.generation`); rebuild it after a mode switch.
+
+final class Executor {
+    struct Plan {
+        var op: Op
+        var name: String
+        var inputs: [Int]
+        var inShape: Shape
+        var shape: Shape
+        var w = -1, b = -1          // offsets into the parameter buffers; -1 when absent
+    }
+
+    let network: ObjectIdentifier
+    let generation: Int
+    let store: ParameterStore
+    private(set) var plans: [Plan] = []
+    let outputCount: Int
+    let inputShape: Shape
+
+    // Batch-size dependent buffers.
+    private(set) var batch = 0
+    private var actOffset: [Int] = []
+    private var acts = FloatBuffer(count: 0)
+    private var dActs = FloatBuffer(count: 0)
+    private var cols = FloatBuffer(count: 0)
+    private var argmaxOffset: [Int] = []
+    private var argmax: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
+    // BN caches (mean, rstd) per BN node, offsets shared with the store's stats layout.
+    private let bnCache: FloatBuffer
+
+    init(_ net: Network) throws {
+        guard let inShape = net.inputShape, let out = net.outputNode else { throw TailorError.invalid("the network has no nodes yet") }
+        guard out.shape.h == 1, out.shape.w == 1 else {
+            throw TailorError(.unsupported, "training needs a flat output (classes×1×1); the output '\(out.name)' is \(out.shape)")
+        }
+        network = ObjectIdentifier(net)
+        generation = net.generation
+        store = try ParameterStore(net)
+        inputShape = inShape
+        outputCount = out.shape.count
+        bnCache = FloatBuffer(count: store.stats.count)
+        var index: [String: Int] = [:]
+        for (i, node) in net.nodes.enumerated() {
+            let ins = try node.inputs.map { n -> Int in
+                guard let k = index[n] else { throw TailorError(.internal, "node '\(node.name)' reads '\(n)' before it is computed") }
+                return k
+            }
+            var p = Plan(op: node.op, name: node.name, inputs: ins, inShape: ins.first.map { plans[$0].shape } ?? node.shape, shape: node.shape)
+            if let w = store.offset(of: "\(node.name).weight") { p.w = w }
+            if let b = store.offset(of: "\(node.name).bias") { p.b = b }
+            plans.append(p)
+            index[node.name] = i
+        }
+    }
+
+    deinit { argmax.deallocate() }
+
+    func matches(_ net: Network) -> Bool { ObjectIdentifier(net) == network && net.generation == generation }
+
+    /// Largest batch accepted by one step (keeps buffer sizes and BLAS Int32 dims sane).
+    static let maxBatch = 1 << 16
+
+    /// Allocates activation buffers for `B` samples (reused while B does not change).
+    func ensureBatch(_ B: Int) throws {
+        if B == batch { return }
+        guard B >= 1, B <= Executor.maxBatch else { throw TailorError.invalid("batch size must be in 1...\(Executor.maxBatch), got \(B)") }
+        var offs: [Int] = [], total = 0, colsMax = 0, amOffs: [Int] = [], amTotal = 0
+        for p in plans {
+            offs.append(total)
+            let (n, o) = B.multipliedReportingOverflow(by: p.shape.count)
+            guard !o else { throw TailorError.shape("batch \(B) is too large for this network") }
+            total += n
+            amOffs.append(amTotal)
+            switch p.op {
+            case .conv2d(let a):
+                let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
+                if !(a.kernel == 1 && a.stride == 1 && a.padding == 0) { colsMax = max(colsMax, d.P * d.KKC) }
+                guard d.P * d.KKC < Int(Int32.max), d.P < Int(Int32.max) else {
+                    throw TailorError.shape("batch \(B) is too large for convolution '\(p.name)'; use a smaller batch")
+                }
+            case .maxpool: amTotal += n
+            default: break
+            }
+        }
+        guard total <= 1 << 32, colsMax <= 1 << 31 else {
+            throw TailorError.shape("batch \(B) needs \(total) activation values; use a smaller batch")
+        }
+        batch = 0
+        acts = FloatBuffer(count: total)
+        dActs = FloatBuffer(count: total)
+        cols = FloatBuffer(count: colsMax)
+        argmax.deallocate()
+        argmax = .allocate(capacity: max(amTotal, 1))
+        argmax.initialize(repeating: -1, count: max(amTotal, 1))
+        actOffset = offs
+        argmaxOffset = amOffs
+        batch = B
+    }
+
+    /// Output logits of the last forward, (batch, outputCount).
+    var logits: UnsafeMutablePointer<Float> { acts.p + (actOffset.last ?? 0) }
+
+    /// Training-mode forward of `B` samples `x` (NCHW). Updates BN running statistics.
+    func forward(_ x: UnsafePointer<Float>, batch B: Int) throws {
+        try ensureBatch(B)
+        let P = store.values.p, S = store.stats.p
+        for (i, p) in plans.enumerated() {
+            let out = acts.p + actOffset[i]
+            let s = p.shape
+            let inp: UnsafeMutablePointer<Float> = acts.p + (p.inputs.first.map { actOffset[$0] } ?? 0)
+            switch p.op {
+            case .input:
+                let hw = s.h * s.w
+                for b in 0..<B { for c in 0..<s.c { let src = x + (b * s.c + c) * hw, dst = out + b * hw * s.c + c
+                    for q in 0..<hw { dst[q * s.c] = src[q] } } }
+            case .conv2d(let a):
+                let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
+                conv2dForward(out, cols.p, inp, P + p.w, p.b >= 0 ? UnsafePointer(P + p.b) : nil, d)
+            case .batchnorm(let a):
+                guard let so = store.statOffset[p.name] else { throw TailorError(.internal, "BN '\(p.name)' has no statistics") }
+                let C = s.c
+                batchnormForwardTrain(out, bnCache.p + so, bnCache.p + so + C, S + so, S + so + C, inp, P + p.w, P + p.b,
+                                      B * s.h * s.w, C, eps: Float(a.eps), momentum: Float(a.momentum))
+                store.batchesTracked[p.name, default: 0] += 1
+            case .relu:
+                reluForward(out, inp, B * s.count)
+            case .add:
+                let other = acts.p + actOffset[p.inputs[1]]
+                addForward(out, inp, other, B * s.count, relu: false)
+            case .maxpool(let a):
+                let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: p.inShape.c, K: a.kernel, stride: a.stride, pad: a.padding)
+                maxpoolForward(out, argmax + argmaxOffset[i], inp, d)
+            case .avgpool(let a):
+                let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: p.inShape.c, K: a.kernel, stride: a.stride, pad: a.padding)
+                avgpoolForward(out, inp, d)
+            case .globalAvgPool:
+                globalAvgPoolForward(out, inp, B, p.inShape.h * p.inShape.w, p.inShape.c)
+            case .flatten:
+                // PyTorch flattens C×H×W in that order; activations here are NHWC.
+                let hw = p.inShape.h * p.inShape.w, c = p.inShape.c
+                for b in 0..<B { for q in 0..<hw { for ch in 0..<c { out[b * s.c + ch * hw + q] = inp[(b * hw + q) * c + ch] } } }
+            case .dense(let a):
+                denseForward(out, inp, P + p.w, p.b >= 0 ? UnsafePointer(P + p.b) : nil, B, p.inShape.c, a.outFeatures)
+            }
+        }
+    }
+
+    /// Backward from `dLogits` (batch × outputCount) of the last forward. Overwrites (zeroes then
+    /// accumulates) the parameter gradients in `store.grads`.
+    func backward(_ dLogits: UnsafePointer<Float>) {
+        let B = batch
+        guard B > 0, let lastOff = actOffset.last else { return }
+        dActs.zero()
+        store.grads.zero()
+        (dActs.p + lastOff).update(from: dLogits, count: B * outputCount)
+        let P = store.values.p, G = store.grads.p
+        for i in plans.indices.reversed() {
+            let p = plans[i]
+            let g = dActs.p + actOffset[i]
+            let out = acts.p + actOffset[i]
+            let s = p.shape
+            guard let first = p.inputs.first else { continue }   // the input node needs no gradient
+            let inp = acts.p + actOffset[first]
+            let needInput: Bool = { if case .input = plans[first].op { return false }; return true }()
+            let dInp: UnsafeMutablePointer<Float>? = needInput ? dActs.p + actOffset[first] : nil
+            switch p.op {
+            case .input:
+                break
+            case .conv2d(let a):
+                let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
+                let direct = a.kernel == 1 && a.stride == 1 && a.padding == 0
+                if !direct { im2col(cols.p, inp, d) }
+                // conv2dBackward reads the columns before it overwrites the workspace with dCols.
+                conv2dBackward(dInp, G + p.w, p.b >= 0 ? G + p.b : nil, cols.p, g, cols.p, inp, P + p.w, d)
+            case .batchnorm:
+                guard let so = store.statOffset[p.name], let dInp else { continue }
+                batchnormBackward(dInp, G + p.w, G + p.b, g, inp, bnCache.p + so, bnCache.p + so + s.c, P + p.w, B * s.h * s.w, s.c)
+            case .relu:
+                if let dInp { reluBackward(dInp, g, out, B * s.count) }
+            case .add:
+                let n = B * s.count
+                let a = plans[p.inputs[0]], b = plans[p.inputs[1]]
+                if case .input = a.op {} else { let d = dActs.p + actOffset[p.inputs[0]]; for k in 0..<n { d[k] += g[k] } }
+                if case .input = b.op {} else { let d = dActs.p + actOffset[p.inputs[1]]; for k in 0..<n { d[k] += g[k] } }
+            case .maxpool:
+                if let dInp { maxpoolBackward(dInp, g, argmax + argmaxOffset[i], B * s.count) }
+            case .avgpool(let a):
+                let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: p.inShape.c, K: a.kernel, stride: a.stride, pad: a.padding)
+                if let dInp { avgpoolBackward(dInp, g, d) }
+            case .globalAvgPool:
+                if let dInp { globalAvgPoolBackward(dInp, g, B, p.inShape.h * p.inShape.w, p.inShape.c) }
+            case .flatten:
+                let hw = p.inShape.h * p.inShape.w, c = p.inShape.c
+                if let dInp { for b in 0..<B { for q in 0..<hw { for ch in 0..<c { dInp[(b * hw + q) * c + ch] += g[b * s.c + ch * hw + q] } } } }
+            case .dense(let a):
+                denseBackward(dInp, G + p.w, p.b >= 0 ? G + p.b : nil, g, inp, P + p.w, B, p.inShape.c, a.outFeatures)
+            }
+        }
+    }
+}

@@ -9,6 +9,8 @@ final class NetHandle {
     /// C strings handed out by this handle; valid until it is freed (see tailor.h).
     private var interned: [String: UnsafeMutablePointer<CChar>] = [:]
     var describeBuffer: UnsafeMutablePointer<CChar>?
+    /// Training state (executor, optimiser state) kept between train_step / fit calls.
+    lazy var trainer = Trainer()
 
     init(_ net: Network) {
         self.net = net

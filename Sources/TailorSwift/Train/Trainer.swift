@@ -67,7 +67,25 @@ public final class Trainer {
             var finite = true
             for i in 0..<e.store.grads.count where !G[i].isFinite { finite = false; break }
             guard finite else { throw TailorError(.numeric, "a gradient is not finite at \(stepLabel); the network keeps the weights of the last good step") }
-            if update, let o = opt { o.step(e.store, optimizer, lr: lr, momentum: momentum) }
+            let S = e.store.stats.p
+            for i in 0..<e.store.stats.count where !S[i].isFinite {
+                throw TailorError(.numeric, "a BatchNorm running statistic overflowed at \(stepLabel); the network keeps the weights of the last good step")
+            }
+            if update, let o = opt {
+                // Keep what an overflowing update would destroy, so the last good step survives.
+                let saved = (e.store.values.array, o.m.array, o.v.array, o.steps)
+                o.step(e.store, optimizer, lr: lr, momentum: momentum)
+                let P = e.store.values.p
+                var ok = true
+                for i in 0..<e.store.values.count where !P[i].isFinite { ok = false; break }
+                if !ok {
+                    saved.0.withUnsafeBufferPointer { if let b = $0.baseAddress { P.update(from: b, count: $0.count) } }
+                    saved.1.withUnsafeBufferPointer { if let b = $0.baseAddress { o.m.p.update(from: b, count: $0.count) } }
+                    saved.2.withUnsafeBufferPointer { if let b = $0.baseAddress { o.v.p.update(from: b, count: $0.count) } }
+                    o.steps = saved.3
+                    throw TailorError(.numeric, "the optimiser step overflowed (non-finite weights) at \(stepLabel); the network keeps the weights of the last good step")
+                }
+            }
             return (value, correct)
         } catch {
             e.store.restoreStats(snapshot)

@@ -64,6 +64,11 @@ final class Executor {
 
     func matches(_ net: Network) -> Bool { ObjectIdentifier(net) == network && net.generation == generation }
 
+    /// Output rows (positions) per conv chunk: measured on this machine, 2–8K rows keep the
+    /// im2col block in L2 and give OpenBLAS the best rates for these tall, narrow GEMMs.
+    static let convChunkRows = 4096
+    static func imagesPerChunk(_ d: ConvDims) -> Int { max(1, convChunkRows / max(1, d.OH * d.OW)) }
+
     /// Largest batch accepted by one step (keeps buffer sizes and BLAS Int32 dims sane).
     static let maxBatch = 1 << 16
 
@@ -81,7 +86,9 @@ final class Executor {
             switch p.op {
             case .conv2d(let a):
                 let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
-                if !(a.kernel == 1 && a.stride == 1 && a.padding == 0) { colsMax = max(colsMax, d.P * d.KKC) }
+                if !(a.kernel == 1 && a.stride == 1 && a.padding == 0) {
+                    colsMax = max(colsMax, min(B, Executor.imagesPerChunk(d)) * d.OH * d.OW * d.KKC)
+                }
                 guard d.P * d.KKC < Int(Int32.max), d.P < Int(Int32.max) else {
                     throw TailorError.shape("batch \(B) is too large for convolution '\(p.name)'; use a smaller batch")
                 }
@@ -121,8 +128,16 @@ final class Executor {
                 for b in 0..<B { for c in 0..<s.c { let src = x + (b * s.c + c) * hw, dst = out + b * hw * s.c + c
                     for q in 0..<hw { dst[q * s.c] = src[q] } } }
             case .conv2d(let a):
-                let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
-                conv2dForward(out, cols.p, inp, P + p.w, p.b >= 0 ? UnsafePointer(P + p.b) : nil, d)
+                // In chunks of whole images (~convChunkRows output rows) so the im2col columns are
+                // still in cache when the GEMM reads them, and the workspace stays small.
+                var d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
+                let per = Executor.imagesPerChunk(d), inStride = d.H * d.W * d.Cin, outStride = d.OH * d.OW * d.O
+                var b0 = 0
+                while b0 < B {
+                    d.B = min(per, B - b0)
+                    conv2dForward(out + b0 * outStride, cols.p, inp + b0 * inStride, P + p.w, p.b >= 0 ? UnsafePointer(P + p.b) : nil, d)
+                    b0 += d.B
+                }
             case .batchnorm(let a):
                 guard let so = store.statOffset[p.name] else { throw TailorError(.internal, "BN '\(p.name)' has no statistics") }
                 let C = s.c
@@ -174,11 +189,19 @@ final class Executor {
             case .input:
                 break
             case .conv2d(let a):
-                let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
+                var d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
                 let direct = a.kernel == 1 && a.stride == 1 && a.padding == 0
-                if !direct { im2col(cols.p, inp, d) }
-                // conv2dBackward reads the columns before it overwrites the workspace with dCols.
-                conv2dBackward(dInp, G + p.w, p.b >= 0 ? G + p.b : nil, cols.p, g, cols.p, inp, P + p.w, d)
+                let per = Executor.imagesPerChunk(d), inStride = d.H * d.W * d.Cin, outStride = d.OH * d.OW * d.O
+                var b0 = 0
+                while b0 < B {
+                    d.B = min(per, B - b0)
+                    let x = inp + b0 * inStride
+                    if !direct { im2col(cols.p, x, d) }
+                    // conv2dBackward reads the columns (for dW) before it overwrites the workspace with dCols.
+                    conv2dBackward(dInp.map { $0 + b0 * inStride }, G + p.w, p.b >= 0 ? G + p.b : nil, cols.p, g + b0 * outStride,
+                                   cols.p, x, P + p.w, d)
+                    b0 += d.B
+                }
             case .batchnorm:
                 guard let so = store.statOffset[p.name], let dInp else { continue }
                 batchnormBackward(dInp, G + p.w, G + p.b, g, inp, bnCache.p + so, bnCache.p + so + s.c, P + p.w, B * s.h * s.w, s.c)

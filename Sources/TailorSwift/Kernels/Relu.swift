@@ -13,5 +13,6 @@ func reluBackward(_ dInp: UnsafeMutablePointer<Float>, // (n)
                   _ dOut: UnsafePointer<Float>,        // (n)
                   _ out: UnsafePointer<Float>,         // (n) forward output
                   _ n: Int) {
-    for i in 0..<n where out[i] > 0 { dInp[i] += dOut[i] }
+    // Branch-free so it vectorises: a masked add per element.
+    for i in 0..<n { dInp[i] += out[i] > 0 ? dOut[i] : 0 }
 }

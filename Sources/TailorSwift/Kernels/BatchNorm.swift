@@ -23,8 +23,10 @@ func batchnormForwardTrain(_ out: UnsafeMutablePointer<Float>,   // (N, C)
         runMean[c] = (1 - momentum) * runMean[c] + momentum * Float(m)
         runVar[c] = (1 - momentum) * runVar[c] + momentum * Float(unbiased)
     }
-    for r in 0..<N { let x = inp + r * C, o = out + r * C
-        for c in 0..<C { o[c] = (x[c] - mean[c]) * rstd[c] * gamma[c] + beta[c] } }
+    parallelFor(N, grain: max(1, (1 << 14) / max(C, 1))) { rows in
+        for r in rows { let x = inp + r * C, o = out + r * C
+            for c in 0..<C { o[c] = (x[c] - mean[c]) * rstd[c] * gamma[c] + beta[c] } }
+    }
 }
 
 /// Inference forward with running statistics.
@@ -63,33 +65,44 @@ func batchnormBackward(_ dInp: UnsafeMutablePointer<Float>,    // (N, C)
         k[c] = Float(kc); aa[c] = Float(a)
         bb[c] = Float(-kc * sg[c] * invN - a * Double(mean[c]))
     }
-    for r in 0..<N { let x = inp + r * C, g = dOut + r * C, d = dInp + r * C
-        for c in 0..<C { d[c] += k[c] * g[c] + aa[c] * x[c] + bb[c] } }
+    parallelFor(N, grain: max(1, (1 << 14) / max(C, 1))) { rows in
+        for r in rows { let x = inp + r * C, g = dOut + r * C, d = dInp + r * C
+            for c in 0..<C { d[c] += k[c] * g[c] + aa[c] * x[c] + bb[c] } }
+    }
 }
 
 /// Per-channel sums over N rows of C: with `x`/`mean` nil, s += v and ss += v² of `a`;
 /// otherwise s += a and ss += a·(x − mean). Rows are summed in Float in blocks of 64 (a
-/// vectorisable inner loop), each block's partial sums added in Double.
+/// vectorisable inner loop), each block's partial sums added in Double; row ranges run on the
+/// worker pool and their Double totals are added in part order (deterministic).
 private func channelSums(_ s: inout [Double], _ ss: inout [Double],
                          _ a: UnsafePointer<Float>,            // (N, C)
                          _ x: UnsafePointer<Float>?,           // (N, C) or nil
                          _ mean: UnsafePointer<Float>?,        // (C) or nil
                          _ N: Int, _ C: Int) {
-    let ps = UnsafeMutablePointer<Float>.allocate(capacity: 2 * C)
-    defer { ps.deallocate() }
-    let pss = ps + C
-    var r0 = 0
-    while r0 < N {
-        let r1 = min(N, r0 + 64)
-        ps.update(repeating: 0, count: 2 * C)
-        if let x, let mean {
-            for r in r0..<r1 { let g = a + r * C, xr = x + r * C
-                for c in 0..<C { ps[c] += g[c]; pss[c] += g[c] * (xr[c] - mean[c]) } }
-        } else {
-            for r in r0..<r1 { let v = a + r * C
-                for c in 0..<C { ps[c] += v[c]; pss[c] += v[c] * v[c] } }
+    let parts = WorkerPool.shared.width
+    let totals = UnsafeMutablePointer<Double>.allocate(capacity: 2 * C * parts)
+    totals.initialize(repeating: 0, count: 2 * C * parts)
+    defer { totals.deallocate() }
+    parallelParts(N, grain: max(1, (1 << 14) / max(C, 1))) { part, rows in
+        let ts = totals + 2 * C * part, tss = ts + C
+        let ps = UnsafeMutablePointer<Float>.allocate(capacity: 2 * C)
+        defer { ps.deallocate() }
+        let pss = ps + C
+        var r0 = rows.lowerBound
+        while r0 < rows.upperBound {
+            let r1 = min(rows.upperBound, r0 + 64)
+            ps.update(repeating: 0, count: 2 * C)
+            if let x, let mean {
+                for r in r0..<r1 { let g = a + r * C, xr = x + r * C
+                    for c in 0..<C { ps[c] += g[c]; pss[c] += g[c] * (xr[c] - mean[c]) } }
+            } else {
+                for r in r0..<r1 { let v = a + r * C
+                    for c in 0..<C { ps[c] += v[c]; pss[c] += v[c] * v[c] } }
+            }
+            for c in 0..<C { ts[c] += Double(ps[c]); tss[c] += Double(pss[c]) }
+            r0 = r1
         }
-        for c in 0..<C { s[c] += Double(ps[c]); ss[c] += Double(pss[c]) }
-        r0 = r1
     }
+    for p in 0..<parts { let ts = totals + 2 * C * p; for c in 0..<C { s[c] += ts[c]; ss[c] += ts[C + c] } }
 }

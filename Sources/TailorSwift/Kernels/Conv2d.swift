@@ -52,7 +52,7 @@ func conv2dForward(_ out: UnsafeMutablePointer<Float>,  // (B, OH, OW, O)
                    _ bias: UnsafePointer<Float>?,       // (O)
                    _ d: ConvDims) {
     let direct = d.K == 1 && d.stride == 1 && d.pad == 0   // input already is the im2col matrix
-    if !direct { im2col(cols, inp, d) }
+    if !direct { im2colParallel(cols, inp, d) }
     let a: UnsafePointer<Float> = direct ? inp : UnsafePointer(cols)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(d.P), Int32(d.O), Int32(d.KKC),
                 1, a, Int32(d.KKC), w, Int32(d.KKC), 0, out, Int32(d.O))
@@ -82,6 +82,24 @@ func conv2dBackward(_ dInp: UnsafeMutablePointer<Float>?, // (B, H, W, Cin) nil 
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d.P), Int32(d.KKC), Int32(d.O),
                     1, dOut, Int32(d.O), w, Int32(d.KKC), 0, dCols, Int32(d.KKC))
-        col2im(dInp, dCols, d)
+        col2imParallel(dInp, dCols, d)
+    }
+}
+
+/// im2col split over images across the worker pool (each image's rows are disjoint).
+func im2colParallel(_ cols: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ d: ConvDims) {
+    let inStride = d.H * d.W * d.Cin, colStride = d.OH * d.OW * d.KKC
+    parallelFor(d.B, grain: 2) { r in
+        var s = d; s.B = r.count
+        im2col(cols + r.lowerBound * colStride, inp + r.lowerBound * inStride, s)
+    }
+}
+
+/// col2im split over images across the worker pool (each image's dInp is disjoint).
+func col2imParallel(_ dInp: UnsafeMutablePointer<Float>, _ dCols: UnsafePointer<Float>, _ d: ConvDims) {
+    let inStride = d.H * d.W * d.Cin, colStride = d.OH * d.OW * d.KKC
+    parallelFor(d.B, grain: 2) { r in
+        var s = d; s.B = r.count
+        col2im(dInp + r.lowerBound * inStride, dCols + r.lowerBound * colStride, s)
     }
 }

@@ -30,6 +30,10 @@ final class Executor {
     private var acts = FloatBuffer(count: 0)
     private var dActs = FloatBuffer(count: 0)
     private var cols = FloatBuffer(count: 0)
+    /// Conv workspace and dW scratch per worker part.
+    private var colsPerPart = 0
+    private var partialGrads = FloatBuffer(count: 0)
+    private var partialPerPart = 0
     private var argmaxOffset: [Int] = []
     private var argmax: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
     // BN caches (mean, rstd) per BN node, offsets shared with the store's stats layout.
@@ -76,7 +80,7 @@ final class Executor {
     func ensureBatch(_ B: Int) throws {
         if B == batch { return }
         guard B >= 1, B <= Executor.maxBatch else { throw TailorError.invalid("batch size must be in 1...\(Executor.maxBatch), got \(B)") }
-        var offs: [Int] = [], total = 0, colsMax = 0, amOffs: [Int] = [], amTotal = 0
+        var offs: [Int] = [], total = 0, colsMax = 0, amOffs: [Int] = [], amTotal = 0, wMax = 0
         for p in plans {
             offs.append(total)
             let (n, o) = B.multipliedReportingOverflow(by: p.shape.count)
@@ -86,6 +90,7 @@ final class Executor {
             switch p.op {
             case .conv2d(let a):
                 let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
+                wMax = max(wMax, d.O * d.KKC + d.O)
                 if !(a.kernel == 1 && a.stride == 1 && a.padding == 0) {
                     colsMax = max(colsMax, min(B, Executor.imagesPerChunk(d)) * d.OH * d.OW * d.KKC)
                 }
@@ -102,7 +107,11 @@ final class Executor {
         batch = 0
         acts = FloatBuffer(count: total)
         dActs = FloatBuffer(count: total)
-        cols = FloatBuffer(count: colsMax)
+        let parts = WorkerPool.shared.width
+        colsPerPart = colsMax
+        cols = FloatBuffer(count: colsMax * parts)
+        partialPerPart = wMax
+        partialGrads = FloatBuffer(count: wMax * parts)
         argmax.deallocate()
         argmax = .allocate(capacity: max(amTotal, 1))
         argmax.initialize(repeating: -1, count: max(amTotal, 1))
@@ -129,14 +138,20 @@ final class Executor {
                     for q in 0..<hw { dst[q * s.c] = src[q] } } }
             case .conv2d(let a):
                 // In chunks of whole images (~convChunkRows output rows) so the im2col columns are
-                // still in cache when the GEMM reads them, and the workspace stays small.
-                var d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
+                // still in cache when the GEMM reads them; chunks run on the worker pool, each part
+                // with its own workspace.
+                let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
                 let per = Executor.imagesPerChunk(d), inStride = d.H * d.W * d.Cin, outStride = d.OH * d.OW * d.O
-                var b0 = 0
-                while b0 < B {
-                    d.B = min(per, B - b0)
-                    conv2dForward(out + b0 * outStride, cols.p, inp + b0 * inStride, P + p.w, p.b >= 0 ? UnsafePointer(P + p.b) : nil, d)
-                    b0 += d.B
+                let chunks = (B + per - 1) / per
+                let w = P + p.w, bias: UnsafePointer<Float>? = p.b >= 0 ? UnsafePointer(P + p.b) : nil
+                let ws = cols.p, wsStride = colsPerPart
+                parallelParts(chunks, grain: 2) { part, range in
+                    for ci in range {
+                        var dc = d
+                        let b0 = ci * per
+                        dc.B = min(per, B - b0)
+                        conv2dForward(out + b0 * outStride, ws + part * wsStride, inp + b0 * inStride, w, bias, dc)
+                    }
                 }
             case .batchnorm(let a):
                 guard let so = store.statOffset[p.name] else { throw TailorError(.internal, "BN '\(p.name)' has no statistics") }
@@ -145,10 +160,10 @@ final class Executor {
                                       B * s.h * s.w, C, eps: Float(a.eps), momentum: Float(a.momentum))
                 store.batchesTracked[p.name, default: 0] += 1
             case .relu:
-                reluForward(out, inp, B * s.count)
+                parallelFor(B * s.count) { r in reluForward(out + r.lowerBound, inp + r.lowerBound, r.count) }
             case .add:
                 let other = acts.p + actOffset[p.inputs[1]]
-                addForward(out, inp, other, B * s.count, relu: false)
+                parallelFor(B * s.count) { r in addForward(out + r.lowerBound, inp + r.lowerBound, other + r.lowerBound, r.count, relu: false) }
             case .maxpool(let a):
                 let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: p.inShape.c, K: a.kernel, stride: a.stride, pad: a.padding)
                 maxpoolForward(out, argmax + argmaxOffset[i], inp, d)
@@ -172,7 +187,8 @@ final class Executor {
     func backward(_ dLogits: UnsafePointer<Float>) {
         let B = batch
         guard B > 0, let lastOff = actOffset.last else { return }
-        dActs.zero()
+        let dA = dActs.p
+        parallelFor(dActs.count, grain: 1 << 16) { r in (dA + r.lowerBound).update(repeating: 0, count: r.count) }
         store.grads.zero()
         (dActs.p + lastOff).update(from: dLogits, count: B * outputCount)
         let P = store.values.p, G = store.grads.p
@@ -189,29 +205,49 @@ final class Executor {
             case .input:
                 break
             case .conv2d(let a):
-                var d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
+                let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
                 let direct = a.kernel == 1 && a.stride == 1 && a.padding == 0
                 let per = Executor.imagesPerChunk(d), inStride = d.H * d.W * d.Cin, outStride = d.OH * d.OW * d.O
-                var b0 = 0
-                while b0 < B {
-                    d.B = min(per, B - b0)
-                    let x = inp + b0 * inStride
-                    if !direct { im2col(cols.p, x, d) }
-                    // conv2dBackward reads the columns (for dW) before it overwrites the workspace with dCols.
-                    conv2dBackward(dInp.map { $0 + b0 * inStride }, G + p.w, p.b >= 0 ? G + p.b : nil, cols.p, g + b0 * outStride,
-                                   cols.p, x, P + p.w, d)
-                    b0 += d.B
+                let chunks = (B + per - 1) / per
+                let wCount = d.O * d.KKC, hasBias = p.b >= 0
+                let ws = cols.p, wsStride = colsPerPart, partial = partialGrads.p, pStride = partialPerPart
+                let usedParts = min(chunks, WorkerPool.shared.width)
+                // Each part accumulates dW (and dBias) of its chunks into its own buffer; the parts
+                // are then added in order, so results do not depend on thread timing.
+                parallelParts(chunks, grain: 2) { part, range in
+                    let dW = partial + part * pStride
+                    dW.update(repeating: 0, count: wCount + d.O)
+                    for ci in range {
+                        var dc = d
+                        let b0 = ci * per
+                        dc.B = min(per, B - b0)
+                        let x = inp + b0 * inStride
+                        let cw = ws + part * wsStride
+                        if !direct { im2col(cw, x, dc) }
+                        // conv2dBackward reads the columns (for dW) before it overwrites the workspace with dCols.
+                        conv2dBackward(dInp.map { $0 + b0 * inStride }, dW, hasBias ? dW + wCount : nil, cw, g + b0 * outStride,
+                                       cw, x, P + p.w, dc)
+                    }
+                }
+                let dWt = G + p.w
+                for part in 0..<max(1, usedParts) {
+                    let src = partial + part * pStride
+                    for i in 0..<wCount { dWt[i] += src[i] }
+                    if hasBias { let db = G + p.b; for i in 0..<d.O { db[i] += src[wCount + i] } }
                 }
             case .batchnorm:
                 guard let so = store.statOffset[p.name], let dInp else { continue }
                 batchnormBackward(dInp, G + p.w, G + p.b, g, inp, bnCache.p + so, bnCache.p + so + s.c, P + p.w, B * s.h * s.w, s.c)
             case .relu:
-                if let dInp { reluBackward(dInp, g, out, B * s.count) }
+                if let dInp { parallelFor(B * s.count) { r in reluBackward(dInp + r.lowerBound, g + r.lowerBound, out + r.lowerBound, r.count) } }
             case .add:
                 let n = B * s.count
                 let a = plans[p.inputs[0]], b = plans[p.inputs[1]]
-                if case .input = a.op {} else { let d = dActs.p + actOffset[p.inputs[0]]; for k in 0..<n { d[k] += g[k] } }
-                if case .input = b.op {} else { let d = dActs.p + actOffset[p.inputs[1]]; for k in 0..<n { d[k] += g[k] } }
+                for (k, src) in [a, b].enumerated() {
+                    if case .input = src.op { continue }
+                    let d = dActs.p + actOffset[p.inputs[k]]
+                    parallelFor(n) { r in for i in r { d[i] += g[i] } }
+                }
             case .maxpool:
                 if let dInp { maxpoolBackward(dInp, g, argmax + argmaxOffset[i], B * s.count) }
             case .avgpool(let a):

@@ -76,9 +76,18 @@ final class Executor {
     /// Largest batch accepted by one step (keeps buffer sizes and BLAS Int32 dims sane).
     static let maxBatch = 1 << 16
 
-    /// Allocates activation buffers for `B` samples (reused while B does not change).
-    func ensureBatch(_ B: Int) throws {
-        if B == batch { return }
+    /// Activation values per sample (all nodes), for sizing inference chunks.
+    var activationsPerSample: Int { plans.reduce(0) { $0 + $1.shape.count } }
+
+    /// Samples per inference chunk: up to 128, keeping the activations near 64M floats (256 MB).
+    var evalChunk: Int { max(1, min(128, (1 << 26) / max(1, activationsPerSample))) }
+
+    private var hasGradients = false
+
+    /// Allocates activation buffers for `B` samples (reused while B does not change); gradient
+    /// buffers only when `training`.
+    func ensureBatch(_ B: Int, training: Bool = true) throws {
+        if B == batch && (hasGradients || !training) { return }
         guard B >= 1, B <= Executor.maxBatch else { throw TailorError.invalid("batch size must be in 1...\(Executor.maxBatch), got \(B)") }
         var offs: [Int] = [], total = 0, colsMax = 0, amOffs: [Int] = [], amTotal = 0, wMax = 0
         for p in plans {
@@ -106,7 +115,8 @@ final class Executor {
         }
         batch = 0
         acts = FloatBuffer(count: total)
-        dActs = FloatBuffer(count: total)
+        dActs = FloatBuffer(count: training ? total : 0)
+        hasGradients = training
         let parts = WorkerPool.shared.width
         colsPerPart = colsMax
         cols = FloatBuffer(count: colsMax * parts)
@@ -123,9 +133,10 @@ final class Executor {
     /// Output logits of the last forward, (batch, outputCount).
     var logits: UnsafeMutablePointer<Float> { acts.p + (actOffset.last ?? 0) }
 
-    /// Training-mode forward of `B` samples `x` (NCHW). Updates BN running statistics.
-    func forward(_ x: UnsafePointer<Float>, batch B: Int) throws {
-        try ensureBatch(B)
+    /// Forward of `B` samples `x` (NCHW). Training mode: BN on batch statistics, running statistics
+    /// and num_batches_tracked updated. Otherwise inference mode (running statistics, nothing changes).
+    func forward(_ x: UnsafePointer<Float>, batch B: Int, training: Bool = true) throws {
+        try ensureBatch(B, training: training)
         let P = store.values.p, S = store.stats.p
         for (i, p) in plans.enumerated() {
             let out = acts.p + actOffset[i]
@@ -156,9 +167,16 @@ final class Executor {
             case .batchnorm(let a):
                 guard let so = store.statOffset[p.name] else { throw TailorError(.internal, "BN '\(p.name)' has no statistics") }
                 let C = s.c
-                batchnormForwardTrain(out, bnCache.p + so, bnCache.p + so + C, S + so, S + so + C, inp, P + p.w, P + p.b,
-                                      B * s.h * s.w, C, eps: Float(a.eps), momentum: Float(a.momentum))
-                store.batchesTracked[p.name, default: 0] += 1
+                if training {
+                    batchnormForwardTrain(out, bnCache.p + so, bnCache.p + so + C, S + so, S + so + C, inp, P + p.w, P + p.b,
+                                          B * s.h * s.w, C, eps: Float(a.eps), momentum: Float(a.momentum))
+                    store.batchesTracked[p.name, default: 0] += 1
+                } else {
+                    let gamma = P + p.w, beta = P + p.b, eps = Float(a.eps)
+                    parallelFor(B * s.h * s.w, grain: max(1, (1 << 14) / C)) { r in
+                        batchnormForwardEval(out + r.lowerBound * C, inp + r.lowerBound * C, gamma, beta, S + so, S + so + C, r.count, C, eps: eps)
+                    }
+                }
             case .relu:
                 parallelFor(B * s.count) { r in reluForward(out + r.lowerBound, inp + r.lowerBound, r.count) }
             case .add:
@@ -186,7 +204,7 @@ final class Executor {
     /// accumulates) the parameter gradients in `store.grads`.
     func backward(_ dLogits: UnsafePointer<Float>) {
         let B = batch
-        guard B > 0, let lastOff = actOffset.last else { return }
+        guard B > 0, hasGradients, let lastOff = actOffset.last else { return }
         let dA = dActs.p
         parallelFor(dActs.count, grain: 1 << 16) { r in (dA + r.lowerBound).update(repeating: 0, count: r.count) }
         store.grads.zero()
@@ -262,5 +280,24 @@ final class Executor {
                 denseBackward(dInp, G + p.w, p.b >= 0 ? G + p.b : nil, g, inp, P + p.w, B, p.inShape.c, a.outFeatures)
             }
         }
+    }
+}
+
+extension Executor {
+    /// Logits (n × outputCount) in inference mode for `n` samples of `x` (NCHW), in chunks.
+    func predict(_ x: UnsafePointer<Float>, count n: Int) throws -> [Float] {
+        let chunk = evalChunk, per = inputShape.count, C = outputCount
+        var result = [Float](repeating: 0, count: n * C)
+        var start = 0
+        while start < n {
+            let b = min(chunk, n - start)
+            try forward(x + start * per, batch: b, training: false)
+            let l = logits
+            result.withUnsafeMutableBufferPointer { r in
+                if let base = r.baseAddress { (base + start * C).update(from: l, count: b * C) }
+            }
+            start += b
+        }
+        return result
     }
 }

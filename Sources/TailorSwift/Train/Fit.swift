@@ -101,6 +101,8 @@ public enum Fit {
                               augmentation: config.augmentation, padValue: padValue, seed: config.seed)
         let steps = batcher.stepsPerEpoch
         let total = steps * config.epochs
+        // The frozen teacher runs in inference mode on the engine's executor, built once.
+        let teacherExec = config.loss.needsTeacher ? try teacher.map { try Executor($0) } : nil
         var e = try trainer.prepare(net, optimizer: config.optimizer.kind)
         try e.store.load(from: net)
         var rng = SplitMix64(seed: config.seed ^ 0xA5A5_5A5A_DEAD_BEEF)
@@ -129,8 +131,11 @@ public enum Fit {
                 lr = config.schedule.lr(base: config.optimizer.lr, step: g, stepsPerEpoch: steps, totalSteps: total)
                 let mom = config.schedule.momentum(base: baseMomentum, step: g, totalSteps: total)
                 var teacherLogits: [Float]? = nil
-                if config.loss.needsTeacher, let teacher {
-                    teacherLogits = try xb.withUnsafeBufferPointer { try Inference.predict(teacher, input: $0, count: B) }
+                if let teacherExec {
+                    teacherLogits = try xb.withUnsafeBufferPointer { xp in
+                        guard let base = xp.baseAddress else { throw TailorError(.internal, "empty batch") }
+                        return try teacherExec.predict(base, count: B)
+                    }
                 }
                 synced = false
                 let r = try xb.withUnsafeBufferPointer { xp in

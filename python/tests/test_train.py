@@ -167,6 +167,14 @@ def test_train_step_bad_input():
         net.train_step(x, np.array([0, 1]), teacher_logits=np.zeros((2, 5)), loss="kd")
     with pytest.raises(tailor.TailorError, match="KD loss"):
         net.train_step(x, np.array([0, 1]), loss="kd")
+    with pytest.raises(tailor.TailorError, match="temperature"):
+        net.train_step(x, np.array([0, 1]), teacher_logits=np.zeros((2, 10)), loss="hinton", kd_temperature=0.0)
+    with pytest.raises(tailor.TailorError, match="alpha"):
+        net.train_step(x, np.array([0, 1]), teacher_logits=np.zeros((2, 10)), loss="kd", kd_alpha=1.5)
+    with pytest.raises(tailor.TailorError, match="not finite"):
+        net.train_step(np.full_like(x, np.inf), np.array([0, 1]))
+    with pytest.raises(tailor.TailorError, match="the network takes"):
+        net.train_step(np.zeros((2, 3, 8, 8), np.float32), np.array([0, 1]))
     with pytest.raises(tailor.TailorError, match="no training step"):
         net.grad("conv1.weight")
     net.train_step(x, np.array([0, 1]), update=False)

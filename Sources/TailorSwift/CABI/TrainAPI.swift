@@ -94,6 +94,7 @@ func fitConfig(_ cp: UnsafePointer<tailor_train_config>?) throws -> FitConfig {
     f.dropLast = try flag(c.drop_last, "drop_last")
     f.keepOptimizerState = try flag(c.keep_optimizer_state, "keep_optimizer_state")
     f.seed = c.seed
+    try f.loss.validate()
     try f.optimizer.validate()
     try f.schedule.validate()
     return f
@@ -126,7 +127,8 @@ private func dataset(_ dp: UnsafePointer<tailor_data>?, _ what: String, input: S
                       try requireInt(d.width, "\(what).width", lim))
     guard shape == input else { throw TailorError.shape("\(what) samples are \(shape), the network takes \(input)") }
     let (total, o) = n.multipliedReportingOverflow(by: shape.count)
-    guard !o, total <= 1 << 34 else { throw TailorError.shape("\(what) of \(n) samples of \(shape) is too large") }
+    // The library copies the data (and normalises a copy): cap at 2^31 values (8 GiB of float32).
+    guard !o, total <= 1 << 31 else { throw TailorError.shape("\(what) of \(n) samples of \(shape) is too large (over 2^31 values)") }
     let labels = try labels32(lp, n, classes: classes, what: what)
     let ds = try Dataset(shape: shape, x: Array(UnsafeBufferPointer(start: x, count: total)), labels: labels)
     switch (d.mean, d.std) {

@@ -103,15 +103,17 @@ final class Executor {
                 if !(a.kernel == 1 && a.stride == 1 && a.padding == 0) {
                     colsMax = max(colsMax, min(B, Executor.imagesPerChunk(d)) * d.OH * d.OW * d.KKC)
                 }
-                guard d.P * d.KKC < Int(Int32.max), d.P < Int(Int32.max) else {
+                let rows = min(B, Executor.imagesPerChunk(d)) * d.OH * d.OW   // GEMM rows of one chunk
+                guard rows * d.KKC < Int(Int32.max), rows * d.O < Int(Int32.max) else {
                     throw TailorError.shape("batch \(B) is too large for convolution '\(p.name)'; use a smaller batch")
                 }
             case .maxpool: amTotal += n
             default: break
             }
         }
-        guard total <= 1 << 32, colsMax <= 1 << 31 else {
-            throw TailorError.shape("batch \(B) needs \(total) activation values; use a smaller batch")
+        // Activations and their gradients are each one buffer: cap each at 2^31 floats (8 GiB).
+        guard total <= 1 << 31, colsMax <= 1 << 28 else {
+            throw TailorError.shape("batch \(B) needs \(total) activation values (over 2^31); use a smaller batch")
         }
         batch = 0
         acts = FloatBuffer(count: total)

@@ -27,7 +27,15 @@ public struct FitConfig: Equatable, Sendable {
         guard batchSize <= samples else { throw TailorError.invalid("batch size \(batchSize) exceeds the \(samples) training samples") }
         guard batchSize <= Executor.maxBatch else { throw TailorError.invalid("batch size must be at most \(Executor.maxBatch), got \(batchSize)") }
         if let a = augmentation, a.pad < 0 || a.pad > 1024 { throw TailorError.invalid("crop padding must be in 0...1024, got \(a.pad)") }
-        switch loss {
+        try loss.validate()
+        try optimizer.validate()
+        try schedule.validate()
+    }
+}
+
+extension LossKind {
+    func validate() throws {
+        switch self {
         case .crossEntropy: break
         case .kdMSE(let a):
             guard a >= 0, a <= 1 else { throw TailorError.invalid("KD alpha must be in [0, 1], got \(a)") }
@@ -35,8 +43,6 @@ public struct FitConfig: Equatable, Sendable {
             guard a >= 0, a <= 1 else { throw TailorError.invalid("KD alpha must be in [0, 1], got \(a)") }
             guard t.isFinite, t > 0 else { throw TailorError.invalid("KD temperature must be positive, got \(t)") }
         }
-        try optimizer.validate()
-        try schedule.validate()
     }
 }
 

@@ -272,6 +272,15 @@ typedef enum tailor_loss {
     TAILOR_LOSS_KD_HINTON = 2   /**< kd_alpha*T^2*KL(softmax(t/T) || softmax(s/T)) + (1-kd_alpha)*CE, batchmean */
 } tailor_loss;
 
+/** A block-mode switch applied by tailor_net_fit before epoch `epoch` (0-based) starts: how
+ *  Tailor alters one block at a time during a single run, keeping the LR schedule and the
+ *  optimiser state of every parameter that persists (matched by name). */
+typedef struct tailor_mode_switch {
+    int64_t epoch;  /**< 0 <= epoch < epochs */
+    int64_t block;  /**< block index (tailor_net_block_count) */
+    int32_t mode;   /**< tailor_skip_mode */
+} tailor_mode_switch;
+
 /** Training configuration. Defaults (tailor_train_config_init) in brackets. */
 typedef struct tailor_train_config {
     int64_t size;               /**< sizeof(tailor_train_config) */
@@ -304,6 +313,8 @@ typedef struct tailor_train_config {
     int32_t drop_last;          /**< fit: skip the last partial batch [0] */
     int32_t keep_optimizer_state; /**< fit: continue from the handle's optimiser state instead of a fresh one [0] */
     uint64_t seed;              /**< fit: seeds shuffling and augmentation [0] */
+    const tailor_mode_switch *mode_switches; /**< fit: block-mode switches, borrowed for the call [NULL] */
+    int64_t num_mode_switches;  /**< fit: entries in mode_switches [0] */
 } tailor_train_config;
 
 /** Fills *cfg with the defaults above (size included). @return TAILOR_OK, or an error if cfg is NULL. Thread-safe. */

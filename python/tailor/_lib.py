@@ -272,7 +272,13 @@ class TrainConfig(ctypes.Structure):
         ("crop_padding", c_int64),
         ("drop_last", c_int32), ("keep_optimizer_state", c_int32),
         ("seed", c_uint64),
+        ("mode_switches", c_void_p), ("num_mode_switches", c_int64),
     ]
+
+
+class ModeSwitch(ctypes.Structure):
+    """``tailor_mode_switch``."""
+    _fields_ = [("epoch", c_int64), ("block", c_int64), ("mode", c_int32)]
 
 
 class Data(ctypes.Structure):

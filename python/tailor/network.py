@@ -492,7 +492,10 @@ class Network:
         ``warmup_steps``); ``loss`` "ce" | "kd" (alpha·MSE + (1−alpha)·CE) | "hinton" with a
         ``teacher`` Network run in inference mode. ``augment``: random crop (padding
         ``crop_padding``=4) + horizontal flip. ``normalize=(mean, std)`` per channel, applied by the
-        library to train and val. ``val=(x, y)`` is evaluated after every epoch. ``callback(d)``
+        library to train and val. ``val=(x, y)`` is evaluated after every epoch.
+        ``mode_switches=[(epoch, block, mode), …]`` switches blocks (index or name) to "long" |
+        "removed" | "short" before those epochs within this one run (schedule and optimiser
+        state continue; Tailor's block-by-block alteration). ``callback(d)``
         gets a progress dict after every step and epoch; returning False stops the run (the
         history so far is returned). Ctrl-C cancels cleanly and raises KeyboardInterrupt; the
         network then holds the weights of the last completed step.
@@ -500,6 +503,8 @@ class Network:
         Returns a list of per-epoch dicts: epoch, loss, train_accuracy, val_loss, val_accuracy, lr.
         """
         from . import training
+        if options.get("mode_switches"):
+            options["mode_switches"] = [(e, self._block_index(b), m) for e, b, m in options["mode_switches"]]
         cfg = training.make_config(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
                                    nesterov=nesterov and optimizer == "sgd", weight_decay=weight_decay,
                                    schedule=schedule, augment=augment, seed=int(seed) & (2**64 - 1), loss=loss,

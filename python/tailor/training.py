@@ -29,10 +29,23 @@ def _choice(table: dict, value, what: str) -> int:
 
 def make_config(**kw) -> _lib.TrainConfig:
     """A tailor_train_config from keyword arguments (field names of the C struct; optimizer,
-    schedule and loss may be names). Unknown keywords raise TypeError."""
+    schedule and loss may be names). ``mode_switches`` is a list of (epoch, block index, mode
+    name) applied before those epochs. Unknown keywords raise TypeError. The returned struct
+    keeps the switch array alive as ``cfg._switches``."""
     cfg = _lib.TrainConfig()
     _lib._check(_lib.lib().tailor_train_config_init(ctypes.byref(cfg)))
-    fields = {f for f, _ in _lib.TrainConfig._fields_} - {"size"}
+    switches = kw.pop("mode_switches", None) or []
+    if switches:
+        from .network import MODES
+        arr = (_lib.ModeSwitch * len(switches))()
+        for i, sw in enumerate(switches):
+            epoch, block, mode = sw
+            arr[i].epoch, arr[i].block = int(epoch), int(block)
+            arr[i].mode = MODES.index(mode) if isinstance(mode, str) and mode in MODES else (mode if isinstance(mode, int) else -1)
+        cfg.mode_switches = ctypes.cast(arr, ctypes.c_void_p)
+        cfg.num_mode_switches = len(switches)
+        cfg._switches = arr
+    fields = {f for f, _ in _lib.TrainConfig._fields_} - {"size", "mode_switches", "num_mode_switches"}
     for k, v in kw.items():
         if v is None and k not in ("schedule",):
             continue

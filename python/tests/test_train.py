@@ -214,3 +214,25 @@ def test_raw_c_calls_with_null_and_bad_structs():
     assert L.tailor_net_grad(net._h, b"conv1.weight", None, 0) == 1
     assert L.tailor_net_train_reset(None) == 1
     assert L.tailor_net_evaluate(net._h, None, None, None) == 1
+
+
+def test_mode_switches_within_one_run():
+    x, y = _quadrants(64)
+    net = tailor.zoo.resnet8()
+    hist = net.fit(train=(x, y), epochs=3, batch_size=32, lr=0.05, schedule="cosine", progress=False,
+                   mode_switches=[(1, 0, "removed"), (2, "layer3.0", "short")])
+    assert len(hist) == 3 and all(np.isfinite(h["loss"]) for h in hist)
+    assert hist[2]["lr"] < hist[0]["lr"]                      # one schedule across the switches
+    assert net.modes == {"layer1.0": "removed", "layer2.0": "long", "layer3.0": "short"}
+    assert net.state_dict()["bn1.num_batches_tracked"] == 6
+    for bad, msg in [([(3, 0, "removed")], "epoch must be in"), ([(0, 7, "removed")], "block"),
+                     ([(0, 0, "sideways")], "mode")]:
+        with pytest.raises(tailor.TailorError, match=msg):
+            net.fit(train=(x, y), epochs=3, batch_size=32, progress=False, mode_switches=bad)
+
+
+def test_fit_with_progress_bar():
+    x, y = _quadrants(64)
+    net = tailor.zoo.resnet8()
+    hist = net.fit(train=(x, y), val=(x[:16], y[:16]), epochs=1, batch_size=32, progress=True)
+    assert len(hist) == 1

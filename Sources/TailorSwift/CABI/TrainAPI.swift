@@ -18,6 +18,7 @@ private func defaultConfig() -> tailor_train_config {
     c.warmup_steps = 0
     c.epochs = 1; c.batch_size = 128; c.augment = 1; c.shuffle = 1; c.crop_padding = 4; c.drop_last = 0
     c.keep_optimizer_state = 0; c.seed = 0
+    c.mode_switches = nil; c.num_mode_switches = 0
     return c
 }
 
@@ -43,6 +44,21 @@ private func float(_ v: Double, _ what: String) throws -> Float {
 private func flag(_ v: Int32, _ what: String) throws -> Bool {
     guard v == 0 || v == 1 else { throw TailorError.invalid("\(what) must be 0 or 1, got \(v)") }
     return v == 1
+}
+
+/// Block-mode switches of a config, validated against the network and the epoch count.
+func modeSwitches(_ cp: UnsafePointer<tailor_train_config>?, blocks: Int, epochs: Int) throws -> [(epoch: Int, block: Int, mode: SkipMode)] {
+    let c = try readVersioned(cp, defaultConfig(), "tailor_train_config")
+    let n = try requireInt(c.num_mode_switches, "num_mode_switches", 0...1_000_000)
+    guard n > 0 else { return [] }
+    guard let p = c.mode_switches else { throw TailorError.invalid("mode_switches is NULL but num_mode_switches is \(n)") }
+    return try (0..<n).map { i in
+        let m = p[i]
+        let epoch = try requireInt(m.epoch, "mode_switches[\(i)].epoch", 0...Int64(max(0, epochs - 1)))
+        let block = try checkIndex(m.block, blocks, "block")
+        guard m.mode >= 0, m.mode <= 2 else { throw TailorError.invalid("mode_switches[\(i)].mode must be 0, 1 or 2, got \(m.mode)") }
+        return (epoch, block, [SkipMode.long, .removed, .short][Int(m.mode)])
+    }
 }
 
 /// Swift configuration from the C struct, every field range-checked.
@@ -217,6 +233,7 @@ public func cFit(_ net: OpaquePointer?, _ train: UnsafePointer<tailor_data>?, _ 
             let (tr, mean, std) = try dataset(train, "train", input: input, classes: classes)
             let va = val == nil ? nil : try dataset(val, "val", input: input, classes: classes).0
             config.mean = mean; config.std = std
+            let switches = try modeSwitches(cfg, blocks: hd.net.blocks.count, epochs: config.epochs)
             var records: [EpochRecord] = []
             defer {
                 let k = min(records.count, capacity)
@@ -230,7 +247,12 @@ public func cFit(_ net: OpaquePointer?, _ train: UnsafePointer<tailor_data>?, _ 
                 historyCount?.pointee = Int64(records.count)
             }
             func run(_ teacherNet: Network?) throws {
-                try Fit.fit(hd.net, train: tr, val: va, config: config, teacher: teacherNet, trainer: hd.trainer, history: &records, progress: { p in
+                let net = hd.net
+                let before: ((Int) throws -> Void)? = switches.isEmpty ? nil : { epoch in
+                    for s in switches where s.epoch == epoch { try net.setMode(block: s.block, s.mode) }
+                }
+                try Fit.fit(hd.net, train: tr, val: va, config: config, teacher: teacherNet, trainer: hd.trainer, history: &records,
+                            beforeEpoch: before, progress: { p in
                     guard let cb else { return true }
                     var cp = tailor_progress()
                     cp.size = Int64(MemoryLayout<tailor_progress>.size)

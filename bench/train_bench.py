@@ -1,6 +1,9 @@
 """Training and inference throughput, Tailor engine vs PyTorch, side by side in one process.
 
-Same model, batch, input and thread count (2 by default). Training: forward + backward + SGD step
+Same model, batch, input and thread count (2 by default: OPENBLAS_NUM_THREADS, TAILOR_NUM_THREADS
+and torch.set_num_threads). GFLOP/s counts conv + dense multiply-adds x 2 (training: x 3 for
+forward, input gradient and weight gradient); the machine's sgemm peak is printed by numpy-free
+ctypes code elsewhere (DESIGN.md §6 quotes ~120-130 GFLOP/s for OpenBLAS on 2 threads). Training: forward + backward + SGD step
 (Nesterov, momentum 0.9, wd 5e-4) on batch 128; Tailor through Network.fit over a fixed in-memory
 set without augmentation (one epoch = `steps` steps), PyTorch through the usual loop. Inference:
 predict vs torch eval under no_grad. Warm-up first, then the median of several repeats.
@@ -28,6 +31,7 @@ def main():
     ap.add_argument("--modes", default="long,removed,short")
     a = ap.parse_args()
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(a.threads))
+    os.environ.setdefault("TAILOR_NUM_THREADS", str(a.threads))   # the engine's own worker pool
     import numpy as np
     import torch
     import tailor
@@ -50,7 +54,20 @@ def main():
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     print(f"threads {a.threads}, batch {a.batch}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, "
           f"torch {torch.__version__}")
-    print(f"{'model':10} {'mode':8} {'what':6} {'tailor img/s':>13} {'torch img/s':>12} {'ratio':>6}")
+    print(f"{'model':10} {'mode':8} {'what':6} {'tailor img/s':>13} {'torch img/s':>12} {'ratio':>6} "
+          f"{'tailor GFLOP/s':>15}")
+
+    def flops_per_image(net):
+        """Forward multiply-adds x 2 of the convolutions and dense layers."""
+        shapes = {nd.name: nd.shape for nd in net.nodes}
+        total = 0
+        for nd in net.nodes:
+            if nd.op == "conv2d":
+                cin = shapes[nd.inputs[0]][0]
+                total += 2 * nd.shape[0] * nd.shape[1] * nd.shape[2] * nd.kernel * nd.kernel * cin
+            elif nd.op == "dense":
+                total += 2 * nd.out_channels * shapes[nd.inputs[0]][0]
+        return total
     for name in a.models.split(","):
         for mode in a.modes.split(","):
             net = tailor.zoo.create(name, seed=0)
@@ -78,9 +95,11 @@ def main():
                         model(xt[i * a.batch:(i + 1) * a.batch])
                 model.train()
 
-            for what, tf, pf in (("train", tailor_train, torch_train), ("infer", tailor_infer, torch_infer)):
+            fl = flops_per_image(net)
+            for what, tf, pf, k in (("train", tailor_train, torch_train, 3), ("infer", tailor_infer, torch_infer, 1)):
                 tt, pt = median_time(tf), median_time(pf)
-                print(f"{name:10} {mode:8} {what:6} {n / tt:13.0f} {n / pt:12.0f} {pt / tt:6.2f}", flush=True)
+                print(f"{name:10} {mode:8} {what:6} {n / tt:13.0f} {n / pt:12.0f} {pt / tt:6.2f} "
+                      f"{k * fl * n / tt / 1e9:15.1f}", flush=True)
             net.close()
 
 

@@ -236,3 +236,56 @@ def test_fit_with_progress_bar():
     net = tailor.zoo.resnet8()
     hist = net.fit(train=(x, y), val=(x[:16], y[:16]), epochs=1, batch_size=32, progress=True)
     assert len(hist) == 1
+
+
+def test_raw_c_struct_fields_are_validated():
+    L = _lib.lib()
+    net = tailor.zoo.resnet8()
+    x = np.zeros((4, 3, 32, 32), np.float32)
+    y = np.zeros(4, np.int64)
+    mean = np.zeros(3, np.float32)
+
+    def data(**kw):
+        d = _lib.Data()
+        d.size = ctypes.sizeof(_lib.Data)
+        d.x, d.n, d.channels, d.height, d.width = x.ctypes.data_as(_lib._f32p), 4, 3, 32, 32
+        d.labels = y.ctypes.data_as(_lib._i64p)
+        for k, v in kw.items():
+            setattr(d, k, v)
+        return d
+
+    def cfg(**kw):
+        c = _lib.TrainConfig()
+        L.tailor_train_config_init(ctypes.byref(c))
+        c.batch_size = 2
+        for k, v in kw.items():
+            setattr(c, k, v)
+        return c
+
+    def fit(d, c):
+        return L.tailor_net_fit(net._h, ctypes.byref(d), None, ctypes.byref(c), None, _lib.ProgressFn(), None, None, 0, None)
+
+    cases = [
+        (data(), cfg(lr=float("nan")), "lr must be finite"),
+        (data(), cfg(batch_size=-3), "batch_size must be in"),
+        (data(), cfg(epochs=10**9), "epochs must be in"),
+        (data(), cfg(optimizer=7), "optimizer must be"),
+        (data(), cfg(loss=-1), "loss must be"),
+        (data(), cfg(schedule=9), "schedule must be"),
+        (data(), cfg(augment=2), "augment must be 0 or 1"),
+        (data(), cfg(crop_padding=-1), "crop_padding must be in"),
+        (data(), cfg(num_mode_switches=2), "mode_switches is NULL"),
+        (data(), cfg(beta1=1.0, optimizer=1), "betas"),
+        (data(size=8), cfg(), "tailor_data"),
+        (data(n=-1), cfg(), "n must be in"),
+        (data(n=1 << 40), cfg(), "n must be in"),
+        (data(channels=0), cfg(), "channels must be in"),
+        (data(mean=mean.ctypes.data_as(_lib._f32p)), cfg(), "mean and std"),
+        (data(x=None), cfg(), "x is NULL"),
+        (data(labels=None), cfg(), "labels is NULL"),
+    ]
+    for d, c, msg in cases:
+        status = fit(d, c)
+        assert status != 0, msg
+        assert msg in L.tailor_last_error().decode(), (msg, L.tailor_last_error())
+    assert fit(data(), cfg(epochs=1)) == 0

@@ -289,3 +289,20 @@ def test_raw_c_struct_fields_are_validated():
         assert status != 0, msg
         assert msg in L.tailor_last_error().decode(), (msg, L.tailor_last_error())
     assert fit(data(), cfg(epochs=1)) == 0
+
+
+def test_batch_size_changes_reuse_buffers_correctly():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, 12)
+    a = tailor.zoo.resnet8(seed=2)
+    b = a.copy()
+    a.train_step(x[:8], y[:8], update=False)       # buffers for 8
+    a.predict(x)                                     # inference at 12 (separate executor)
+    a.train_step(x[:12], y[:12], update=False)     # grow to 12
+    la, _ = a.train_step(x[:4], y[:4], update=False)   # shrink to 4, reusing the larger buffers
+    lb, _ = b.train_step(x[:4], y[:4], update=False)
+    assert la == lb
+    ga, gb = a.gradients(), b.gradients()
+    same = all(np.array_equal(ga[k], gb[k]) for k in ga)
+    assert same

@@ -82,12 +82,14 @@ final class Executor {
     /// Samples per inference chunk: up to 128, keeping the activations near 64M floats (256 MB).
     var evalChunk: Int { max(1, min(128, (1 << 26) / max(1, activationsPerSample))) }
 
-    private var hasGradients = false
+    private var argmaxCount = 0
+    /// Activation values in use for the current batch (the buffers may be larger).
+    private var activationCount = 0
 
     /// Allocates activation buffers for `B` samples (reused while B does not change); gradient
     /// buffers only when `training`.
     func ensureBatch(_ B: Int, training: Bool = true) throws {
-        if B == batch && (hasGradients || !training) { return }
+        if B == batch && (!training || dActs.count >= activationCount) { return }
         guard B >= 1, B <= Executor.maxBatch else { throw TailorError.invalid("batch size must be in 1...\(Executor.maxBatch), got \(B)") }
         var offs: [Int] = [], total = 0, colsMax = 0, amOffs: [Int] = [], amTotal = 0, wMax = 0
         for p in plans {
@@ -116,17 +118,20 @@ final class Executor {
             throw TailorError.shape("batch \(B) needs \(total) activation values (over 2^31); use a smaller batch")
         }
         batch = 0
-        acts = FloatBuffer(count: total)
-        dActs = FloatBuffer(count: training ? total : 0)
-        hasGradients = training
+        // Every size grows with B, so buffers allocated for a larger batch serve a smaller one
+        // (an epoch's last partial batch does not reallocate anything).
         let parts = WorkerPool.shared.width
-        colsPerPart = colsMax
-        cols = FloatBuffer(count: colsMax * parts)
-        partialPerPart = wMax
-        partialGrads = FloatBuffer(count: wMax * parts)
-        argmax.deallocate()
-        argmax = .allocate(capacity: max(amTotal, 1))
-        argmax.initialize(repeating: -1, count: max(amTotal, 1))
+        if acts.count < total { acts = FloatBuffer(count: total) }
+        if training && dActs.count < total { dActs = FloatBuffer(count: total) }
+        if colsPerPart < colsMax { colsPerPart = colsMax; cols = FloatBuffer(count: colsMax * parts) }
+        if partialPerPart < wMax { partialPerPart = wMax; partialGrads = FloatBuffer(count: wMax * parts) }
+        if argmaxCount < amTotal {
+            argmax.deallocate()
+            argmax = .allocate(capacity: max(amTotal, 1))
+            argmax.initialize(repeating: -1, count: max(amTotal, 1))
+            argmaxCount = amTotal
+        }
+        activationCount = total
         actOffset = offs
         argmaxOffset = amOffs
         batch = B
@@ -206,9 +211,10 @@ final class Executor {
     /// accumulates) the parameter gradients in `store.grads`.
     func backward(_ dLogits: UnsafePointer<Float>) {
         let B = batch
-        guard B > 0, hasGradients, let lastOff = actOffset.last else { return }
+        // Gradient buffers exist only after a training-mode forward of this batch size.
+        guard B > 0, dActs.count >= activationCount, let lastOff = actOffset.last else { return }
         let dA = dActs.p
-        parallelFor(dActs.count, grain: 1 << 16) { r in (dA + r.lowerBound).update(repeating: 0, count: r.count) }
+        parallelFor(activationCount, grain: 1 << 16) { r in (dA + r.lowerBound).update(repeating: 0, count: r.count) }
         store.grads.zero()
         (dActs.p + lastOff).update(from: dLogits, count: B * outputCount)
         let P = store.values.p, G = store.grads.p

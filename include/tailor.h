@@ -338,6 +338,163 @@ int tailor_net_compare_json(tailor_net *before, tailor_net *after, const tailor_
 int tailor_plan_modes(tailor_net *net, const char *algorithm, const int64_t *blocks, int64_t num_blocks,
                       int64_t every, int64_t epochs, int32_t *modes, int64_t capacity, int64_t *epochs_out);
 
+/* ==== Training ===========================================================================
+ *
+ * Train-mode forward/backward over the whole network (BatchNorm on batch statistics, running
+ * statistics updated like PyTorch), SGD or Adam with torch.optim semantics, learning-rate
+ * schedules, CE and knowledge-distillation losses. Trained weights and BN statistics are written
+ * back into the network's parameters. Optimiser state (momentum buffers, Adam moments) lives in
+ * the handle; it survives block-mode switches for parameters that persist (matched by name).
+ *
+ * Structs are versioned: set `size` to sizeof(the struct) as compiled; the library reads only
+ * the first `size` bytes and uses defaults for fields beyond them, so structs can grow. Start from
+ * tailor_train_config_init(), then change what you need.
+ */
+
+typedef enum tailor_optimizer {
+    TAILOR_OPT_SGD = 0,  /**< torch.optim.SGD: momentum, dampening, Nesterov, L2 weight decay */
+    TAILOR_OPT_ADAM = 1  /**< torch.optim.Adam: bias-corrected, L2 weight decay added to the gradient */
+} tailor_optimizer;
+
+typedef enum tailor_schedule {
+    TAILOR_SCHED_CONSTANT = 0,
+    TAILOR_SCHED_STEP = 1,     /**< lr * step_gamma^(epoch / step_size), per epoch (StepLR) */
+    TAILOR_SCHED_COSINE = 2,   /**< CosineAnnealingLR with T_max = all steps of the run, stepped per batch */
+    TAILOR_SCHED_ONECYCLE = 3  /**< OneCycleLR (max_lr = lr), stepped per batch; optional momentum cycling */
+} tailor_schedule;
+
+typedef enum tailor_loss {
+    TAILOR_LOSS_CE = 0,         /**< softmax cross-entropy, mean over the batch */
+    TAILOR_LOSS_KD_MSE = 1,     /**< kd_alpha*MSE(teacher, student) + (1-kd_alpha)*CE (Tailor's KD) */
+    TAILOR_LOSS_KD_HINTON = 2   /**< kd_alpha*T^2*KL(softmax(t/T) || softmax(s/T)) + (1-kd_alpha)*CE, batchmean */
+} tailor_loss;
+
+/** A block-mode switch applied by tailor_net_fit before epoch `epoch` (0-based) starts: how
+ *  Tailor alters one block at a time during a single run, keeping the LR schedule and the
+ *  optimiser state of every parameter that persists (matched by name). */
+typedef struct tailor_mode_switch {
+    int64_t epoch;  /**< 0 <= epoch < epochs */
+    int64_t block;  /**< block index (tailor_net_block_count) */
+    int32_t mode;   /**< tailor_skip_mode */
+} tailor_mode_switch;
+
+/** Training configuration. Defaults (tailor_train_config_init) in brackets. */
+typedef struct tailor_train_config {
+    int64_t size;               /**< sizeof(tailor_train_config) */
+    int32_t optimizer;          /**< tailor_optimizer [SGD] */
+    int32_t nesterov;           /**< SGD Nesterov momentum [1] */
+    double lr;                  /**< base (or one-cycle maximum) learning rate [0.1] */
+    double momentum;            /**< SGD momentum [0.9] */
+    double dampening;           /**< SGD dampening [0]; must be 0 with Nesterov */
+    double weight_decay;        /**< L2 added to the gradient [5e-4] */
+    int32_t decay_norm_and_bias;/**< apply weight decay to BN weights/biases and biases too, like torch [1] */
+    int32_t loss;               /**< tailor_loss [CE] */
+    double beta1, beta2, eps;   /**< Adam [0.9, 0.999, 1e-8] */
+    double kd_alpha;            /**< KD weight of the teacher term [0.35] */
+    double kd_temperature;      /**< Hinton temperature T [4] */
+    int32_t schedule;           /**< tailor_schedule [CONSTANT] */
+    int32_t cycle_momentum;     /**< one-cycle: cycle momentum (SGD) / beta1 (Adam) between the two below [1] */
+    double base_momentum, max_momentum; /**< one-cycle momentum range [0.85, 0.95] */
+    int64_t step_size;          /**< step schedule: epochs between decays [30] */
+    double step_gamma;          /**< step schedule: decay factor [0.1] */
+    double eta_min;             /**< cosine: final learning rate [0] */
+    double pct_start;           /**< one-cycle: fraction of steps rising [0.3] */
+    double div_factor;          /**< one-cycle: initial lr = lr / div_factor [25] */
+    double final_div_factor;    /**< one-cycle: final lr = initial lr / final_div_factor [1e4] */
+    int64_t warmup_steps;       /**< linear warm-up multiplying any schedule over the first steps [0] */
+    int64_t epochs;             /**< fit: epochs [1] */
+    int64_t batch_size;         /**< fit: samples per step [128]; 1 <= batch_size <= samples */
+    int32_t augment;            /**< fit: random crop (zero padding `crop_padding`) + horizontal flip [1] */
+    int32_t shuffle;            /**< fit: reshuffle every epoch [1] */
+    int64_t crop_padding;       /**< fit: crop padding in pixels [4]; 0 = flip only */
+    int32_t drop_last;          /**< fit: skip the last partial batch [0] */
+    int32_t keep_optimizer_state; /**< fit: continue from the handle's optimiser state instead of a fresh one [0] */
+    uint64_t seed;              /**< fit: seeds shuffling and augmentation [0] */
+    const tailor_mode_switch *mode_switches; /**< fit: block-mode switches, borrowed for the call [NULL] */
+    int64_t num_mode_switches;  /**< fit: entries in mode_switches [0] */
+} tailor_train_config;
+
+/** Fills *cfg with the defaults above (size included). @return TAILOR_OK, or an error if cfg is NULL. Thread-safe. */
+int tailor_train_config_init(tailor_train_config *cfg);
+
+/** A labelled data set, borrowed for the call. */
+typedef struct tailor_data {
+    int64_t size;               /**< sizeof(tailor_data) */
+    const float *x;             /**< n x channels x height x width float32 (NCHW), finite */
+    int64_t n, channels, height, width;
+    const int64_t *labels;      /**< n class indices in 0..num_outputs-1 */
+    const float *mean;          /**< per-channel normalisation (x - mean) / std applied by the library; NULL = none */
+    const float *std;           /**< channels values, positive; NULL iff mean is NULL */
+} tailor_data;
+
+/** Passed to the fit callback after every step and at every epoch end. */
+typedef struct tailor_progress {
+    int64_t size;               /**< sizeof(tailor_progress) as built into the library */
+    int64_t epoch, epochs;      /**< 0-based epoch, total epochs */
+    int64_t step, steps_per_epoch; /**< 0-based step within the epoch */
+    int64_t global_step, total_steps;
+    double loss, accuracy;      /**< running mean over the epoch so far (whole epoch at its end) */
+    double lr;                  /**< learning rate of the last step */
+    int32_t epoch_end;          /**< 1 at the end-of-epoch call */
+    double val_loss, val_accuracy; /**< at an epoch end with validation data; NaN otherwise */
+} tailor_progress;
+
+/** Progress callback: return 0 to continue, non-zero to cancel (TAILOR_ERR_CANCELLED). It must not
+ *  call tailor functions on the network being trained (they would return TAILOR_ERR_BUSY). */
+typedef int (*tailor_progress_fn)(const tailor_progress *progress, void *user);
+
+/** One epoch of a fit history. */
+typedef struct tailor_epoch_stats {
+    int64_t epoch;
+    double loss, train_accuracy;
+    double val_loss, val_accuracy; /**< NaN without validation data */
+    double lr;                     /**< learning rate of the epoch's last step */
+} tailor_epoch_stats;
+
+/**
+ * One training step on a batch: train-mode forward, loss, backward, and (if `update`) one
+ * optimiser step with cfg->lr (schedules do not apply). Weights, BN running statistics and
+ * num_batches_tracked are written back into the network; optimiser state persists in the handle
+ * across calls (tailor_net_train_reset clears it). The gradients stay readable with tailor_net_grad.
+ * On a non-finite loss or gradient nothing changes and TAILOR_ERR_NUMERIC is returned.
+ * @param x n x channels x height x width float32 (NCHW), finite; borrowed.
+ * @param labels n class indices; borrowed.
+ * @param teacher_logits n x num_outputs float32 for the KD losses, else NULL; borrowed.
+ * @param cfg configuration (optimizer, lr, loss…); NULL = defaults.
+ * @param logits_out receives the train-mode logits (n x num_outputs), or NULL.
+ * @param logits_count element count of logits_out (ignored when it is NULL).
+ * @param loss_out receives the loss, or NULL.
+ * Same threading rule as every handle function.
+ */
+int tailor_net_train_step(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height, int64_t width,
+                          const int64_t *labels, const float *teacher_logits, const tailor_train_config *cfg, int update,
+                          float *logits_out, int64_t logits_count, double *loss_out);
+
+/** Gradient of trainable parameter `name` (PyTorch layout) from the handle's last training step.
+ *  count must equal its element count. TAILOR_ERR_INVALID_ARGUMENT before any step. */
+int tailor_net_grad(tailor_net *net, const char *name, float *out, int64_t count);
+
+/** Drops the handle's optimiser state (momentum buffers, Adam moments and step counts). */
+int tailor_net_train_reset(tailor_net *net);
+
+/**
+ * Trains the network on `train` for cfg->epochs epochs.
+ * @param val validation data evaluated (inference mode) after every epoch, or NULL.
+ * @param teacher frozen teacher run in inference mode for the KD losses (a different handle), or NULL.
+ * @param cb progress callback (may be NULL), called on this thread; non-zero cancels. @param user passed to cb.
+ * @param history receives one entry per completed epoch (may be NULL); history_capacity entries available.
+ * @param history_count receives the number of completed epochs (may be NULL), also on cancel or error.
+ * @return TAILOR_OK; TAILOR_ERR_CANCELLED when cb cancelled; TAILOR_ERR_NUMERIC on NaN/Inf loss (the
+ *         message names the step). In every case the network holds the weights of the last completed step.
+ * Locks `net` and `teacher` for the call.
+ */
+int tailor_net_fit(tailor_net *net, const tailor_data *train, const tailor_data *val, const tailor_train_config *cfg,
+                   tailor_net *teacher, tailor_progress_fn cb, void *user,
+                   tailor_epoch_stats *history, int64_t history_capacity, int64_t *history_count);
+
+/** Mean cross-entropy and accuracy on `data` in inference mode. loss/accuracy may be NULL. */
+int tailor_net_evaluate(tailor_net *net, const tailor_data *data, double *loss, double *accuracy);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

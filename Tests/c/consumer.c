@@ -25,6 +25,13 @@ static const char *mode_name(int32_t m) {
     return m == TAILOR_MODE_LONG ? "long" : m == TAILOR_MODE_REMOVED ? "removed" : "short";
 }
 
+/* Progress callback: counts calls, cancels at the second training step. */
+static int stop_at_second_step(const tailor_progress *p, void *user) {
+    int *calls = (int *)user;
+    (*calls)++;
+    return p->global_step >= 1 && !p->epoch_end;
+}
+
 static int64_t print_skips(tailor_net *net) {
     int64_t n = 0, i;
     CHECK(tailor_net_skip_count(net, &n) == TAILOR_OK, "skip count");
@@ -149,6 +156,39 @@ int main(int argc, char **argv) {
               TAILOR_ERR_INVALID_ARGUMENT, "null rows with capacity");
         tailor_net_free(removed);
         tailor_net_free(r8);
+    }
+
+    /* Training: one step and its gradient, a short fit with validation, a cancelling callback. */
+    {
+        enum { N = 8, VALUES = 8 * 3 * 32 * 32 };
+        float *x = (float *)calloc(VALUES, sizeof(float)), grad[432];
+        int64_t y[N], nh = -1;
+        int k, calls = 0;
+        double loss = 0, acc = -1;
+        tailor_train_config cfg;
+        tailor_data data;
+        tailor_epoch_stats hist[2];
+        for (k = 0; k < VALUES; k++) x[k] = (float)((k * 7919) % 101) / 101.0f - 0.5f;
+        for (k = 0; k < N; k++) y[k] = k % 10;
+        CHECK(tailor_train_config_init(&cfg) == TAILOR_OK && cfg.size == (int64_t)sizeof cfg, "config defaults");
+        cfg.lr = 0.01; cfg.batch_size = 4; cfg.epochs = 2;
+        CHECK(tailor_net_train_step(net, x, N, 3, 32, 32, y, NULL, &cfg, 1, NULL, 0, &loss) == TAILOR_OK && loss > 0,
+              "train step");
+        CHECK(tailor_net_grad(net, "conv1.weight", grad, 432) == TAILOR_OK, "gradient after the step");
+        memset(&data, 0, sizeof data);
+        data.size = (int64_t)sizeof data; data.x = x; data.n = N; data.channels = 3; data.height = 32; data.width = 32;
+        data.labels = y;
+        CHECK(tailor_net_fit(net, &data, &data, &cfg, NULL, NULL, NULL, hist, 2, &nh) == TAILOR_OK && nh == 2,
+              "fit two epochs");
+        printf("fit: epoch 2 loss %.4f, validation accuracy %.3f\n", hist[1].loss, hist[1].val_accuracy);
+        CHECK(tailor_net_fit(net, &data, NULL, &cfg, NULL, stop_at_second_step, &calls, hist, 2, &nh)
+              == TAILOR_ERR_CANCELLED && calls == 2 && nh == 0, "callback cancels");
+        y[3] = 10;
+        CHECK(tailor_net_fit(net, &data, NULL, &cfg, NULL, NULL, NULL, NULL, 0, NULL) == TAILOR_ERR_INVALID_ARGUMENT,
+              "label out of range refused");
+        y[3] = 3;
+        CHECK(tailor_net_evaluate(net, &data, NULL, &acc) == TAILOR_OK && acc >= 0 && acc <= 1, "evaluate");
+        free(x);
     }
 
     tailor_net_free(net);

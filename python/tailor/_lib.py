@@ -308,3 +308,92 @@ def u(raw: bytes | None) -> str | None:
 def version() -> str:
     """The library's version string."""
     return u(lib().tailor_version())
+
+
+# ---- Training (include/tailor.h, "Training" section) ------------------------------------------
+
+class TrainConfig(ctypes.Structure):
+    """``tailor_train_config`` (versioned: ``size`` = sizeof)."""
+    _fields_ = [
+        ("size", c_int64),
+        ("optimizer", c_int32), ("nesterov", c_int32),
+        ("lr", c_double), ("momentum", c_double), ("dampening", c_double), ("weight_decay", c_double),
+        ("decay_norm_and_bias", c_int32), ("loss", c_int32),
+        ("beta1", c_double), ("beta2", c_double), ("eps", c_double),
+        ("kd_alpha", c_double), ("kd_temperature", c_double),
+        ("schedule", c_int32), ("cycle_momentum", c_int32),
+        ("base_momentum", c_double), ("max_momentum", c_double),
+        ("step_size", c_int64), ("step_gamma", c_double), ("eta_min", c_double),
+        ("pct_start", c_double), ("div_factor", c_double), ("final_div_factor", c_double),
+        ("warmup_steps", c_int64), ("epochs", c_int64), ("batch_size", c_int64),
+        ("augment", c_int32), ("shuffle", c_int32),
+        ("crop_padding", c_int64),
+        ("drop_last", c_int32), ("keep_optimizer_state", c_int32),
+        ("seed", c_uint64),
+        ("mode_switches", c_void_p), ("num_mode_switches", c_int64),
+    ]
+
+
+class ModeSwitch(ctypes.Structure):
+    """``tailor_mode_switch``."""
+    _fields_ = [("epoch", c_int64), ("block", c_int64), ("mode", c_int32)]
+
+
+class Data(ctypes.Structure):
+    """``tailor_data`` (versioned: ``size`` = sizeof)."""
+    _fields_ = [
+        ("size", c_int64),
+        ("x", _f32p),
+        ("n", c_int64), ("channels", c_int64), ("height", c_int64), ("width", c_int64),
+        ("labels", _i64p),
+        ("mean", _f32p), ("std", _f32p),
+    ]
+
+
+class Progress(ctypes.Structure):
+    """``tailor_progress``."""
+    _fields_ = [
+        ("size", c_int64),
+        ("epoch", c_int64), ("epochs", c_int64),
+        ("step", c_int64), ("steps_per_epoch", c_int64),
+        ("global_step", c_int64), ("total_steps", c_int64),
+        ("loss", c_double), ("accuracy", c_double), ("lr", c_double),
+        ("epoch_end", c_int32),
+        ("val_loss", c_double), ("val_accuracy", c_double),
+    ]
+
+
+class EpochStats(ctypes.Structure):
+    """``tailor_epoch_stats``."""
+    _fields_ = [
+        ("epoch", c_int64),
+        ("loss", c_double), ("train_accuracy", c_double),
+        ("val_loss", c_double), ("val_accuracy", c_double),
+        ("lr", c_double),
+    ]
+
+
+#: typedef int (*tailor_progress_fn)(const tailor_progress *progress, void *user);
+ProgressFn = ctypes.CFUNCTYPE(c_int, POINTER(Progress), c_void_p)
+
+_PROTOTYPES.update({
+    # int tailor_train_config_init(tailor_train_config *cfg);
+    "tailor_train_config_init": (c_int, [POINTER(TrainConfig)]),
+    # int tailor_net_train_step(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height,
+    #                           int64_t width, const int64_t *labels, const float *teacher_logits,
+    #                           const tailor_train_config *cfg, int update, float *logits_out,
+    #                           int64_t logits_count, double *loss_out);
+    "tailor_net_train_step": (c_int, [NetPtr, _f32p, c_int64, c_int64, c_int64, c_int64, _i64p, _f32p,
+                                      POINTER(TrainConfig), c_int, _f32p, c_int64, POINTER(c_double)]),
+    # int tailor_net_grad(tailor_net *net, const char *name, float *out, int64_t count);
+    "tailor_net_grad": (c_int, [NetPtr, c_char_p, _f32p, c_int64]),
+    # int tailor_net_train_reset(tailor_net *net);
+    "tailor_net_train_reset": (c_int, [NetPtr]),
+    # int tailor_net_fit(tailor_net *net, const tailor_data *train, const tailor_data *val,
+    #                    const tailor_train_config *cfg, tailor_net *teacher, tailor_progress_fn cb, void *user,
+    #                    tailor_epoch_stats *history, int64_t history_capacity, int64_t *history_count);
+    "tailor_net_fit": (c_int, [NetPtr, POINTER(Data), POINTER(Data), POINTER(TrainConfig), NetPtr, ProgressFn,
+                               c_void_p, POINTER(EpochStats), c_int64, _i64p]),
+    # int tailor_net_evaluate(tailor_net *net, const tailor_data *data, double *loss, double *accuracy);
+    "tailor_net_evaluate": (c_int, [NetPtr, POINTER(Data), POINTER(c_double), POINTER(c_double)]),
+})

@@ -478,6 +478,88 @@ class Network:
                                             out.ctypes.data_as(f32), out.size))
         return out[0] if single else out
 
+    # ---- training -------------------------------------------------------------------------
+
+    def fit(self, train, val=None, epochs: int = 1, batch_size: int = 128, optimizer: str = "sgd", lr: float = 0.1,
+            momentum: float = 0.9, nesterov: bool = True, weight_decay: float = 5e-4, schedule: str = "constant",
+            augment: bool = True, seed: int = 0, progress: bool = True, loss: str = "ce", teacher=None,
+            kd_alpha: float = 0.35, kd_temperature: float = 4.0, normalize=None, callback=None, **options) -> list[dict]:
+        """Trains the network in place on ``train=(x, y)`` (x float32 NCHW, y integer labels).
+
+        ``optimizer`` "sgd" | "adam"; ``schedule`` "constant" | "step" | "cosine" | "onecycle"
+        (per-batch cosine/one-cycle, per-epoch step; options ``step_size``, ``step_gamma``,
+        ``eta_min``, ``pct_start``, ``div_factor``, ``final_div_factor``, ``cycle_momentum``,
+        ``warmup_steps``); ``loss`` "ce" | "kd" (alpha·MSE + (1−alpha)·CE) | "hinton" with a
+        ``teacher`` Network run in inference mode. ``augment``: random crop (padding
+        ``crop_padding``=4) + horizontal flip. ``normalize=(mean, std)`` per channel, applied by the
+        library to train and val. ``val=(x, y)`` is evaluated after every epoch.
+        ``mode_switches=[(epoch, block, mode), …]`` switches blocks (index or name) to "long" |
+        "removed" | "short" before those epochs within this one run (schedule and optimiser
+        state continue; Tailor's block-by-block alteration). ``callback(d)``
+        gets a progress dict after every step and epoch; returning False stops the run (the
+        history so far is returned). Ctrl-C cancels cleanly and raises KeyboardInterrupt; the
+        network then holds the weights of the last completed step.
+
+        Returns a list of per-epoch dicts: epoch, loss, train_accuracy, val_loss, val_accuracy, lr.
+        """
+        from . import training
+        if options.get("mode_switches"):
+            options["mode_switches"] = [(e, self._block_index(b), m) for e, b, m in options["mode_switches"]]
+        cfg = training.make_config(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
+                                   nesterov=nesterov and optimizer == "sgd", weight_decay=weight_decay,
+                                   schedule=schedule, augment=augment, seed=int(seed) & (2**64 - 1), loss=loss,
+                                   kd_alpha=kd_alpha, kd_temperature=kd_temperature, **options)
+        return training.run_fit(self, train, val, cfg, teacher, normalize, progress, callback)
+
+    def train_step(self, x, y, teacher_logits=None, update: bool = True, **options) -> tuple[float, np.ndarray]:
+        """One training step on a batch (train-mode BN), optimiser step with ``lr`` unless
+        ``update=False``; options as for :meth:`fit` (optimizer, lr, momentum, nesterov,
+        weight_decay, loss, kd_alpha, …). Optimiser state persists between calls
+        (:meth:`reset_optimizer` clears it). Returns (loss, train-mode logits)."""
+        from . import training
+        options.setdefault("nesterov", options.get("optimizer", "sgd") == "sgd")
+        cfg = training.make_config(**options)
+        d = training.DataRef(x, y, what="train_step")
+        t = None
+        if teacher_logits is not None:
+            t = np.ascontiguousarray(teacher_logits, dtype=np.float32)
+            if t.shape != (len(d.x), self.num_outputs):
+                raise TailorError(f"teacher_logits must have shape {(len(d.x), self.num_outputs)}, got {t.shape}",
+                                  status=2, status_name="TAILOR_ERR_SHAPE")
+        logits = np.empty((len(d.x), self.num_outputs), dtype=np.float32)
+        loss = ctypes.c_double(0)
+        f32 = _lib._f32p
+        _check(self._lib.tailor_net_train_step(self._h, d.x.ctypes.data_as(f32), *d.x.shape, d.y.ctypes.data_as(_lib._i64p),
+                                               t.ctypes.data_as(f32) if t is not None else None, ctypes.byref(cfg),
+                                               int(bool(update)), logits.ctypes.data_as(f32), logits.size, ctypes.byref(loss)))
+        return loss.value, logits
+
+    def grad(self, name: str) -> np.ndarray:
+        """Gradient of trainable parameter `name` from the last training step (PyTorch layout)."""
+        shape = next((sh for n, sh, _ in self.param_specs() if n == name), None)
+        if shape is None:
+            raise TailorError(f"no parameter named '{name}'", status=3, status_name="TAILOR_ERR_NOT_FOUND")
+        out = np.empty(shape, dtype=np.float32)
+        _check(self._lib.tailor_net_grad(self._h, s(name), out.ctypes.data_as(_lib._f32p), out.size))
+        return out
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        """Every trainable parameter's gradient from the last training step."""
+        return {n: self.grad(n) for n, _, integer in self.param_specs()
+                if not integer and not n.endswith((".running_mean", ".running_var"))}
+
+    def reset_optimizer(self) -> None:
+        """Drops optimiser state (momentum buffers, Adam moments)."""
+        _check(self._lib.tailor_net_train_reset(self._h))
+
+    def evaluate(self, x, y, normalize=None) -> dict:
+        """Mean cross-entropy and accuracy in inference mode: {"loss": …, "accuracy": …}."""
+        from . import training
+        d = training.DataRef(x, y, normalize=normalize, what="evaluate")
+        loss, acc = ctypes.c_double(0), ctypes.c_double(0)
+        _check(self._lib.tailor_net_evaluate(self._h, ctypes.byref(d.struct), ctypes.byref(loss), ctypes.byref(acc)))
+        return {"loss": loss.value, "accuracy": acc.value}
+
     def describe(self) -> dict:
         """The network as a dict: {"nodes": [...], "blocks": [...], "skips": [...], "params": [...]}."""
         j = ctypes.c_char_p()

@@ -13,9 +13,9 @@ func batchnormForwardTrain(_ out: UnsafeMutablePointer<Float>,   // (N, C)
                            _ gamma: UnsafePointer<Float>,        // (C)
                            _ beta: UnsafePointer<Float>,         // (C)
                            _ N: Int, _ C: Int, eps: Float, momentum: Float) {
-    // Accumulate in Double: N can be 128·32·32 rows.
+    // N can be 128·32·32 rows: sum blocks of rows in Float (vectorised), blocks in Double.
     var s = [Double](repeating: 0, count: C), ss = s
-    for r in 0..<N { let x = inp + r * C; for c in 0..<C { let v = Double(x[c]); s[c] += v; ss[c] += v * v } }
+    channelSums(&s, &ss, inp, nil, nil, N, C)
     for c in 0..<C {
         let m = s[c] / Double(N), v = max(0, ss[c] / Double(N) - m * m)
         mean[c] = Float(m); rstd[c] = Float(1 / (v + Double(eps)).squareRoot())
@@ -23,8 +23,10 @@ func batchnormForwardTrain(_ out: UnsafeMutablePointer<Float>,   // (N, C)
         runMean[c] = (1 - momentum) * runMean[c] + momentum * Float(m)
         runVar[c] = (1 - momentum) * runVar[c] + momentum * Float(unbiased)
     }
-    for r in 0..<N { let x = inp + r * C, o = out + r * C
-        for c in 0..<C { o[c] = (x[c] - mean[c]) * rstd[c] * gamma[c] + beta[c] } }
+    parallelFor(N, grain: max(1, (1 << 14) / max(C, 1))) { rows in
+        for r in rows { let x = inp + r * C, o = out + r * C
+            for c in 0..<C { o[c] = (x[c] - mean[c]) * rstd[c] * gamma[c] + beta[c] } }
+    }
 }
 
 /// Inference forward with running statistics.
@@ -48,13 +50,59 @@ func batchnormBackward(_ dInp: UnsafeMutablePointer<Float>,    // (N, C)
                        _ gamma: UnsafePointer<Float>,          // (C)
                        _ N: Int, _ C: Int) {
     var sg = [Double](repeating: 0, count: C), sgx = sg
-    for r in 0..<N { let x = inp + r * C, g = dOut + r * C
-        for c in 0..<C { sg[c] += Double(g[c]); sgx[c] += Double(g[c] * (x[c] - mean[c]) * rstd[c]) } }
+    channelSums(&sg, &sgx, dOut, inp, mean, N, C)
+    for c in 0..<C { sgx[c] *= Double(rstd[c]) }
     for c in 0..<C { dBeta[c] += Float(sg[c]); dGamma[c] += Float(sgx[c]) }
-    let invN = 1 / Float(N)
-    for r in 0..<N { let x = inp + r * C, g = dOut + r * C, d = dInp + r * C
-        for c in 0..<C {
-            let xh = (x[c] - mean[c]) * rstd[c]
-            d[c] += gamma[c] * rstd[c] * (g[c] - Float(sg[c]) * invN - xh * Float(sgx[c]) * invN)
-        } }
+    // d += k·g − k·mean(g) − k·xh·mean(g·xh) with k = γ·rstd, xh = (x − mean)·rstd, folded
+    // into d += k·g + a·x + b per channel.
+    let invN = 1 / Double(N)
+    let k = UnsafeMutablePointer<Float>.allocate(capacity: 3 * C)
+    defer { k.deallocate() }
+    let aa = k + C, bb = k + 2 * C
+    for c in 0..<C {
+        let kc = Double(gamma[c]) * Double(rstd[c]), r = Double(rstd[c])
+        let a = -kc * r * sgx[c] * invN
+        k[c] = Float(kc); aa[c] = Float(a)
+        bb[c] = Float(-kc * sg[c] * invN - a * Double(mean[c]))
+    }
+    parallelFor(N, grain: max(1, (1 << 14) / max(C, 1))) { rows in
+        for r in rows { let x = inp + r * C, g = dOut + r * C, d = dInp + r * C
+            for c in 0..<C { d[c] += k[c] * g[c] + aa[c] * x[c] + bb[c] } }
+    }
+}
+
+/// Per-channel sums over N rows of C: with `x`/`mean` nil, s += v and ss += v² of `a`;
+/// otherwise s += a and ss += a·(x − mean). Rows are summed in Float in blocks of 64 (a
+/// vectorisable inner loop), each block's partial sums added in Double; row ranges run on the
+/// worker pool and their Double totals are added in part order (deterministic).
+private func channelSums(_ s: inout [Double], _ ss: inout [Double],
+                         _ a: UnsafePointer<Float>,            // (N, C)
+                         _ x: UnsafePointer<Float>?,           // (N, C) or nil
+                         _ mean: UnsafePointer<Float>?,        // (C) or nil
+                         _ N: Int, _ C: Int) {
+    let parts = WorkerPool.shared.width
+    let totals = UnsafeMutablePointer<Double>.allocate(capacity: 2 * C * parts)
+    totals.initialize(repeating: 0, count: 2 * C * parts)
+    defer { totals.deallocate() }
+    parallelParts(N, grain: max(1, (1 << 14) / max(C, 1))) { part, rows in
+        let ts = totals + 2 * C * part, tss = ts + C
+        let ps = UnsafeMutablePointer<Float>.allocate(capacity: 2 * C)
+        defer { ps.deallocate() }
+        let pss = ps + C
+        var r0 = rows.lowerBound
+        while r0 < rows.upperBound {
+            let r1 = min(rows.upperBound, r0 + 64)
+            ps.update(repeating: 0, count: 2 * C)
+            if let x, let mean {
+                for r in r0..<r1 { let g = a + r * C, xr = x + r * C
+                    for c in 0..<C { ps[c] += g[c]; pss[c] += g[c] * (xr[c] - mean[c]) } }
+            } else {
+                for r in r0..<r1 { let v = a + r * C
+                    for c in 0..<C { ps[c] += v[c]; pss[c] += v[c] * v[c] } }
+            }
+            for c in 0..<C { ts[c] += Double(ps[c]); tss[c] += Double(pss[c]) }
+            r0 = r1
+        }
+    }
+    for p in 0..<parts { let ts = totals + 2 * C * p; for c in 0..<C { s[c] += ts[c]; ss[c] += ts[C + c] } }
 }

@@ -17,6 +17,11 @@ public enum Inference {
         if let i = x.firstIndex(where: { !$0.isFinite }) {
             throw TailorError(.numeric, "input value at flat index \(i) (sample \(i / inShape.count)) is \(x[i]), not finite")
         }
+        // Flat outputs (every classifier) go through the engine's executor: weights converted
+        // once, conv chunks and elementwise work on the worker pool. Others use the path below.
+        if outNode.shape.h == 1, outNode.shape.w == 1, let base = x.baseAddress {
+            return try Executor(net).predict(base, count: n)
+        }
         let weights = try PreparedWeights(net)
         let outCount = outNode.shape.count
         var result = [Float](repeating: 0, count: n * outCount)

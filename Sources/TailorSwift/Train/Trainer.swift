@@ -1,0 +1,144 @@
+// Training state kept between steps: the executor for the current graph structure and the
+// optimiser state. Rebuilt from the Network when its structure changes (a block switches mode);
+// optimiser state of parameters that persist is carried over by name.
+
+public final class Trainer {
+    var exec: Executor?
+    var opt: OptimizerState?
+    /// Scratch for dLogits and labels.
+    private var dLogits: [Float] = []
+    private var labels32: [Int32] = []
+
+    public init() {}
+
+    /// Drops optimiser state (momentum buffers, Adam moments, step counts).
+    public func resetOptimizer() { opt = nil }
+
+    /// The executor for `net`'s current structure (rebuilt and re-synced when it changed), with
+    /// optimiser state of kind `kind` laid out to match.
+    @discardableResult
+    func prepare(_ net: Network, optimizer kind: OptimizerKind) throws -> Executor {
+        let e: Executor
+        if let old = exec, old.matches(net) { e = old } else { e = try Executor(net); exec = e }
+        if let o = opt, o.kind == kind {
+            if o.slots.count != e.store.slots.count || !zip(o.slots, e.store.slots).allSatisfy({ $0.name == $1.name && $0.offset == $1.offset }) {
+                opt = o.remapped(to: e.store)
+            }
+        } else {
+            opt = OptimizerState(kind: kind, slots: e.store.slots, count: e.store.parameterCount)
+        }
+        return e
+    }
+
+    /// Gradient of parameter `name` from the last step, PyTorch layout.
+    public func gradient(_ name: String) throws -> Tensor {
+        guard let e = exec else { throw TailorError.invalid("no training step has run on this network yet") }
+        guard let g = e.store.gradient(name) else {
+            throw TailorError.notFound("'\(name)' is not a trainable parameter of the last step (BN running statistics and num_batches_tracked have no gradient)")
+        }
+        return g
+    }
+
+    /// Forward, loss, backward and (if `update`) one optimiser step on a batch, in the executor's
+    /// buffers. On a non-finite loss or gradient nothing changes (BN statistics restored) and a
+    /// NUMERIC error names `stepLabel`. Returns the loss and the number of correct predictions.
+    func step(_ e: Executor, x: UnsafePointer<Float>, batch B: Int, labels: UnsafePointer<Int32>, teacher: UnsafePointer<Float>?,
+              loss: LossKind, optimizer: OptimizerConfig, lr: Float, momentum: Float, update: Bool,
+              stepLabel: String) throws -> (loss: Float, correct: Int) {
+        let C = e.outputCount
+        let snapshot = e.store.snapshotStats()
+        do {
+            try e.forward(x, batch: B)
+            if dLogits.count != B * C { dLogits = [Float](repeating: 0, count: B * C) }
+            let logits = e.logits
+            let value = try dLogits.withUnsafeMutableBufferPointer { d in
+                guard let dp = d.baseAddress else { throw TailorError(.internal, "empty logits buffer") }
+                return try lossForwardBackward(loss, dp, logits, labels, teacher, B, C)
+            }
+            guard value.isFinite else { throw TailorError(.numeric, "the loss is \(value) at \(stepLabel); the network keeps the weights of the last good step") }
+            var correct = 0
+            for b in 0..<B {
+                var best = 0
+                for c in 1..<max(C, 1) where logits[b * C + c] > logits[b * C + best] { best = c }
+                if Int32(best) == labels[b] { correct += 1 }
+            }
+            dLogits.withUnsafeBufferPointer { if let d = $0.baseAddress { e.backward(d) } }
+            let G = e.store.grads.p
+            var finite = true
+            for i in 0..<e.store.grads.count where !G[i].isFinite { finite = false; break }
+            guard finite else { throw TailorError(.numeric, "a gradient is not finite at \(stepLabel); the network keeps the weights of the last good step") }
+            let S = e.store.stats.p
+            for i in 0..<e.store.stats.count where !S[i].isFinite {
+                throw TailorError(.numeric, "a BatchNorm running statistic overflowed at \(stepLabel); the network keeps the weights of the last good step")
+            }
+            if update, let o = opt {
+                // Keep what an overflowing update would destroy, so the last good step survives.
+                let saved = (e.store.values.array, o.m.array, o.v.array, o.steps)
+                o.step(e.store, optimizer, lr: lr, momentum: momentum)
+                let P = e.store.values.p
+                var ok = true
+                for i in 0..<e.store.values.count where !P[i].isFinite { ok = false; break }
+                if !ok {
+                    saved.0.withUnsafeBufferPointer { if let b = $0.baseAddress { P.update(from: b, count: $0.count) } }
+                    saved.1.withUnsafeBufferPointer { if let b = $0.baseAddress { o.m.p.update(from: b, count: $0.count) } }
+                    saved.2.withUnsafeBufferPointer { if let b = $0.baseAddress { o.v.p.update(from: b, count: $0.count) } }
+                    o.steps = saved.3
+                    throw TailorError(.numeric, "the optimiser step overflowed (non-finite weights) at \(stepLabel); the network keeps the weights of the last good step")
+                }
+            }
+            return (value, correct)
+        } catch {
+            e.store.restoreStats(snapshot)
+            throw error
+        }
+    }
+
+    /// One step on a batch from outside a fit loop (the C API's train_step): loads the network's
+    /// current weights, steps, writes weights and BN statistics back. Optimiser state persists
+    /// across calls. Returns the loss and the logits (B × classes) of the train-mode forward.
+    public func trainStep(_ net: Network, x: UnsafeBufferPointer<Float>, labels: [Int32], teacherLogits: [Float]?,
+                          loss: LossKind, optimizer: OptimizerConfig, update: Bool = true) throws -> (loss: Float, logits: [Float]) {
+        try optimizer.validate()
+        guard let inShape = net.inputShape, let out = net.outputNode else { throw TailorError.invalid("the network has no nodes yet") }
+        let B = labels.count
+        guard B >= 1 else { throw TailorError.invalid("the batch is empty") }
+        guard B <= Executor.maxBatch else { throw TailorError.invalid("batch size must be in 1...\(Executor.maxBatch), got \(B)") }
+        guard x.count == B * inShape.count else {
+            throw TailorError.shape("input holds \(x.count) values; \(B) samples of \(inShape) need \(B * inShape.count)")
+        }
+        if let i = x.firstIndex(where: { !$0.isFinite }) {
+            throw TailorError(.numeric, "input value at flat index \(i) (sample \(i / inShape.count)) is \(x[i]), not finite")
+        }
+        let C = out.shape.count
+        if let i = labels.firstIndex(where: { $0 < 0 || Int($0) >= C }) {
+            throw TailorError.invalid("label \(labels[i]) at sample \(i) is outside 0..<\(C)")
+        }
+        try checkTeacher(loss, teacherLogits, count: B * C)
+        let e = try prepare(net, optimizer: optimizer.kind)
+        try e.store.load(from: net)
+        let mom = optimizer.kind == .adam ? optimizer.beta1 : optimizer.momentum
+        guard let xp = x.baseAddress else { throw TailorError.invalid("x is empty") }
+        let r = try labels.withUnsafeBufferPointer { lp in
+            try withOptionalPointer(teacherLogits) { tp in
+                guard let lb = lp.baseAddress else { throw TailorError.invalid("the batch is empty") }
+                return try step(e, x: xp, batch: B, labels: lb, teacher: tp, loss: loss, optimizer: optimizer,
+                         lr: optimizer.lr, momentum: mom, update: update, stepLabel: "this step")
+            }
+        }
+        let logits = Array(UnsafeBufferPointer(start: e.logits, count: B * C))
+        e.store.write(to: net)
+        return (r.loss, logits)
+    }
+}
+
+func checkTeacher(_ loss: LossKind, _ t: [Float]?, count: Int) throws {
+    guard loss.needsTeacher else { return }
+    guard let t else { throw TailorError.invalid("a KD loss needs teacher logits") }
+    guard t.count == count else { throw TailorError.shape("teacher logits hold \(t.count) values, need \(count)") }
+    if let i = t.firstIndex(where: { !$0.isFinite }) { throw TailorError(.numeric, "teacher logit at flat index \(i) is \(t[i]), not finite") }
+}
+
+func withOptionalPointer<R>(_ a: [Float]?, _ body: (UnsafePointer<Float>?) throws -> R) rethrows -> R {
+    guard let a else { return try body(nil) }
+    return try a.withUnsafeBufferPointer { try body($0.baseAddress) }
+}

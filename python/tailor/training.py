@@ -1,0 +1,169 @@
+"""Training helpers behind :meth:`Network.fit`, :meth:`Network.train_step` and
+:meth:`Network.evaluate`: building the versioned ``tailor_train_config`` / ``tailor_data`` structs
+and running the progress callback (tqdm bar, user callback, Ctrl-C cancels cleanly)."""
+from __future__ import annotations
+
+import ctypes
+import math
+
+import numpy as np
+
+from . import _lib
+from ._lib import TailorError
+
+OPTIMIZERS = {"sgd": 0, "adam": 1}
+SCHEDULES = {"constant": 0, None: 0, "step": 1, "cosine": 2, "onecycle": 3, "one-cycle": 3, "one_cycle": 3}
+LOSSES = {"ce": 0, "cross_entropy": 0, "kd": 1, "kd_mse": 1, "hinton": 2, "kd_hinton": 2}
+_BOOL_FIELDS = {"nesterov", "decay_norm_and_bias", "cycle_momentum", "augment", "shuffle", "drop_last",
+                "keep_optimizer_state"}
+
+
+def _choice(table: dict, value, what: str) -> int:
+    key = value.lower() if isinstance(value, str) else value
+    if key not in table:
+        names = sorted(k for k in table if isinstance(k, str))
+        raise TailorError(f"unknown {what} {value!r}; choose one of {', '.join(names)}", status=1,
+                          status_name="TAILOR_ERR_INVALID_ARGUMENT")
+    return table[key]
+
+
+def make_config(**kw) -> _lib.TrainConfig:
+    """A tailor_train_config from keyword arguments (field names of the C struct; optimizer,
+    schedule and loss may be names). ``mode_switches`` is a list of (epoch, block index, mode
+    name) applied before those epochs. Unknown keywords raise TypeError. The returned struct
+    keeps the switch array alive as ``cfg._switches``."""
+    cfg = _lib.TrainConfig()
+    _lib._check(_lib.lib().tailor_train_config_init(ctypes.byref(cfg)))
+    switches = kw.pop("mode_switches", None) or []
+    if switches:
+        from .network import MODES
+        arr = (_lib.ModeSwitch * len(switches))()
+        for i, sw in enumerate(switches):
+            epoch, block, mode = sw
+            arr[i].epoch, arr[i].block = int(epoch), int(block)
+            arr[i].mode = MODES.index(mode) if isinstance(mode, str) and mode in MODES else (mode if isinstance(mode, int) else -1)
+        cfg.mode_switches = ctypes.cast(arr, ctypes.c_void_p)
+        cfg.num_mode_switches = len(switches)
+        cfg._switches = arr
+    fields = {f for f, _ in _lib.TrainConfig._fields_} - {"size", "mode_switches", "num_mode_switches"}
+    for k, v in kw.items():
+        if v is None and k not in ("schedule",):
+            continue
+        if k == "optimizer":
+            v = _choice(OPTIMIZERS, v, "optimizer")
+        elif k == "schedule":
+            v = _choice(SCHEDULES, v, "schedule")
+        elif k == "loss":
+            v = _choice(LOSSES, v, "loss")
+        elif k not in fields:
+            raise TypeError(f"unknown training option {k!r}")
+        elif k in _BOOL_FIELDS:
+            v = int(bool(v))
+        setattr(cfg, k, v)
+    return cfg
+
+
+class DataRef:
+    """A tailor_data struct plus the numpy arrays it points into (kept alive with it)."""
+
+    def __init__(self, x, y, normalize=None, what="data"):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if x.ndim != 4:
+            raise TailorError(f"{what}: x must have shape (N, C, H, W), got {x.shape}", status=2,
+                              status_name="TAILOR_ERR_SHAPE")
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(x):
+            raise TailorError(f"{what}: y must be a 1-D array of {len(x)} labels, got shape {y.shape}", status=2,
+                              status_name="TAILOR_ERR_SHAPE")
+        if len(y) and not np.issubdtype(y.dtype, np.integer):
+            if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+                raise TailorError(f"{what}: labels must be integers", status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        self.x = x
+        self.y = np.ascontiguousarray(y, dtype=np.int64)
+        d = _lib.Data()
+        d.size = ctypes.sizeof(_lib.Data)
+        d.x = x.ctypes.data_as(_lib._f32p)
+        d.n, d.channels, d.height, d.width = x.shape
+        d.labels = self.y.ctypes.data_as(_lib._i64p)
+        if normalize is not None:
+            mean, std = normalize
+            self.mean = np.ascontiguousarray(mean, dtype=np.float32).reshape(-1)
+            self.std = np.ascontiguousarray(std, dtype=np.float32).reshape(-1)
+            if self.mean.size != x.shape[1] or self.std.size != x.shape[1]:
+                raise TailorError(f"{what}: normalize needs {x.shape[1]} means and stds", status=2,
+                                  status_name="TAILOR_ERR_SHAPE")
+            d.mean = self.mean.ctypes.data_as(_lib._f32p)
+            d.std = self.std.ctypes.data_as(_lib._f32p)
+        self.struct = d
+
+
+def _nan_to_none(v: float):
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def progress_dict(p) -> dict:
+    return {"epoch": p.epoch, "epochs": p.epochs, "step": p.step, "steps_per_epoch": p.steps_per_epoch,
+            "global_step": p.global_step, "total_steps": p.total_steps, "loss": p.loss, "accuracy": p.accuracy,
+            "lr": p.lr, "epoch_end": bool(p.epoch_end), "val_loss": _nan_to_none(p.val_loss),
+            "val_accuracy": _nan_to_none(p.val_accuracy)}
+
+
+def run_fit(net, train, val, cfg, teacher, normalize, progress, callback) -> list[dict]:
+    """Runs tailor_net_fit; returns the history. A callback returning False stops after the
+    current step (history so far is returned); Ctrl-C cancels cleanly and re-raises KeyboardInterrupt."""
+    L = _lib.lib()
+    tr = DataRef(*train, normalize=normalize, what="train")
+    va = DataRef(*val, normalize=normalize, what="val") if val is not None else None
+    bar = None
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=None, unit="step", leave=True)
+        except ImportError:
+            bar = None
+    state = {"exc": None, "stopped": False}
+
+    def on_progress(pp, _user):
+        try:
+            d = progress_dict(pp.contents)
+            if bar is not None:
+                if bar.total is None:
+                    bar.total = d["total_steps"]
+                if d["epoch_end"]:
+                    post = {"loss": f"{d['loss']:.4f}", "acc": f"{d['accuracy']:.3f}"}
+                    if d["val_accuracy"] is not None:
+                        post["val_acc"] = f"{d['val_accuracy']:.3f}"
+                    bar.set_postfix(post)
+                    bar.set_description(f"epoch {d['epoch'] + 1}/{d['epochs']}")
+                else:
+                    bar.update(1)
+                    if d["step"] % 10 == 0:
+                        bar.set_postfix(loss=f"{d['loss']:.4f}", acc=f"{d['accuracy']:.3f}", lr=f"{d['lr']:.4g}")
+            if callback is not None and callback(d) is False:
+                state["stopped"] = True
+                return 1
+            return 0
+        except BaseException as e:  # KeyboardInterrupt included: cancel, re-raise after the call
+            state["exc"] = e
+            return 1
+
+    cb = _lib.ProgressFn(on_progress)
+    epochs = max(int(cfg.epochs), 1)
+    hist = (_lib.EpochStats * epochs)()
+    count = ctypes.c_int64(0)
+    try:
+        status = L.tailor_net_fit(net._h, ctypes.byref(tr.struct), ctypes.byref(va.struct) if va else None,
+                                  ctypes.byref(cfg), teacher._h if teacher is not None else None, cb, None,
+                                  hist, epochs, ctypes.byref(count))
+    finally:
+        if bar is not None:
+            bar.close()
+    history = [{"epoch": h.epoch, "loss": h.loss, "train_accuracy": h.train_accuracy,
+                "val_loss": _nan_to_none(h.val_loss), "val_accuracy": _nan_to_none(h.val_accuracy), "lr": h.lr}
+               for h in hist[:min(count.value, epochs)]]
+    if state["exc"] is not None:
+        raise state["exc"]
+    if status == 8 and state["stopped"]:
+        return history
+    _lib._check(status)
+    return history

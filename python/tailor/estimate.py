@@ -223,10 +223,15 @@ class Comparison(_Tabular):
         self.totals: dict = data["totals"]
         self.before = Report(data["before"])
         self.after = Report(data["after"])
+        #: {"before", "after", "delta"} accuracies when tailor.compare was given data, else None.
+        self.accuracy: dict | None = None
 
     def to_dict(self) -> dict:
         """The comparison as plain, JSON-ready Python data (a copy)."""
-        return copy.deepcopy(self._data)
+        d = copy.deepcopy(self._data)
+        if self.accuracy is not None:
+            d["accuracy"] = dict(self.accuracy)
+        return d
 
     def _rows(self, fields=("bram18", "lut", "ff", "bytes")) -> tuple[list[str], list[list[str]]]:
         headers = ["block", "before", "after"]
@@ -250,6 +255,9 @@ class Comparison(_Tabular):
 
     def _caption(self) -> str:
         cap = self.before._caption().split(", latency")[0]
+        if self.accuracy is not None:
+            a = self.accuracy
+            cap += f", accuracy {100 * a['before']:.2f}% → {100 * a['after']:.2f}% ({100 * a['delta']:+.2f} points)"
         lat = self.totals.get("latency_us")
         if lat:
             cap += f", latency {lat['before']:.1f} → {lat['after']:.1f} µs ({_fmt_pct(lat['percent'])})"

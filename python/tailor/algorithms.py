@@ -1,0 +1,104 @@
+"""SkipRemover and SkipShortener (DESIGN.md §4): retrain a copy of a trained network with
+knowledge distillation from the original while its skips are removed or shortened block by
+block, input to output, one block every `every` epochs.
+
+    student = tailor.remove_skips(net, train=(x, y), val=(xv, yv), every=3)
+    student.history        # per epoch: loss, accuracies, lr, block modes, hardware of the student
+    tailor.compare(net, student, target="hls4ml", data=(xv, yv))
+
+The schedule comes from libtailor (`tailor.plan`), the training from its engine
+(`Network.fit` with the KD loss and the plan's block switches inside one run, so the optimiser
+state and the learning-rate schedule continue across changes).
+"""
+from __future__ import annotations
+
+import warnings
+
+from ._lib import TailorError
+from .estimate import compare as _compare_hw
+from .estimate import estimate
+from .plan import plan as _plan
+
+_ALGORITHMS = {"remove": "removed", "shorten": "short"}
+
+
+def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | None = None, blocks=None,
+            lr: float = 0.01, schedule: str = "cosine", batch_size: int = 128, kd: str = "mse",
+            kd_alpha: float = 0.35, kd_temperature: float = 4.0, target: str = "hls4ml", bits: int = 16,
+            hardware: dict | None = None, normalize=None, progress: bool = True, seed: int = 0, **fit_options):
+    from .network import Network
+    if not isinstance(net, Network):
+        raise TailorError(f"net must be a tailor.Network, got {type(net).__name__}", status=1,
+                          status_name="TAILOR_ERR_INVALID_ARGUMENT")
+    if kd not in ("mse", "hinton"):
+        raise TailorError(f"kd must be 'mse' or 'hinton', got {kd!r}", status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+    schedule_plan = _plan(net, algorithm, every=every, epochs=epochs, blocks=blocks)   # validates the plan
+    hw = dict(hardware or {}, target=target, bits=bits)
+    estimate(net, **hw)                                                                # validates the hardware options early
+    if val is not None:
+        # A teacher that has not been trained teaches nothing: say so (accuracy near chance).
+        acc = net.evaluate(*val, normalize=normalize)["accuracy"]
+        if acc <= 1.5 / net.num_outputs:
+            warnings.warn(f"the teacher's validation accuracy is {acc:.1%}, about chance: Tailor expects a trained network",
+                          stacklevel=3)
+    teacher = net.copy()
+    student = net.copy()
+    try:
+        switches = [(e, b, m) for e, b, m in schedule_plan.changes]
+        history = student.fit(train, val, epochs=schedule_plan.epochs, batch_size=batch_size, lr=lr, schedule=schedule,
+                              loss="kd" if kd == "mse" else "hinton", teacher=teacher, kd_alpha=kd_alpha,
+                              kd_temperature=kd_temperature, normalize=normalize, progress=progress, seed=seed,
+                              mode_switches=switches, **fit_options)
+    except BaseException:
+        student.close()
+        raise
+    finally:
+        teacher.close()
+    # Per epoch: which blocks were altered, and what the student of that epoch costs in hardware.
+    reports = {}
+    for rec in history:
+        modes = schedule_plan.modes(rec["epoch"])
+        key = tuple(modes.values())
+        if key not in reports:
+            with net.copy() as variant:
+                for b, m in modes.items():
+                    variant.set_mode(b, m)
+                reports[key] = estimate(variant, **hw).totals
+        rec["modes"] = modes
+        rec["altered"] = [b for b, m in modes.items() if m != "long"]
+        rec["hardware"] = {"skips": reports[key]["skips"], "total": reports[key]["total"]}
+    student.history = history
+    student.plan = schedule_plan
+    return student
+
+
+def remove_skips(net, train, val=None, every: int = 3, epochs: int | None = None, blocks=None, **options):
+    """SkipRemover: a copy of the trained `net` retrained with KD from it while each planned
+    block's skip (identity or projection) is deleted, one block every `every` epochs from the
+    input (first change after `every` epochs). ``train``/``val`` are (x, y) numpy pairs.
+
+    Options: ``lr`` (0.01), ``schedule`` ("cosine"), ``batch_size`` (128), ``kd`` ("mse": 0.35·MSE +
+    0.65·CE, or "hinton"), ``kd_alpha``, ``kd_temperature``, ``normalize=(mean, std)``, ``seed``,
+    ``progress`` (tqdm), the hardware ``target``/``bits``/``hardware={...}`` for the per-epoch estimate,
+    and any :meth:`Network.fit` option (momentum, nesterov, weight_decay, augment, optimizer...).
+    Returns the student Network with ``.history`` (per-epoch dicts) and ``.plan``.
+    """
+    return _tailor("remove", net, train, val, every=every, epochs=epochs, blocks=blocks, **options)
+
+
+def shorten_skips(net, train, val=None, every: int = 3, epochs: int | None = None, blocks=None, **options):
+    """SkipShortener: like :func:`remove_skips`, but each long skip becomes one short skip per
+    convolution (projections placed where shapes differ). Same options and result."""
+    return _tailor("shorten", net, train, val, every=every, epochs=epochs, blocks=blocks, **options)
+
+
+def compare(teacher, student, target: str = "hls4ml", bits: int = 16, data=None, normalize=None, **options):
+    """Before/after Tailor: the hardware :class:`~tailor.estimate.Comparison` of `student`
+    against `teacher` on `target`, with ``accuracy`` {"before", "after", "delta"} when
+    ``data=(x, y)`` is given. Hardware options as for :func:`tailor.estimate`."""
+    cmp = _compare_hw(teacher, student, target, bits, **options)
+    if data is not None:
+        before = teacher.evaluate(*data, normalize=normalize)["accuracy"]
+        after = student.evaluate(*data, normalize=normalize)["accuracy"]
+        cmp.accuracy = {"before": before, "after": after, "delta": after - before}
+    return cmp

@@ -589,6 +589,19 @@ class Network:
         lines += [f"  {b.name:<10} {b.kind:<10} {b.mode}" for b in blocks]
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the header line and a table of blocks and their skips."""
+        import html
+        if self._ptr is None or not self._count(self._lib.tailor_net_node_count):
+            return html.escape(repr(self))
+        head = html.escape(self._repr().splitlines()[0])
+        rows = "".join(f"<tr><td>{html.escape(k.name)}</td><td>{k.kind}</td><td>{k.mode}</td><td>{html.escape(k.source)}</td>"
+                       f"<td>{html.escape(k.join or '-')}</td><td>{html.escape(' + '.join(k.spans))}</td>"
+                       f"<td>{html.escape(k.projection or 'identity')}</td><td>{'×'.join(map(str, k.shape))}</td></tr>"
+                       for k in self.skips)
+        return (f"<div><p>{head}</p><table><thead><tr><th>skip</th><th>kind</th><th>mode</th><th>source</th><th>join</th>"
+                f"<th>spans</th><th>projection</th><th>shape</th></tr></thead><tbody>{rows}</tbody></table></div>")
+
     def summary(self) -> str:
         """A text table of every node: name, op, inputs, output shape, parameter count, block."""
         sizes = {}

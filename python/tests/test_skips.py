@@ -149,3 +149,12 @@ def test_set_mode_is_idempotent_and_copy_is_independent(resnet8):
         assert resnet8.modes["layer1.0"] == "long"
         twin.set_param("fc.bias", np.ones(10))
         assert not np.array_equal(resnet8.state_dict()["fc.bias"], np.ones(10, np.float32))
+
+
+def test_notebook_html(resnet8):
+    h = resnet8._repr_html_()
+    assert h.count("<tr>") == 1 + 3 and "layer2.0.downsample" in h
+    empty = tailor.Network()
+    assert "empty" in empty._repr_html_()
+    empty.close()
+    assert "closed" in empty._repr_html_()

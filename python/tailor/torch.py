@@ -105,12 +105,14 @@ class AlteredBlock(nn.Module):
         return module
 
     def forward(self, x):
+        """The block's output for its input `x` (N, C, H, W), node by node in the block's mode."""
         env = {self._entry: x}
         for name, inputs, fn in self._steps:
             env[name] = fn(*(env[i] for i in inputs))
         return env[self._output]
 
     def extra_repr(self) -> str:
+        """The mode, shown in the module's repr."""
         return f"mode={self.mode!r}"
 
 

@@ -37,6 +37,7 @@ class Add(nn.Module):
     """Element-wise sum of two tensors (a skip join), as a module so it has a name in the tree."""
 
     def forward(self, a, b):
+        """a + b."""
         return a + b
 
 

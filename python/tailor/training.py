@@ -102,6 +102,7 @@ def _nan_to_none(v: float):
 
 
 def progress_dict(p) -> dict:
+    """The C progress struct as a plain dict (what fit callbacks receive)."""
     return {"epoch": p.epoch, "epochs": p.epochs, "step": p.step, "steps_per_epoch": p.steps_per_epoch,
             "global_step": p.global_step, "total_steps": p.total_steps, "loss": p.loss, "accuracy": p.accuracy,
             "lr": p.lr, "epoch_end": bool(p.epoch_end), "val_loss": _nan_to_none(p.val_loss),

@@ -1,0 +1,364 @@
+// Winograd minimal filtering F(m×m, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional
+// Neural Networks", 2015) for 3×3 stride-1 convolutions, in the same layouts as Conv2d.swift:
+// NHWC activations, OHWI weights. Direct convolution spends 9 multiplies per output per input
+// channel; F(2×2) spends 16/4 = 4 and F(4×4) 36/16 = 2.25, which is why it can beat im2col+sgemm
+// once sgemm itself runs near the machine's peak.
+//
+// Each output tile of m×m pixels reads an α×α input patch (α = m + 2). Per tile and channel:
+//   V = Bᵀ·d·B (input transform),  U = G·g·Gᵀ (weight transform, once per weights),
+//   Y = Aᵀ·[U ⊙ V]·A (output transform).
+// Summing U ⊙ V over input channels is, for each of the α² positions ξ of the transformed tile,
+// a matrix product: M_ξ(tiles, O) = V_ξ(tiles, Cin) · U_ξ(O, Cin)ᵀ, so the work is α² sgemm
+// calls. Tiles are processed in blocks sized so that a block's V and M stay in L2 between the
+// input transform, the sgemms and the output transform; otherwise every stage would stream the
+// α²-times-inflated buffers through memory.
+//
+// Transforms run across channels (NHWC keeps them contiguous) eight lanes at a time; V and M
+// rows are padded to a multiple of eight so those lanes never need a partial store or load.
+//
+// Backward-data is itself a 3×3 stride-1 convolution: dInp = conv(dOut, w'), w' the kernel
+// rotated by 180° with input and output channels swapped, padding 2 - pad. So it reuses the
+// forward path with weights transformed once by `winogradTransformWeightsBackward`.
+import COpenBLAS
+
+/// Output tile edge m of F(m×m, 3×3). F(4×4) needs fewer multiplies but its transforms have
+/// larger coefficients (up to 8 in Aᵀ, 5 in Bᵀ), so its rounding error is larger; see the tests.
+enum WinogradTile: Int, CaseIterable, Sendable {
+    case f2 = 2, f4 = 4
+    var m: Int { rawValue }
+    /// Edge of the input patch and of the transformed tile.
+    var alpha: Int { rawValue + 2 }
+}
+
+/// True when `d` is a convolution these kernels compute: 3×3, stride 1, padding 0...2 (so the
+/// backward-data convolution, padding 2 - pad, is one too), positive sizes and element counts
+/// that fit in Int (and the GEMM dimensions in Int32). Callers use im2col otherwise.
+func winogradSupported(_ d: ConvDims) -> Bool {
+    let limit = 1 << 24
+    guard d.K == 3, d.stride == 1, (0...2).contains(d.pad),
+          (1...limit).contains(d.B), (1...limit).contains(d.H), (1...limit).contains(d.W),
+          (1...limit).contains(d.Cin), (1...limit).contains(d.O) else { return false }
+    guard d.OH >= 1, d.OW >= 1 else { return false }
+    // Every count the kernels form: input, output, transformed weights, tiles × channels.
+    func fits(_ f: [Int]) -> Bool {
+        var p = 1
+        for x in f { let (r, o) = p.multipliedReportingOverflow(by: x); if o { return false }; p = r }
+        return p <= Int.max / 64
+    }
+    let a = WinogradTile.f4.alpha
+    return fits([d.B, d.H, d.W, d.Cin]) && fits([d.B, d.H + 4, d.W + 4, d.O])
+        && fits([a * a, d.O, d.Cin]) && fits([a * a, 1024, padLanes(d.Cin) + padLanes(d.O)])
+}
+
+/// Floats of transformed weights: α²·O·Cin (the same count for the backward-data weights).
+func winogradWeightCount(_ d: ConvDims, _ tile: WinogradTile) -> Int {
+    tile.alpha * tile.alpha * d.O * d.Cin
+}
+
+/// Floats of workspace that both `winogradForward` and `winogradBackwardData` need for `d`:
+/// allocate once per layer shape and reuse.
+func winogradWorkspaceCount(_ d: ConvDims, _ tile: WinogradTile,
+                            blockBytes: Int = WinogradPlan.defaultBlockBytes) -> Int {
+    max(WinogradPlan(d, tile, blockBytes: blockBytes).workCount,
+        WinogradPlan(winogradBackwardDims(d), tile, blockBytes: blockBytes).workCount)
+}
+
+/// U[ξ, o, c] = (G·w[o, :, :, c]·Gᵀ)[ξ]: the forward weights, transformed once per weights.
+func winogradTransformWeights(_ u: UnsafeMutablePointer<Float>, // (α², O, Cin)
+                              _ w: UnsafePointer<Float>,        // (O, 3, 3, Cin)
+                              _ d: ConvDims, _ tile: WinogradTile) {
+    transformWeights(u, rows: d.O, cols: d.Cin, tile) { o, c, ky, kx in w[((o * 3 + ky) * 3 + kx) * d.Cin + c] }
+}
+
+/// The weights of the backward-data convolution, w'[c, ky, kx, o] = w[o, 2-ky, 2-kx, c],
+/// transformed: U'[ξ, c, o]. Transform once per weights (per optimiser step in training).
+func winogradTransformWeightsBackward(_ u: UnsafeMutablePointer<Float>, // (α², Cin, O)
+                                      _ w: UnsafePointer<Float>,        // (O, 3, 3, Cin)
+                                      _ d: ConvDims, _ tile: WinogradTile) {
+    transformWeights(u, rows: d.Cin, cols: d.O, tile) { c, o, ky, kx in w[((o * 3 + 2 - ky) * 3 + 2 - kx) * d.Cin + c] }
+}
+
+/// out = conv(inp, w) + bias with `u` from `winogradTransformWeights`. Returns false and leaves
+/// `out` untouched when `winogradSupported(d)` is false.
+@discardableResult
+func winogradForward(_ out: UnsafeMutablePointer<Float>,   // (B, OH, OW, O)
+                     _ work: UnsafeMutablePointer<Float>,  // winogradWorkspaceCount(d, tile)
+                     _ inp: UnsafePointer<Float>,          // (B, H, W, Cin)
+                     _ u: UnsafePointer<Float>,            // (α², O, Cin)
+                     _ bias: UnsafePointer<Float>?,        // (O)
+                     _ d: ConvDims, _ tile: WinogradTile,
+                     blockBytes: Int = WinogradPlan.defaultBlockBytes) -> Bool {
+    guard winogradSupported(d) else { return false }
+    winogradConv(out, accumulate: false, work, inp, u, bias, WinogradPlan(d, tile, blockBytes: blockBytes))
+    return true
+}
+
+/// dInp += (the gradient of conv(inp, w) w.r.t. inp given dOut), with `uBack` from
+/// `winogradTransformWeightsBackward`. Returns false and leaves `dInp` untouched when
+/// `winogradSupported(d)` is false. (dW stays with `conv2dBackward`'s im2col GEMM.)
+@discardableResult
+func winogradBackwardData(_ dInp: UnsafeMutablePointer<Float>, // (B, H, W, Cin) accumulated
+                          _ work: UnsafeMutablePointer<Float>, // winogradWorkspaceCount(d, tile)
+                          _ dOut: UnsafePointer<Float>,        // (B, OH, OW, O)
+                          _ uBack: UnsafePointer<Float>,       // (α², Cin, O)
+                          _ d: ConvDims, _ tile: WinogradTile,
+                          blockBytes: Int = WinogradPlan.defaultBlockBytes) -> Bool {
+    guard winogradSupported(d) else { return false }
+    winogradConv(dInp, accumulate: true, work, dOut, uBack, nil,
+                 WinogradPlan(winogradBackwardDims(d), tile, blockBytes: blockBytes))
+    return true
+}
+
+/// The convolution whose output is dInp: input dOut (O channels), output Cin channels, pad 2 - pad.
+/// With OH = H + 2·pad - 2 its output size is OH + 2·(2 - pad) - 2 = H.
+func winogradBackwardDims(_ d: ConvDims) -> ConvDims {
+    ConvDims(B: d.B, H: d.OH, W: d.OW, Cin: d.O, O: d.Cin, K: 3, stride: 1, pad: 2 - d.pad)
+}
+
+// MARK: - Implementation
+
+typealias WinogradLanes = SIMD8<Float>
+private let lanes = 8
+private let laneBytes = MemoryLayout<WinogradLanes>.stride
+
+private func padLanes(_ n: Int) -> Int { (n + lanes - 1) / lanes * lanes }
+
+/// Sizes derived once per call: tiling of the output, block size, padded row lengths.
+struct WinogradPlan {
+    let d: ConvDims, tile: WinogradTile
+    let tilesY, tilesX, tiles: Int
+    /// Tiles per block; V is (α², block, cinPad) and M is (α², block, oPad) in the workspace.
+    let block: Int
+    let cinPad, oPad: Int
+
+    /// Bytes of V + M per block. 512 KiB leaves half of this machine's 1 MiB L2 for OpenBLAS's
+    /// packed panels of U; compared with other sizes in the TAILOR_BENCH timing.
+    static let defaultBlockBytes = 512 * 1024
+
+    init(_ d: ConvDims, _ tile: WinogradTile, blockBytes: Int = WinogradPlan.defaultBlockBytes) {
+        self.d = d; self.tile = tile
+        tilesY = (d.OH + tile.m - 1) / tile.m
+        tilesX = (d.OW + tile.m - 1) / tile.m
+        tiles = d.B * tilesY * tilesX
+        cinPad = padLanes(d.Cin); oPad = padLanes(d.O)
+        let perTile = tile.alpha * tile.alpha * (cinPad + oPad) * MemoryLayout<Float>.stride
+        // At least 32 tiles so the sgemms keep a useful M even for 64+ channels.
+        block = max(1, min(tiles, max(32, blockBytes / perTile)))
+    }
+    var workCount: Int { tile.alpha * tile.alpha * block * (cinPad + oPad) }
+}
+
+/// G for each tile size (α × 3), row-major; Double so the weight transform rounds once.
+private func gMatrix(_ tile: WinogradTile) -> [Double] {
+    switch tile {
+    case .f2: return [1, 0, 0,
+                      0.5, 0.5, 0.5,
+                      0.5, -0.5, 0.5,
+                      0, 0, 1]
+    case .f4: return [1.0 / 4, 0, 0,
+                      -1.0 / 6, -1.0 / 6, -1.0 / 6,
+                      -1.0 / 6, 1.0 / 6, -1.0 / 6,
+                      1.0 / 24, 1.0 / 12, 1.0 / 6,
+                      1.0 / 24, -1.0 / 12, 1.0 / 6,
+                      0, 0, 1]
+    }
+}
+
+/// u[ξ, r, c] = (G·g(r, c)·Gᵀ)[ξ] for a 3×3 kernel g given element-wise.
+private func transformWeights(_ u: UnsafeMutablePointer<Float>, rows: Int, cols: Int, _ tile: WinogradTile,
+                              _ g: (_ r: Int, _ c: Int, _ ky: Int, _ kx: Int) -> Float) {
+    let a = tile.alpha, G = gMatrix(tile)
+    var k = [Double](repeating: 0, count: 9), t = [Double](repeating: 0, count: a * 3)
+    for r in 0..<rows { for c in 0..<cols {
+        for ky in 0..<3 { for kx in 0..<3 { k[ky * 3 + kx] = Double(g(r, c, ky, kx)) } }
+        // t = G·k (α × 3), then U = t·Gᵀ (α × α).
+        for i in 0..<a { for x in 0..<3 { t[i * 3 + x] = G[i * 3] * k[x] + G[i * 3 + 1] * k[3 + x] + G[i * 3 + 2] * k[6 + x] } }
+        for i in 0..<a { for j in 0..<a {
+            let v = t[i * 3] * G[j * 3] + t[i * 3 + 1] * G[j * 3 + 1] + t[i * 3 + 2] * G[j * 3 + 2]
+            u[((i * a + j) * rows + r) * cols + c] = Float(v)
+        } }
+    } }
+}
+
+/// One-dimensional transforms over lanes at byte strides, so the same code reads input pixels,
+/// scratch rows and the strided V and M buffers. Written out per tile size so each is a handful
+/// of vector adds.
+private protocol WinogradTransforms {
+    /// d = Bᵀ·s (α lanes in, α lanes out).
+    static func input(_ s: UnsafeRawPointer, _ ss: Int, _ d: UnsafeMutableRawPointer, _ ds: Int)
+    /// d = Aᵀ·s (α lanes in, m lanes out).
+    static func output(_ s: UnsafeRawPointer, _ ss: Int, _ d: UnsafeMutableRawPointer, _ ds: Int)
+}
+
+private enum F2: WinogradTransforms {
+    @inline(__always)
+    static func input(_ s: UnsafeRawPointer, _ ss: Int, _ d: UnsafeMutableRawPointer, _ ds: Int) {
+        let x0 = s.loadUnaligned(as: WinogradLanes.self), x1 = s.loadUnaligned(fromByteOffset: ss, as: WinogradLanes.self)
+        let x2 = s.loadUnaligned(fromByteOffset: 2 * ss, as: WinogradLanes.self)
+        let x3 = s.loadUnaligned(fromByteOffset: 3 * ss, as: WinogradLanes.self)
+        d.storeBytes(of: x0 - x2, as: WinogradLanes.self)
+        d.storeBytes(of: x1 + x2, toByteOffset: ds, as: WinogradLanes.self)
+        d.storeBytes(of: x2 - x1, toByteOffset: 2 * ds, as: WinogradLanes.self)
+        d.storeBytes(of: x1 - x3, toByteOffset: 3 * ds, as: WinogradLanes.self)
+    }
+    @inline(__always)
+    static func output(_ s: UnsafeRawPointer, _ ss: Int, _ d: UnsafeMutableRawPointer, _ ds: Int) {
+        let m0 = s.loadUnaligned(as: WinogradLanes.self), m1 = s.loadUnaligned(fromByteOffset: ss, as: WinogradLanes.self)
+        let m2 = s.loadUnaligned(fromByteOffset: 2 * ss, as: WinogradLanes.self)
+        let m3 = s.loadUnaligned(fromByteOffset: 3 * ss, as: WinogradLanes.self)
+        d.storeBytes(of: m0 + m1 + m2, as: WinogradLanes.self)
+        d.storeBytes(of: m1 - m2 - m3, toByteOffset: ds, as: WinogradLanes.self)
+    }
+}
+
+private enum F4: WinogradTransforms {
+    @inline(__always)
+    static func input(_ s: UnsafeRawPointer, _ ss: Int, _ d: UnsafeMutableRawPointer, _ ds: Int) {
+        let x0 = s.loadUnaligned(as: WinogradLanes.self), x1 = s.loadUnaligned(fromByteOffset: ss, as: WinogradLanes.self)
+        let x2 = s.loadUnaligned(fromByteOffset: 2 * ss, as: WinogradLanes.self)
+        let x3 = s.loadUnaligned(fromByteOffset: 3 * ss, as: WinogradLanes.self)
+        let x4 = s.loadUnaligned(fromByteOffset: 4 * ss, as: WinogradLanes.self)
+        let x5 = s.loadUnaligned(fromByteOffset: 5 * ss, as: WinogradLanes.self)
+        // Shared sums keep it to 12 adds and 6 scalings instead of the 22 nonzeros of Bᵀ.
+        let p = x4 - 4 * x2, q = x3 - 4 * x1      // rows 1, 2: p ± q
+        let r = x4 - x2, t = 2 * (x3 - x1)        // rows 3, 4: r ± t
+        d.storeBytes(of: 4 * x0 - 5 * x2 + x4, as: WinogradLanes.self)
+        d.storeBytes(of: p + q, toByteOffset: ds, as: WinogradLanes.self)
+        d.storeBytes(of: p - q, toByteOffset: 2 * ds, as: WinogradLanes.self)
+        d.storeBytes(of: r + t, toByteOffset: 3 * ds, as: WinogradLanes.self)
+        d.storeBytes(of: r - t, toByteOffset: 4 * ds, as: WinogradLanes.self)
+        d.storeBytes(of: 4 * x1 - 5 * x3 + x5, toByteOffset: 5 * ds, as: WinogradLanes.self)
+    }
+    @inline(__always)
+    static func output(_ s: UnsafeRawPointer, _ ss: Int, _ d: UnsafeMutableRawPointer, _ ds: Int) {
+        let m0 = s.loadUnaligned(as: WinogradLanes.self), m1 = s.loadUnaligned(fromByteOffset: ss, as: WinogradLanes.self)
+        let m2 = s.loadUnaligned(fromByteOffset: 2 * ss, as: WinogradLanes.self)
+        let m3 = s.loadUnaligned(fromByteOffset: 3 * ss, as: WinogradLanes.self)
+        let m4 = s.loadUnaligned(fromByteOffset: 4 * ss, as: WinogradLanes.self)
+        let m5 = s.loadUnaligned(fromByteOffset: 5 * ss, as: WinogradLanes.self)
+        let a = m1 + m2, b = m1 - m2, c = m3 + m4, e = m3 - m4
+        d.storeBytes(of: m0 + a + c, as: WinogradLanes.self)
+        d.storeBytes(of: b + 2 * e, toByteOffset: ds, as: WinogradLanes.self)
+        d.storeBytes(of: a + 4 * c, toByteOffset: 2 * ds, as: WinogradLanes.self)
+        d.storeBytes(of: b + 8 * e + m5, toByteOffset: 3 * ds, as: WinogradLanes.self)
+    }
+}
+
+/// Shared by forward (accumulate false: out = Y + bias) and backward-data (accumulate true:
+/// out += Y). The plan's dims are validated by the callers.
+private func winogradConv(_ out: UnsafeMutablePointer<Float>, accumulate: Bool,
+                          _ work: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                          _ u: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ p: WinogradPlan) {
+    switch p.tile {
+    case .f2: winogradConv(F2.self, out, accumulate, work, inp, u, bias, p)
+    case .f4: winogradConv(F4.self, out, accumulate, work, inp, u, bias, p)
+    }
+}
+
+private func winogradConv<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool,
+                                                 _ work: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                                                 _ u: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                                                 _ p: WinogradPlan) {
+    let d = p.d, a = p.tile.alpha, m = p.tile.m, aa = a * a
+    let v = work, mm = work + aa * p.block * p.cinPad
+    // Scratch: a gathered input row (α lanes), the row-transformed tile (α² lanes), output rows.
+    let scratch = UnsafeMutableRawPointer.allocate(byteCount: (a + aa + a * m + m) * laneBytes, alignment: 64)
+    defer { scratch.deallocate() }
+    let row = scratch, tmp = scratch + a * laneBytes, orow = tmp + aa * laneBytes, ycol = orow + a * m * laneBytes
+    var t0 = 0
+    while t0 < p.tiles {
+        let n = min(p.block, p.tiles - t0)
+        for k in 0..<n { inputTile(T.self, v, k, t0 + k, inp, p, row, tmp) }
+        for xi in 0..<aa {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(d.O), Int32(d.Cin),
+                        1, v + xi * p.block * p.cinPad, Int32(p.cinPad), u + xi * d.O * d.Cin, Int32(d.Cin),
+                        0, mm + xi * p.block * p.oPad, Int32(p.oPad))
+        }
+        for k in 0..<n { outputTile(T.self, out, accumulate, mm, k, t0 + k, bias, p, orow, ycol) }
+        t0 += n
+    }
+}
+
+/// V[ξ, k, :] = (Bᵀ·patch·B)[ξ] for tile `t`, block row `k`. Input outside the image is zero.
+@inline(__always)
+private func inputTile<T: WinogradTransforms>(_: T.Type, _ v: UnsafeMutablePointer<Float>, _ k: Int, _ t: Int,
+                                              _ inp: UnsafePointer<Float>, _ p: WinogradPlan,
+                                              _ row: UnsafeMutableRawPointer, _ tmp: UnsafeMutableRawPointer) {
+    let d = p.d, a = p.tile.alpha, m = p.tile.m
+    let b = t / (p.tilesY * p.tilesX), ty = t / p.tilesX % p.tilesY, tx = t % p.tilesX
+    let y0 = ty * m - d.pad, x0 = tx * m - d.pad
+    let interiorX = x0 >= 0 && x0 + a <= d.W
+    let cs = d.Cin * MemoryLayout<Float>.stride                  // bytes between neighbouring pixels
+    let vs = p.block * p.cinPad * MemoryLayout<Float>.stride     // bytes between ξ and ξ+1 in V
+    let vk = UnsafeMutableRawPointer(v + k * p.cinPad)
+    var c0 = 0
+    while c0 < d.Cin {
+        let nl = min(lanes, d.Cin - c0)
+        // Rows: tmp[r, j] = (Bᵀ along x of patch row r)[j].
+        for r in 0..<a {
+            let iy = y0 + r, dst = tmp + r * a * laneBytes
+            if iy < 0 || iy >= d.H {
+                dst.initializeMemory(as: UInt8.self, repeating: 0, count: a * laneBytes)
+                continue
+            }
+            let src = inp + ((b * d.H + iy) * d.W) * d.Cin + c0
+            if interiorX && nl == lanes {
+                T.input(UnsafeRawPointer(src + x0 * d.Cin), cs, dst, laneBytes)
+            } else {
+                // Border column or last partial group of channels: gather with zeros.
+                for j in 0..<a {
+                    let ix = x0 + j
+                    var x = WinogradLanes()
+                    if ix >= 0 && ix < d.W { let s = src + ix * d.Cin; for l in 0..<nl { x[l] = s[l] } }
+                    row.storeBytes(of: x, toByteOffset: j * laneBytes, as: WinogradLanes.self)
+                }
+                T.input(UnsafeRawPointer(row), laneBytes, dst, laneBytes)
+            }
+        }
+        // Columns: V[(i, j), k, c0..] = (Bᵀ along y of tmp column j)[i].
+        let vc = vk + c0 * MemoryLayout<Float>.stride
+        for j in 0..<a { T.input(UnsafeRawPointer(tmp + j * laneBytes), a * laneBytes, vc + j * vs, a * vs) }
+        c0 += lanes
+    }
+}
+
+/// out[tile pixels] (=|+=) (Aᵀ·M[:, k, :]·A) (+ bias), clipped to the output.
+@inline(__always)
+private func outputTile<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool,
+                                               _ mm: UnsafeMutablePointer<Float>, _ k: Int, _ t: Int,
+                                               _ bias: UnsafePointer<Float>?, _ p: WinogradPlan,
+                                               _ orow: UnsafeMutableRawPointer, _ ycol: UnsafeMutableRawPointer) {
+    let d = p.d, a = p.tile.alpha, m = p.tile.m
+    let OH = d.OH, OW = d.OW
+    let b = t / (p.tilesY * p.tilesX), ty = t / p.tilesX % p.tilesY, tx = t % p.tilesX
+    let ms = p.block * p.oPad * MemoryLayout<Float>.stride       // bytes between ξ and ξ+1 in M
+    let mk = UnsafeRawPointer(mm + k * p.oPad)
+    let rows = min(m, OH - ty * m), cols = min(m, OW - tx * m)
+    var o0 = 0
+    while o0 < d.O {
+        let nl = min(lanes, d.O - o0)
+        let mc = mk + o0 * MemoryLayout<Float>.stride
+        // Rows: orow[i, x] = (Aᵀ along j of M[(i, ·)])[x].
+        for i in 0..<a { T.output(mc + i * a * ms, ms, orow + i * m * laneBytes, laneBytes) }
+        var bl = WinogradLanes()
+        if let bias, !accumulate { for l in 0..<nl { bl[l] = bias[o0 + l] } }
+        for x in 0..<cols {
+            // Column x: ycol[y] = (Aᵀ along i of orow[·, x])[y].
+            T.output(UnsafeRawPointer(orow + x * laneBytes), m * laneBytes, ycol, laneBytes)
+            for y in 0..<rows {
+                let yv = ycol.load(fromByteOffset: y * laneBytes, as: WinogradLanes.self)
+                let dst = out + ((b * OH + ty * m + y) * OW + tx * m + x) * d.O + o0
+                if nl == lanes {
+                    let raw = UnsafeMutableRawPointer(dst)
+                    let r = accumulate ? raw.loadUnaligned(as: WinogradLanes.self) + yv : yv + bl
+                    raw.storeBytes(of: r, as: WinogradLanes.self)
+                } else if accumulate {
+                    for l in 0..<nl { dst[l] += yv[l] }
+                } else {
+                    for l in 0..<nl { dst[l] = yv[l] + bl[l] }
+                }
+            }
+        }
+        o0 += lanes
+    }
+}

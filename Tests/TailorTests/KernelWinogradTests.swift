@@ -1,0 +1,164 @@
+import Testing
+import Glibc
+import COpenBLAS
+@testable import TailorSwift
+
+/// Winograd against the im2col kernels (the reference), over shapes with partial border tiles,
+/// channel counts that are and are not multiples of the 8 SIMD lanes, padding 0...2, with and
+/// without bias. Errors are measured relative to the output's largest magnitude: Winograd's
+/// transforms mix values of the whole tile, so an error is only small next to the tile's scale,
+/// not next to each (possibly cancelling) output element.
+@Suite struct KernelWinogradTests {
+    /// (H, W) × (Cin, O) × batch × pad × bias, thinned from the full product so the debug-build
+    /// run stays short: every size meets every pad and several channel pairs.
+    static let shapes: [ConvDims] = {
+        let sizes = [(1, 1), (2, 2), (3, 3), (5, 7), (8, 8), (16, 16), (32, 32)]
+        let channels = [(1, 1), (3, 16), (16, 17), (17, 3), (64, 64), (16, 64), (64, 1)]
+        var out: [ConvDims] = []
+        for (si, (h, w)) in sizes.enumerated() { for pad in 0...2 { for (ci, (c, o)) in channels.enumerated() {
+            // Big images only with modest channels, to keep the reference quick.
+            if h * w >= 256 && c * o > 16 * 64 { continue }
+            out.append(ConvDims(B: (si + ci + pad) % 2 == 0 ? 1 : 3, H: h, W: w, Cin: c, O: o, K: 3, stride: 1, pad: pad))
+        } } }
+        return out
+    }()
+
+    /// Largest |a - b| and that over max |b|.
+    static func errors(_ a: [Float], _ b: [Float]) -> (abs: Float, rel: Float) {
+        var e: Float = 0, s: Float = 0
+        for i in 0..<b.count { e = max(e, abs(a[i] - b[i])); s = max(s, abs(b[i])) }
+        return (e, s > 0 ? e / s : e)
+    }
+
+    static func tolerance(_ tile: WinogradTile) -> Float { tile == .f2 ? 1e-5 : 1e-4 }
+
+    @Test(arguments: WinogradTile.allCases)
+    func forwardMatchesIm2col(_ tile: WinogradTile) {
+        var worst: (abs: Float, rel: Float) = (0, 0), tested = 0
+        for (n, d) in Self.shapes.enumerated() where winogradSupported(d) {
+            let x = vals(d.B * d.H * d.W * d.Cin, UInt64(n + 1)), w = vals(d.O * d.KKC, UInt64(n + 100))
+            let bias: [Float]? = n % 2 == 0 ? vals(d.O, UInt64(n + 200)) : nil
+            var ref = [Float](repeating: 0, count: d.P * d.O), cols = [Float](repeating: 0, count: d.P * d.KKC)
+            var got = [Float](repeating: .nan, count: d.P * d.O)
+            var u = [Float](repeating: 0, count: winogradWeightCount(d, tile))
+            // A small block size too, so several blocks and a partial last block are exercised.
+            for blockBytes in [WinogradPlan.defaultBlockBytes, 1] {
+                var work = [Float](repeating: 0, count: winogradWorkspaceCount(d, tile, blockBytes: blockBytes))
+                winogradTransformWeights(&u, w, d, tile)
+                if let bias {
+                    conv2dForward(&ref, &cols, x, w, bias, d)
+                    #expect(winogradForward(&got, &work, x, u, bias, d, tile, blockBytes: blockBytes))
+                } else {
+                    conv2dForward(&ref, &cols, x, w, nil, d)
+                    #expect(winogradForward(&got, &work, x, u, nil, d, tile, blockBytes: blockBytes))
+                }
+                let e = Self.errors(got, ref)
+                #expect(e.rel <= Self.tolerance(tile), "\(tile) \(d) bias \(bias != nil): max abs \(e.abs), rel \(e.rel)")
+                worst = (max(worst.abs, e.abs), max(worst.rel, e.rel))
+            }
+            tested += 1
+        }
+        #expect(tested > 80)
+        print("Winograd \(tile) forward, \(tested) shapes: max abs error \(worst.abs), max rel error \(worst.rel)")
+    }
+
+    @Test(arguments: WinogradTile.allCases)
+    func backwardDataMatchesIm2col(_ tile: WinogradTile) {
+        var worst: (abs: Float, rel: Float) = (0, 0), tested = 0
+        for (n, d) in Self.shapes.enumerated() where winogradSupported(d) {
+            let x = vals(d.B * d.H * d.W * d.Cin, UInt64(n + 1)), w = vals(d.O * d.KKC, UInt64(n + 100))
+            let g = vals(d.P * d.O, UInt64(n + 300)), start = vals(x.count, UInt64(n + 400))
+            var cols = [Float](repeating: 0, count: d.P * d.KKC), dCols = cols
+            var dw = [Float](repeating: 0, count: w.count)
+            im2col(&cols, x, d)
+            // Both start from the same nonzero dInp: the kernels accumulate.
+            var ref = start, got = start
+            conv2dBackward(&ref, &dw, nil, &dCols, g, cols, x, w, d)
+            var u = [Float](repeating: 0, count: winogradWeightCount(d, tile))
+            var work = [Float](repeating: 0, count: winogradWorkspaceCount(d, tile))
+            winogradTransformWeightsBackward(&u, w, d, tile)
+            #expect(winogradBackwardData(&got, &work, g, u, d, tile))
+            // Scale of the gradient itself, not of the offset it was added to.
+            let delta = zip(ref, start).map { $0 - $1 }, e = Self.errors(got, ref)
+            let rel = e.abs / max(delta.map(abs).max() ?? 0, .leastNormalMagnitude)
+            #expect(rel <= Self.tolerance(tile), "\(tile) \(d): max abs \(e.abs), rel \(rel)")
+            worst = (max(worst.abs, e.abs), max(worst.rel, rel))
+            tested += 1
+        }
+        #expect(tested > 80)
+        print("Winograd \(tile) backward-data, \(tested) shapes: max abs error \(worst.abs), max rel error \(worst.rel)")
+    }
+
+    @Test func unsupportedDimsAreRefused() {
+        let ok = ConvDims(B: 2, H: 8, W: 8, Cin: 4, O: 4, K: 3, stride: 1, pad: 1)
+        #expect(winogradSupported(ok))
+        var bad: [ConvDims] = []
+        for change in [{ (d: inout ConvDims) in d.K = 1 }, { $0.K = 5 }, { $0.stride = 2 }, { $0.pad = 3 },
+                       { $0.pad = -1 }, { $0.B = 0 }, { $0.Cin = 0 }, { $0.O = -3 }, { $0.H = 0 },
+                       { $0.H = 1; $0.pad = 0 }, { $0.W = 2; $0.pad = 0 },        // output would be empty
+                       { $0.B = 1 << 24; $0.H = 1 << 24; $0.W = 1 << 24 },       // counts overflow Int
+                       { $0.Cin = 1 << 30 }] {
+            var d = ok; change(&d); bad.append(d)
+        }
+        for d in bad { #expect(!winogradSupported(d), "\(d)") }
+        // The kernels refuse them too, without touching their outputs.
+        let d = ConvDims(B: 1, H: 4, W: 4, Cin: 2, O: 2, K: 3, stride: 2, pad: 1)
+        var out = [Float](repeating: 7, count: 64), work = [Float](repeating: 0, count: 4096)
+        let x = vals(32, 1), u = vals(72, 2)
+        #expect(!winogradForward(&out, &work, x, u, nil, d, .f2))
+        #expect(!winogradBackwardData(&out, &work, x, u, d, .f4))
+        #expect(out.allSatisfy { $0 == 7 })
+    }
+
+    /// Not a check: with TAILOR_BENCH=1, times im2col against Winograd on the 3×3 layers of the
+    /// CIFAR ResNets at batch 128 and prints direct-convolution GFLOP/s (2·P·O·9·Cin / time, so
+    /// Winograd's rate is "as if" it did all the multiplies). Run it on an optimised build:
+    ///   TAILOR_BENCH=1 swift test -Xswiftc -O --scratch-path .build-bench --filter Winograd
+    @Test func benchmark() {
+        guard let e = getenv("TAILOR_BENCH"), String(cString: e) == "1" else { return }
+        func now() -> Double { var t = timespec(); clock_gettime(CLOCK_MONOTONIC, &t); return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9 }
+        func median(_ f: () -> Void) -> Double {
+            f()   // warm-up
+            var ts: [Double] = []
+            for _ in 0..<9 { let t = now(); f(); ts.append(now() - t) }
+            return ts.sorted()[ts.count / 2]
+        }
+        print("layer (C×HxW, B=128)  op            variant        ms      GFLOP/s  speed-up")
+        for (c, s) in [(16, 32), (32, 16), (64, 8)] {
+            let d = ConvDims(B: 128, H: s, W: s, Cin: c, O: c, K: 3, stride: 1, pad: 1)
+            let flops = 2.0 * Double(d.P * d.O * d.KKC)
+            let x = vals(d.B * d.H * d.W * d.Cin, 1), w = vals(d.O * d.KKC, 2), bias = vals(d.O, 3), g = vals(d.P * d.O, 4)
+            var out = [Float](repeating: 0, count: d.P * d.O), cols = [Float](repeating: 0, count: d.P * d.KKC)
+            var dx = [Float](repeating: 0, count: x.count), dCols = cols
+            let tF = median { conv2dForward(&out, &cols, x, w, bias, d) }
+            // im2col backward-data alone: the dCols GEMM and col2im of conv2dBackward.
+            let tB = median {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d.P), Int32(d.KKC), Int32(d.O),
+                            1, g, Int32(d.O), w, Int32(d.KKC), 0, &dCols, Int32(d.KKC))
+                col2im(&dx, dCols, d)
+            }
+            func line(_ op: String, _ v: String, _ t: Double, _ ref: Double) {
+                let pad = { (s: String, n: Int) in s + String(repeating: " ", count: max(0, n - s.count)) }
+                let fixed = { (x: Double) in String(Int(x)) + "." + String(Int(x * 100) % 100 / 10) + String(Int(x * 100) % 10) }
+                print(pad("\(c)×\(s)x\(s)", 22) + pad(op, 14) + pad(v, 14) + pad(fixed(t * 1e3), 8)
+                      + pad(fixed(flops / t / 1e9), 9) + fixed(ref / t))
+            }
+            line("forward", "im2col", tF, tF)
+            for tile in WinogradTile.allCases {
+                var u = [Float](repeating: 0, count: winogradWeightCount(d, tile)), ub = u
+                let tU = median { winogradTransformWeights(&u, w, d, tile) }
+                for kb in [128, 256, 512, 1024, 2048] {
+                    var work = [Float](repeating: 0, count: winogradWorkspaceCount(d, tile, blockBytes: kb * 1024))
+                    let t = median { winogradForward(&out, &work, x, u, bias, d, tile, blockBytes: kb * 1024) }
+                    line("forward", "\(tile) \(kb)K", t, tF)
+                }
+                var work = [Float](repeating: 0, count: winogradWorkspaceCount(d, tile))
+                winogradTransformWeightsBackward(&ub, w, d, tile)
+                let t = median { winogradBackwardData(&dx, &work, g, ub, d, tile) }
+                line("backward-data", "\(tile)", t, tB)
+                line("weight xform", "\(tile)", tU, tF)
+            }
+            line("backward-data", "im2col", tB, tB)
+        }
+    }
+}

@@ -13,6 +13,10 @@
 // input transform, the sgemms and the output transform; otherwise every stage would stream the
 // α²-times-inflated buffers through memory.
 //
+// The sgemms are far below OpenBLAS's own threading threshold (M·N·K ≤ 2^18 runs on the calling
+// thread), so the tiles are split into contiguous ranges, one per thread (OpenBLAS's thread count,
+// read once), each with its own part of the workspace; the threads join before returning.
+//
 // Transforms run across channels (NHWC keeps them contiguous) eight lanes at a time; V and M
 // rows are padded to a multiple of eight so those lanes never need a partial store or load.
 //
@@ -20,6 +24,7 @@
 // rotated by 180° with input and output channels swapped, padding 2 - pad. So it reuses the
 // forward path with weights transformed once by `winogradTransformWeightsBackward`.
 import COpenBLAS
+import Glibc
 
 /// Output tile edge m of F(m×m, 3×3). F(4×4) needs fewer multiplies but its transforms have
 /// larger coefficients (up to 8 in Aᵀ, 5 in Bᵀ), so its rounding error is larger; see the tests.
@@ -59,8 +64,8 @@ func winogradWeightCount(_ d: ConvDims, _ tile: WinogradTile) -> Int {
 /// allocate once per layer shape and reuse.
 func winogradWorkspaceCount(_ d: ConvDims, _ tile: WinogradTile,
                             blockBytes: Int = WinogradPlan.defaultBlockBytes) -> Int {
-    max(WinogradPlan(d, tile, blockBytes: blockBytes).workCount,
-        WinogradPlan(winogradBackwardDims(d), tile, blockBytes: blockBytes).workCount)
+    WinogradPlan.threads * max(WinogradPlan(d, tile, blockBytes: blockBytes).workCount,
+                               WinogradPlan(winogradBackwardDims(d), tile, blockBytes: blockBytes).workCount)
 }
 
 /// U[ξ, o, c] = (G·w[o, :, :, c]·Gᵀ)[ξ]: the forward weights, transformed once per weights.
@@ -127,9 +132,14 @@ private func padLanes(_ n: Int) -> Int { (n + lanes - 1) / lanes * lanes }
 struct WinogradPlan {
     let d: ConvDims, tile: WinogradTile
     let tilesY, tilesX, tiles: Int
-    /// Tiles per block; V is (α², block, cinPad) and M is (α², block, oPad) in the workspace.
+    /// Tiles per block; V is (α², block, cinPad) and M is (α², block, oPad) in a thread's workspace,
+    /// with vStride and mStride floats from one ξ to the next.
     let block: Int
-    let cinPad, oPad: Int
+    let cinPad, oPad, vStride, mStride: Int
+
+    /// Threads the kernels use (and the workspace is sized for): OpenBLAS's thread count, read
+    /// once so the workspace size and the kernels never disagree.
+    static let threads = max(1, min(16, Int(openblas_get_num_threads())))
 
     /// Bytes of V + M per block. 512 KiB leaves half of this machine's 1 MiB L2 for OpenBLAS's
     /// packed panels of U; compared with other sizes in the TAILOR_BENCH timing.
@@ -144,8 +154,12 @@ struct WinogradPlan {
         let perTile = tile.alpha * tile.alpha * (cinPad + oPad) * MemoryLayout<Float>.stride
         // At least 32 tiles so the sgemms keep a useful M even for 64+ channels.
         block = max(1, min(tiles, max(32, blockBytes / perTile)))
+        // A 64-byte skew: with power-of-two strides the α² rows one output transform reads would
+        // all fall in the same L1 sets.
+        vStride = block * cinPad + 16; mStride = block * oPad + 16
     }
-    var workCount: Int { tile.alpha * tile.alpha * block * (cinPad + oPad) }
+    /// Floats of workspace per thread.
+    var workCount: Int { tile.alpha * tile.alpha * (vStride + mStride) }
 }
 
 /// G for each tile size (α × 3), row-major; Double so the weight transform rounds once.
@@ -260,22 +274,57 @@ private func winogradConv<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutable
                                                  _ u: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                                                  _ p: WinogradPlan) {
     let d = p.d, a = p.tile.alpha, m = p.tile.m, aa = a * a
-    let v = work, mm = work + aa * p.block * p.cinPad
-    // Scratch: a gathered input row (α lanes), the row-transformed tile (α² lanes), output rows.
-    let scratch = UnsafeMutableRawPointer.allocate(byteCount: (a + aa + a * m + m) * laneBytes, alignment: 64)
-    defer { scratch.deallocate() }
-    let row = scratch, tmp = scratch + a * laneBytes, orow = tmp + aa * laneBytes, ycol = orow + a * m * laneBytes
-    var t0 = 0
-    while t0 < p.tiles {
-        let n = min(p.block, p.tiles - t0)
-        for k in 0..<n { inputTile(T.self, v, k, t0 + k, inp, p, row, tmp) }
-        for xi in 0..<aa {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(d.O), Int32(d.Cin),
-                        1, v + xi * p.block * p.cinPad, Int32(p.cinPad), u + xi * d.O * d.Cin, Int32(d.Cin),
-                        0, mm + xi * p.block * p.oPad, Int32(p.oPad))
+    // One range of whole blocks per thread; fewer threads when there are fewer blocks.
+    let blocks = (p.tiles + p.block - 1) / p.block
+    let nt = min(WinogradPlan.threads, blocks), perThread = (blocks + nt - 1) / nt * p.block
+    parallelFor(nt) { th in
+        let v = work + th * p.workCount, mm = v + aa * p.vStride
+        // Scratch: a gathered input row (α lanes), the row-transformed tile (α² lanes), output rows.
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: (a + aa + a * m + m) * laneBytes, alignment: 64)
+        defer { scratch.deallocate() }
+        let row = scratch, tmp = scratch + a * laneBytes, orow = tmp + aa * laneBytes, ycol = orow + a * m * laneBytes
+        var t0 = th * perThread
+        let end = min(p.tiles, t0 + perThread)
+        while t0 < end {
+            let n = min(p.block, end - t0)
+            for k in 0..<n { inputTile(T.self, v, k, t0 + k, inp, p, row, tmp) }
+            for xi in 0..<aa {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(d.O), Int32(d.Cin),
+                            1, v + xi * p.vStride, Int32(p.cinPad), u + xi * d.O * d.Cin, Int32(d.Cin),
+                            0, mm + xi * p.mStride, Int32(p.oPad))
+            }
+            for k in 0..<n { outputTile(T.self, out, accumulate, mm, k, t0 + k, bias, p, orow, ycol) }
+            t0 += n
         }
-        for k in 0..<n { outputTile(T.self, out, accumulate, mm, k, t0 + k, bias, p, orow, ycol) }
-        t0 += n
+    }
+}
+
+/// Runs body(0..<n) on n threads (body(0) on the caller's) and joins them. A thread that cannot
+/// be created runs its share on the caller's thread instead, so the work is always done.
+private func parallelFor(_ n: Int, _ body: (Int) -> Void) {
+    if n <= 1 { body(0); return }
+    final class Job: @unchecked Sendable {   // read-only while the threads run
+        let body: (Int) -> Void, index: Int
+        init(_ body: @escaping (Int) -> Void, _ index: Int) { self.body = body; self.index = index }
+    }
+    withoutActuallyEscaping(body) { body in
+        var started: [(pthread_t, Unmanaged<Job>)] = []
+        var inline: [Int] = []
+        for i in 1..<n {
+            let job = Unmanaged.passRetained(Job(body, i))
+            var tid = pthread_t()
+            let rc = pthread_create(&tid, nil, { arg in
+                guard let arg else { return nil }
+                let job = Unmanaged<Job>.fromOpaque(arg).takeUnretainedValue()
+                job.body(job.index)
+                return nil
+            }, job.toOpaque())
+            if rc == 0 { started.append((tid, job)) } else { job.release(); inline.append(i) }
+        }
+        body(0)
+        for i in inline { body(i) }
+        // Joined before withoutActuallyEscaping returns: no thread outlives `body`.
+        for (tid, job) in started { pthread_join(tid, nil); job.release() }
     }
 }
 
@@ -289,7 +338,7 @@ private func inputTile<T: WinogradTransforms>(_: T.Type, _ v: UnsafeMutablePoint
     let y0 = ty * m - d.pad, x0 = tx * m - d.pad
     let interiorX = x0 >= 0 && x0 + a <= d.W
     let cs = d.Cin * MemoryLayout<Float>.stride                  // bytes between neighbouring pixels
-    let vs = p.block * p.cinPad * MemoryLayout<Float>.stride     // bytes between ξ and ξ+1 in V
+    let vs = p.vStride * MemoryLayout<Float>.stride              // bytes between ξ and ξ+1 in V
     let vk = UnsafeMutableRawPointer(v + k * p.cinPad)
     var c0 = 0
     while c0 < d.Cin {
@@ -331,7 +380,7 @@ private func outputTile<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutablePo
     let d = p.d, a = p.tile.alpha, m = p.tile.m
     let OH = d.OH, OW = d.OW
     let b = t / (p.tilesY * p.tilesX), ty = t / p.tilesX % p.tilesY, tx = t % p.tilesX
-    let ms = p.block * p.oPad * MemoryLayout<Float>.stride       // bytes between ξ and ξ+1 in M
+    let ms = p.mStride * MemoryLayout<Float>.stride              // bytes between ξ and ξ+1 in M
     let mk = UnsafeRawPointer(mm + k * p.oPad)
     let rows = min(m, OH - ty * m), cols = min(m, OW - tx * m)
     var o0 = 0

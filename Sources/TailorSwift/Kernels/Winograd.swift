@@ -329,7 +329,6 @@ private func parallelFor(_ n: Int, _ body: (Int) -> Void) {
 }
 
 /// V[ξ, k, :] = (Bᵀ·patch·B)[ξ] for tile `t`, block row `k`. Input outside the image is zero.
-@inline(__always)
 private func inputTile<T: WinogradTransforms>(_: T.Type, _ v: UnsafeMutablePointer<Float>, _ k: Int, _ t: Int,
                                               _ inp: UnsafePointer<Float>, _ p: WinogradPlan,
                                               _ row: UnsafeMutableRawPointer, _ tmp: UnsafeMutableRawPointer) {
@@ -355,11 +354,19 @@ private func inputTile<T: WinogradTransforms>(_: T.Type, _ v: UnsafeMutablePoint
                 T.input(UnsafeRawPointer(src + x0 * d.Cin), cs, dst, laneBytes)
             } else {
                 // Border column or last partial group of channels: gather with zeros.
+                // Whole-vector copies where possible: inserting lanes one by one into a SIMD
+                // value compiles to stack spills and was the hot spot of the input transform.
                 for j in 0..<a {
-                    let ix = x0 + j
-                    var x = WinogradLanes()
-                    if ix >= 0 && ix < d.W { let s = src + ix * d.Cin; for l in 0..<nl { x[l] = s[l] } }
-                    row.storeBytes(of: x, toByteOffset: j * laneBytes, as: WinogradLanes.self)
+                    let ix = x0 + j, dstJ = row + j * laneBytes
+                    if ix < 0 || ix >= d.W {
+                        dstJ.storeBytes(of: WinogradLanes(), as: WinogradLanes.self)
+                    } else if nl == lanes {
+                        dstJ.storeBytes(of: UnsafeRawPointer(src + ix * d.Cin).loadUnaligned(as: WinogradLanes.self),
+                                        as: WinogradLanes.self)
+                    } else {
+                        dstJ.storeBytes(of: WinogradLanes(), as: WinogradLanes.self)
+                        dstJ.copyMemory(from: src + ix * d.Cin, byteCount: nl * MemoryLayout<Float>.stride)
+                    }
                 }
                 T.input(UnsafeRawPointer(row), laneBytes, dst, laneBytes)
             }
@@ -372,7 +379,6 @@ private func inputTile<T: WinogradTransforms>(_: T.Type, _ v: UnsafeMutablePoint
 }
 
 /// out[tile pixels] (=|+=) (Aᵀ·M[:, k, :]·A) (+ bias), clipped to the output.
-@inline(__always)
 private func outputTile<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool,
                                                _ mm: UnsafeMutablePointer<Float>, _ k: Int, _ t: Int,
                                                _ bias: UnsafePointer<Float>?, _ p: WinogradPlan,

@@ -72,7 +72,9 @@ func winogradWorkspaceCount(_ d: ConvDims, _ tile: WinogradTile,
 func winogradTransformWeights(_ u: UnsafeMutablePointer<Float>, // (α², O, Cin)
                               _ w: UnsafePointer<Float>,        // (O, 3, 3, Cin)
                               _ d: ConvDims, _ tile: WinogradTile) {
-    transformWeights(u, rows: d.O, cols: d.Cin, tile) { o, c, ky, kx in w[((o * 3 + ky) * 3 + kx) * d.Cin + c] }
+    // g(o, c)[ky, kx] = w[o, ky, kx, c].
+    transformWeights(u, rows: d.O, cols: d.Cin, tile, w, rowStride: 9 * d.Cin, colStride: 1,
+                     yStride: 3 * d.Cin, xStride: d.Cin)
 }
 
 /// The weights of the backward-data convolution, w'[c, ky, kx, o] = w[o, 2-ky, 2-kx, c],
@@ -80,7 +82,9 @@ func winogradTransformWeights(_ u: UnsafeMutablePointer<Float>, // (α², O, Cin
 func winogradTransformWeightsBackward(_ u: UnsafeMutablePointer<Float>, // (α², Cin, O)
                                       _ w: UnsafePointer<Float>,        // (O, 3, 3, Cin)
                                       _ d: ConvDims, _ tile: WinogradTile) {
-    transformWeights(u, rows: d.Cin, cols: d.O, tile) { c, o, ky, kx in w[((o * 3 + 2 - ky) * 3 + 2 - kx) * d.Cin + c] }
+    // g(c, o)[ky, kx] = w[o, 2-ky, 2-kx, c]: start at w[0, 2, 2, 0] and step backwards in y and x.
+    transformWeights(u, rows: d.Cin, cols: d.O, tile, w + 8 * d.Cin, rowStride: 1, colStride: 9 * d.Cin,
+                     yStride: -3 * d.Cin, xStride: -d.Cin)
 }
 
 /// out = conv(inp, w) + bias with `u` from `winogradTransformWeights`. Returns false and leaves
@@ -178,20 +182,29 @@ private func gMatrix(_ tile: WinogradTile) -> [Double] {
     }
 }
 
-/// u[ξ, r, c] = (G·g(r, c)·Gᵀ)[ξ] for a 3×3 kernel g given element-wise.
+/// u[ξ, r, c] = (G·g(r, c)·Gᵀ)[ξ] for the 3×3 kernels g(r, c)[ky, kx] =
+/// g0[r·rowStride + c·colStride + ky·yStride + kx·xStride]. Pointers and strides rather than a
+/// closure per element: in training this runs every step, twice per layer.
 private func transformWeights(_ u: UnsafeMutablePointer<Float>, rows: Int, cols: Int, _ tile: WinogradTile,
-                              _ g: (_ r: Int, _ c: Int, _ ky: Int, _ kx: Int) -> Float) {
-    let a = tile.alpha, G = gMatrix(tile)
-    var k = [Double](repeating: 0, count: 9), t = [Double](repeating: 0, count: a * 3)
-    for r in 0..<rows { for c in 0..<cols {
-        for ky in 0..<3 { for kx in 0..<3 { k[ky * 3 + kx] = Double(g(r, c, ky, kx)) } }
-        // t = G·k (α × 3), then U = t·Gᵀ (α × α).
-        for i in 0..<a { for x in 0..<3 { t[i * 3 + x] = G[i * 3] * k[x] + G[i * 3 + 1] * k[3 + x] + G[i * 3 + 2] * k[6 + x] } }
-        for i in 0..<a { for j in 0..<a {
-            let v = t[i * 3] * G[j * 3] + t[i * 3 + 1] * G[j * 3 + 1] + t[i * 3 + 2] * G[j * 3 + 2]
-            u[((i * a + j) * rows + r) * cols + c] = Float(v)
+                              _ g0: UnsafePointer<Float>, rowStride: Int, colStride: Int, yStride: Int, xStride: Int) {
+    let a = tile.alpha, plane = rows * cols
+    let gm = gMatrix(tile)
+    gm.withUnsafeBufferPointer { gb in
+        let G = gb.baseAddress!   // α·3 entries, never empty
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 9 + a * 3)
+        defer { scratch.deallocate() }
+        let k = scratch, t = scratch + 9
+        for r in 0..<rows { for c in 0..<cols {
+            let g = g0 + r * rowStride + c * colStride
+            for ky in 0..<3 { for kx in 0..<3 { k[ky * 3 + kx] = Double(g[ky * yStride + kx * xStride]) } }
+            // t = G·k (α × 3), then U = t·Gᵀ (α × α), rounded to Float once.
+            for i in 0..<a { for x in 0..<3 { t[i * 3 + x] = G[i * 3] * k[x] + G[i * 3 + 1] * k[3 + x] + G[i * 3 + 2] * k[6 + x] } }
+            let dst = u + r * cols + c
+            for i in 0..<a { for j in 0..<a {
+                dst[(i * a + j) * plane] = Float(t[i * 3] * G[j * 3] + t[i * 3 + 1] * G[j * 3 + 1] + t[i * 3 + 2] * G[j * 3 + 2])
+            } }
         } }
-    } }
+    }
 }
 
 /// One-dimensional transforms over lanes at byte strides, so the same code reads input pixels,

@@ -89,6 +89,34 @@ import COpenBLAS
         print("Winograd \(tile) backward-data, \(tested) shapes: max abs error \(worst.abs), max rel error \(worst.rel)")
     }
 
+    @Test(arguments: WinogradTile.allCases)
+    func backwardWeightsMatchesIm2col(_ tile: WinogradTile) {
+        var worst: (abs: Float, rel: Float) = (0, 0), worstBias: Float = 0, tested = 0
+        for (n, d) in Self.shapes.enumerated() where winogradSupported(d) {
+            let x = vals(d.B * d.H * d.W * d.Cin, UInt64(n + 1)), w = vals(d.O * d.KKC, UInt64(n + 100))
+            let g = vals(d.P * d.O, UInt64(n + 300)), startW = vals(w.count, UInt64(n + 500)), startB = vals(d.O, UInt64(n + 600))
+            var cols = [Float](repeating: 0, count: d.P * d.KKC), dCols = cols
+            im2col(&cols, x, d)
+            var refW = startW, refB = startB
+            conv2dBackward(nil, &refW, &refB, &dCols, g, cols, x, w, d)
+            // Several blocks per thread too, so the beta = 1 accumulation across blocks is exercised.
+            for blockBytes in [WinogradPlan.defaultBlockBytes, 1] {
+                var gotW = startW, gotB = startB
+                var work = [Float](repeating: .nan, count: winogradWeightGradWorkspaceCount(d, tile, blockBytes: blockBytes))
+                #expect(winogradBackwardWeights(&gotW, &gotB, &work, g, x, d, tile, blockBytes: blockBytes))
+                let delta = zip(refW, startW).map { $0 - $1 }, e = Self.errors(gotW, refW)
+                let rel = e.abs / max(delta.map(abs).max() ?? 0, .leastNormalMagnitude)
+                #expect(rel <= Self.tolerance(tile), "\(tile) \(d): dW max abs \(e.abs), rel \(rel)")
+                let eb = Self.errors(gotB, refB).abs
+                #expect(eb <= 1e-3, "\(tile) \(d): dBias max abs \(eb)")
+                worst = (max(worst.abs, e.abs), max(worst.rel, rel)); worstBias = max(worstBias, eb)
+            }
+            tested += 1
+        }
+        #expect(tested > 80)
+        print("Winograd \(tile) backward-weights, \(tested) shapes: max abs error \(worst.abs), max rel error \(worst.rel); dBias max abs \(worstBias)")
+    }
+
     @Test func unsupportedDimsAreRefused() {
         let ok = ConvDims(B: 2, H: 8, W: 8, Cin: 4, O: 4, K: 3, stride: 1, pad: 1)
         #expect(winogradSupported(ok))
@@ -107,6 +135,7 @@ import COpenBLAS
         let x = vals(32, 1), u = vals(72, 2)
         #expect(!winogradForward(&out, &work, x, u, nil, d, .f2))
         #expect(!winogradBackwardData(&out, &work, x, u, d, .f4))
+        #expect(!winogradBackwardWeights(&out, nil, &work, x, u, d, .f2))
         #expect(out.allSatisfy { $0 == 7 })
     }
 

@@ -20,6 +20,10 @@
 // Transforms run across channels (NHWC keeps them contiguous) eight lanes at a time; V and M
 // rows are padded to a multiple of eight so those lanes never need a partial store or load.
 //
+// Weight gradient: Y = Aᵀ·(U ⊙ V)·A is linear in U, so dU = (A·dY·Aᵀ) ⊙ V per tile, summed over
+// tiles, and dw = Gᵀ·dU·G. Per ξ that sum is again a matrix product, dU_ξ(O, Cin) += Z_ξᵀ·V_ξ with
+// Z = A·dY·Aᵀ, so dW needs neither im2col nor its P·9·Cin buffer.
+//
 // Backward-data is itself a 3×3 stride-1 convolution: dInp = conv(dOut, w'), w' the kernel
 // rotated by 180° with input and output channels swapped, padding 2 - pad. So it reuses the
 // forward path with weights transformed once by `winogradTransformWeightsBackward`.
@@ -115,6 +119,32 @@ func winogradBackwardData(_ dInp: UnsafeMutablePointer<Float>, // (B, H, W, Cin)
     guard winogradSupported(d) else { return false }
     winogradConv(dInp, accumulate: true, work, dOut, uBack, nil,
                  WinogradPlan(winogradBackwardDims(d), tile, blockBytes: blockBytes))
+    return true
+}
+
+/// Floats of workspace for `winogradBackwardWeights`: per thread, a block's V and Z and a partial dU.
+func winogradWeightGradWorkspaceCount(_ d: ConvDims, _ tile: WinogradTile,
+                                      blockBytes: Int = WinogradPlan.defaultBlockBytes) -> Int {
+    WinogradPlan.threads * (WinogradPlan(d, tile, blockBytes: blockBytes).workCount + winogradWeightCount(d, tile))
+}
+
+/// dW += ∂loss/∂w and dBias += Σ dOut for out = conv(inp, w) + bias, given dOut, by Winograd
+/// (no im2col). Returns false and leaves dW and dBias untouched when `winogradSupported(d)` is false.
+@discardableResult
+func winogradBackwardWeights(_ dW: UnsafeMutablePointer<Float>,    // (O, 3, 3, Cin) accumulated
+                             _ dBias: UnsafeMutablePointer<Float>?, // (O) accumulated
+                             _ work: UnsafeMutablePointer<Float>,  // winogradWeightGradWorkspaceCount(d, tile)
+                             _ dOut: UnsafePointer<Float>,         // (B, OH, OW, O)
+                             _ inp: UnsafePointer<Float>,          // (B, H, W, Cin)
+                             _ d: ConvDims, _ tile: WinogradTile,
+                             blockBytes: Int = WinogradPlan.defaultBlockBytes) -> Bool {
+    guard winogradSupported(d) else { return false }
+    let p = WinogradPlan(d, tile, blockBytes: blockBytes)
+    switch tile {
+    case .f2: winogradWeightGrad(F2.self, dW, work, dOut, inp, p)
+    case .f4: winogradWeightGrad(F4.self, dW, work, dOut, inp, p)
+    }
+    if let dBias { for q in 0..<d.P { let g = dOut + q * d.O; for c in 0..<d.O { dBias[c] += g[c] } } }
     return true
 }
 
@@ -215,6 +245,8 @@ private protocol WinogradTransforms {
     static func input(_ s: UnsafeRawPointer, _ ss: Int, _ d: UnsafeMutableRawPointer, _ ds: Int)
     /// d = Aᵀ·s (α lanes in, m lanes out).
     static func output(_ s: UnsafeRawPointer, _ ss: Int, _ d: UnsafeMutableRawPointer, _ ds: Int)
+    /// d = A·s, the adjoint of `output` (m lanes in, α lanes out), for the weight gradient.
+    static func outputAdjoint(_ s: UnsafeRawPointer, _ ss: Int, _ d: UnsafeMutableRawPointer, _ ds: Int)
 }
 
 private enum F2: WinogradTransforms {
@@ -235,6 +267,14 @@ private enum F2: WinogradTransforms {
         let m3 = s.loadUnaligned(fromByteOffset: 3 * ss, as: WinogradLanes.self)
         d.storeBytes(of: m0 + m1 + m2, as: WinogradLanes.self)
         d.storeBytes(of: m1 - m2 - m3, toByteOffset: ds, as: WinogradLanes.self)
+    }
+    @inline(__always)
+    static func outputAdjoint(_ s: UnsafeRawPointer, _ ss: Int, _ d: UnsafeMutableRawPointer, _ ds: Int) {
+        let y0 = s.loadUnaligned(as: WinogradLanes.self), y1 = s.loadUnaligned(fromByteOffset: ss, as: WinogradLanes.self)
+        d.storeBytes(of: y0, as: WinogradLanes.self)
+        d.storeBytes(of: y0 + y1, toByteOffset: ds, as: WinogradLanes.self)
+        d.storeBytes(of: y0 - y1, toByteOffset: 2 * ds, as: WinogradLanes.self)
+        d.storeBytes(of: -y1, toByteOffset: 3 * ds, as: WinogradLanes.self)
     }
 }
 
@@ -268,6 +308,19 @@ private enum F4: WinogradTransforms {
         d.storeBytes(of: b + 2 * e, toByteOffset: ds, as: WinogradLanes.self)
         d.storeBytes(of: a + 4 * c, toByteOffset: 2 * ds, as: WinogradLanes.self)
         d.storeBytes(of: b + 8 * e + m5, toByteOffset: 3 * ds, as: WinogradLanes.self)
+    }
+    @inline(__always)
+    static func outputAdjoint(_ s: UnsafeRawPointer, _ ss: Int, _ d: UnsafeMutableRawPointer, _ ds: Int) {
+        let y0 = s.loadUnaligned(as: WinogradLanes.self), y1 = s.loadUnaligned(fromByteOffset: ss, as: WinogradLanes.self)
+        let y2 = s.loadUnaligned(fromByteOffset: 2 * ss, as: WinogradLanes.self)
+        let y3 = s.loadUnaligned(fromByteOffset: 3 * ss, as: WinogradLanes.self)
+        let ev = y0 + y2, od = y1 + y3, ev4 = y0 + 4 * y2, od8 = 2 * y1 + 8 * y3
+        d.storeBytes(of: y0, as: WinogradLanes.self)
+        d.storeBytes(of: ev + od, toByteOffset: ds, as: WinogradLanes.self)
+        d.storeBytes(of: ev - od, toByteOffset: 2 * ds, as: WinogradLanes.self)
+        d.storeBytes(of: ev4 + od8, toByteOffset: 3 * ds, as: WinogradLanes.self)
+        d.storeBytes(of: ev4 - od8, toByteOffset: 4 * ds, as: WinogradLanes.self)
+        d.storeBytes(of: y3, toByteOffset: 5 * ds, as: WinogradLanes.self)
     }
 }
 
@@ -309,6 +362,97 @@ private func winogradConv<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutable
             for k in 0..<n { outputTile(T.self, out, accumulate, mm, k, t0 + k, bias, p, orow, ycol) }
             t0 += n
         }
+    }
+}
+
+/// dW += Gᵀ·(Σ_tiles Z ⊙ V)·G. Each thread sums its tiles into its own dU (beta = 1 across its
+/// blocks); thread 0 then adds the others' and transforms back to 3×3.
+private func winogradWeightGrad<T: WinogradTransforms>(_: T.Type, _ dW: UnsafeMutablePointer<Float>,
+                                                       _ work: UnsafeMutablePointer<Float>,
+                                                       _ dOut: UnsafePointer<Float>, _ inp: UnsafePointer<Float>,
+                                                       _ p: WinogradPlan) {
+    let d = p.d, a = p.tile.alpha, m = p.tile.m, aa = a * a, uCount = aa * d.O * d.Cin
+    let blocks = (p.tiles + p.block - 1) / p.block
+    let nt = min(WinogradPlan.threads, blocks), perThread = (blocks + nt - 1) / nt * p.block
+    let perThreadWork = p.workCount + uCount
+    parallelFor(nt) { th in
+        let v = work + th * perThreadWork, z = v + aa * p.vStride, du = v + p.workCount
+        du.update(repeating: 0, count: uCount)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: (a + aa + a * m + m) * laneBytes, alignment: 64)
+        defer { scratch.deallocate() }
+        let row = scratch, tmp = scratch + a * laneBytes, yrow = tmp + aa * laneBytes
+        var t0 = th * perThread
+        let end = min(p.tiles, t0 + perThread)
+        while t0 < end {
+            let n = min(p.block, end - t0)
+            for k in 0..<n {
+                inputTile(T.self, v, k, t0 + k, inp, p, row, tmp)
+                gradTile(T.self, z, k, t0 + k, dOut, p, yrow, tmp)
+            }
+            for xi in 0..<aa {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d.O), Int32(d.Cin), Int32(n),
+                            1, z + xi * p.mStride, Int32(p.oPad), v + xi * p.vStride, Int32(p.cinPad),
+                            1, du + xi * d.O * d.Cin, Int32(d.Cin))
+            }
+            t0 += n
+        }
+    }
+    let du0 = work + p.workCount
+    for th in 1..<max(1, nt) {
+        let other = work + th * perThreadWork + p.workCount
+        for i in 0..<uCount { du0[i] += other[i] }
+    }
+    // dw[o, ky, kx, c] += Σ_ij G[i, ky]·dU[(i, j), o, c]·G[j, kx], in Double like the forward transform.
+    gMatrix(p.tile).withUnsafeBufferPointer { gb in
+        let G = gb.baseAddress!, plane = d.O * d.Cin
+        let t = UnsafeMutablePointer<Double>.allocate(capacity: 3 * a)
+        defer { t.deallocate() }
+        for o in 0..<d.O { for c in 0..<d.Cin {
+            let src = du0 + o * d.Cin + c
+            // t = dU·G (α × 3), then Gᵀ·t (3 × 3).
+            for i in 0..<a { for x in 0..<3 {
+                var s = 0.0
+                for j in 0..<a { s += Double(src[(i * a + j) * plane]) * G[j * 3 + x] }
+                t[i * 3 + x] = s
+            } }
+            for y in 0..<3 { for x in 0..<3 {
+                var s = 0.0
+                for i in 0..<a { s += G[i * 3 + y] * t[i * 3 + x] }
+                dW[((o * 3 + y) * 3 + x) * d.Cin + c] += Float(s)
+            } }
+        } }
+    }
+}
+
+/// Z[ξ, k, :] = (A·dY·Aᵀ)[ξ] for tile `t`, block row `k`; dY outside the output is zero.
+private func gradTile<T: WinogradTransforms>(_: T.Type, _ z: UnsafeMutablePointer<Float>, _ k: Int, _ t: Int,
+                                             _ dOut: UnsafePointer<Float>, _ p: WinogradPlan,
+                                             _ yrow: UnsafeMutableRawPointer, _ tmp: UnsafeMutableRawPointer) {
+    let d = p.d, a = p.tile.alpha, m = p.tile.m
+    let b = t / (p.tilesY * p.tilesX), ty = t / p.tilesX % p.tilesY, tx = t % p.tilesX
+    let rows = min(m, d.OH - ty * m), cols = min(m, d.OW - tx * m)
+    let zs = p.mStride * MemoryLayout<Float>.stride
+    let zk = UnsafeMutableRawPointer(z + k * p.oPad)
+    var o0 = 0
+    while o0 < d.O {
+        let nl = min(lanes, d.O - o0)
+        // Rows: tmp[y, j] = (A along x of dY row y)[j]; rows past the output are zero.
+        for y in 0..<m {
+            let dst = tmp + y * a * laneBytes
+            for x in 0..<m {
+                let lane = yrow + x * laneBytes
+                lane.storeBytes(of: WinogradLanes(), as: WinogradLanes.self)
+                guard y < rows && x < cols else { continue }
+                let src = dOut + ((b * d.OH + ty * m + y) * d.OW + tx * m + x) * d.O + o0
+                if nl == lanes { lane.storeBytes(of: UnsafeRawPointer(src).loadUnaligned(as: WinogradLanes.self), as: WinogradLanes.self) }
+                else { lane.copyMemory(from: src, byteCount: nl * MemoryLayout<Float>.stride) }
+            }
+            T.outputAdjoint(UnsafeRawPointer(yrow), laneBytes, dst, laneBytes)
+        }
+        // Columns: Z[(i, j), k, o0..] = (A along y of tmp column j)[i].
+        let zc = zk + o0 * MemoryLayout<Float>.stride
+        for j in 0..<a { T.outputAdjoint(UnsafeRawPointer(tmp + j * laneBytes), a * laneBytes, zc + j * zs, a * zs) }
+        o0 += lanes
     }
 }
 

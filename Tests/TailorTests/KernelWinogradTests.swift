@@ -141,8 +141,9 @@ import COpenBLAS
 
     /// Not a check: with TAILOR_BENCH=1, times im2col against Winograd on the 3×3 layers of the
     /// CIFAR ResNets at batch 128 and prints direct-convolution GFLOP/s (2·P·O·9·Cin / time, so
-    /// Winograd's rate is "as if" it did all the multiplies). Run it on an optimised build:
-    ///   TAILOR_BENCH=1 swift test -Xswiftc -O --scratch-path .build-bench --filter Winograd
+    /// Winograd's rate is "as if" it did all the multiplies) and the speed-up over im2col. Medians of
+    /// 9 runs after a warm-up. Run it on an optimised build:
+    ///   TAILOR_BENCH=1 swift test -Xswiftc -O --scratch-path .build-bench --filter KernelWinogradTests/benchmark
     @Test func benchmark() {
         guard let e = getenv("TAILOR_BENCH"), String(cString: e) == "1" else { return }
         func now() -> Double { var t = timespec(); clock_gettime(CLOCK_MONOTONIC, &t); return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9 }
@@ -152,42 +153,67 @@ import COpenBLAS
             for _ in 0..<9 { let t = now(); f(); ts.append(now() - t) }
             return ts.sorted()[ts.count / 2]
         }
-        print("layer (C×HxW, B=128)  op            variant        ms      GFLOP/s  speed-up")
+        func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
+        func fixed(_ x: Double) -> String { String(Int(x)) + "." + String(Int(x * 100) % 100 / 10) + String(Int(x * 100) % 10) }
+        print("Winograd benchmark, \(WinogradPlan.threads) threads (OpenBLAS's count)")
+        print(pad("layer C×H×W, B=128", 20) + pad("pass", 18) + pad("variant", 22) + pad("ms", 9) + pad("GFLOP/s", 9) + "× im2col")
         for (c, s) in [(16, 32), (32, 16), (64, 8)] {
             let d = ConvDims(B: 128, H: s, W: s, Cin: c, O: c, K: 3, stride: 1, pad: 1)
             let flops = 2.0 * Double(d.P * d.O * d.KKC)
             let x = vals(d.B * d.H * d.W * d.Cin, 1), w = vals(d.O * d.KKC, 2), bias = vals(d.O, 3), g = vals(d.P * d.O, 4)
             var out = [Float](repeating: 0, count: d.P * d.O), cols = [Float](repeating: 0, count: d.P * d.KKC)
-            var dx = [Float](repeating: 0, count: x.count), dCols = cols
+            var dx = [Float](repeating: 0, count: x.count), dCols = cols, dw = [Float](repeating: 0, count: w.count)
+            func line(_ pass: String, _ v: String, _ t: Double, _ ref: Double, flops f: Double = flops) {
+                print(pad("\(c)×\(s)×\(s)", 20) + pad(pass, 18) + pad(v, 22) + pad(fixed(t * 1e3), 9)
+                      + pad(fixed(f / t / 1e9), 9) + fixed(ref / t))
+            }
             let tF = median { conv2dForward(&out, &cols, x, w, bias, d) }
+            line("forward", "im2col", tF, tF)
+            for tile in WinogradTile.allCases {
+                for kb in [256, 512, 2048] {
+                    var work = [Float](repeating: 0, count: winogradWorkspaceCount(d, tile, blockBytes: kb * 1024))
+                    var u = [Float](repeating: 0, count: winogradWeightCount(d, tile))
+                    winogradTransformWeights(&u, w, d, tile)
+                    let t = median { winogradForward(&out, &work, x, u, bias, d, tile, blockBytes: kb * 1024) }
+                    line("forward", "\(tile) block \(kb)K", t, tF)
+                }
+            }
             // im2col backward-data alone: the dCols GEMM and col2im of conv2dBackward.
             let tB = median {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d.P), Int32(d.KKC), Int32(d.O),
                             1, g, Int32(d.O), w, Int32(d.KKC), 0, &dCols, Int32(d.KKC))
                 col2im(&dx, dCols, d)
             }
-            func line(_ op: String, _ v: String, _ t: Double, _ ref: Double) {
-                let pad = { (s: String, n: Int) in s + String(repeating: " ", count: max(0, n - s.count)) }
-                let fixed = { (x: Double) in String(Int(x)) + "." + String(Int(x * 100) % 100 / 10) + String(Int(x * 100) % 10) }
-                print(pad("\(c)×\(s)x\(s)", 22) + pad(op, 14) + pad(v, 14) + pad(fixed(t * 1e3), 8)
-                      + pad(fixed(flops / t / 1e9), 9) + fixed(ref / t))
-            }
-            line("forward", "im2col", tF, tF)
+            line("backward-data", "im2col", tB, tB)
             for tile in WinogradTile.allCases {
-                var u = [Float](repeating: 0, count: winogradWeightCount(d, tile)), ub = u
-                let tU = median { winogradTransformWeights(&u, w, d, tile) }
-                for kb in [128, 256, 512, 1024, 2048] {
-                    var work = [Float](repeating: 0, count: winogradWorkspaceCount(d, tile, blockBytes: kb * 1024))
-                    let t = median { winogradForward(&out, &work, x, u, bias, d, tile, blockBytes: kb * 1024) }
-                    line("forward", "\(tile) \(kb)K", t, tF)
-                }
                 var work = [Float](repeating: 0, count: winogradWorkspaceCount(d, tile))
+                var ub = [Float](repeating: 0, count: winogradWeightCount(d, tile))
                 winogradTransformWeightsBackward(&ub, w, d, tile)
                 let t = median { winogradBackwardData(&dx, &work, g, ub, d, tile) }
                 line("backward-data", "\(tile)", t, tB)
-                line("weight xform", "\(tile)", tU, tF)
             }
-            line("backward-data", "im2col", tB, tB)
+            // im2col weight gradient: the dW GEMM alone (cols cached by an im2col forward), and
+            // with the im2col it needs when the forward ran through Winograd.
+            let dwGemm = {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d.O), Int32(d.KKC), Int32(d.P),
+                            1, g, Int32(d.O), cols, Int32(d.KKC), 1, &dw, Int32(d.KKC))
+            }
+            let tW = median { dwGemm() }
+            let tWi = median { im2col(&cols, x, d); dwGemm() }
+            line("backward-weights", "im2col GEMM only", tW, tW)
+            line("backward-weights", "im2col + GEMM", tWi, tW)
+            for tile in WinogradTile.allCases {
+                for kb in [512, 2048] {
+                    var work = [Float](repeating: 0, count: winogradWeightGradWorkspaceCount(d, tile, blockBytes: kb * 1024))
+                    let t = median { winogradBackwardWeights(&dw, nil, &work, g, x, d, tile, blockBytes: kb * 1024) }
+                    line("backward-weights", "\(tile) block \(kb)K", t, tW)
+                }
+            }
+            for tile in WinogradTile.allCases {
+                var u = [Float](repeating: 0, count: winogradWeightCount(d, tile)), ub = u
+                let t = median { winogradTransformWeights(&u, w, d, tile); winogradTransformWeightsBackward(&ub, w, d, tile) }
+                line("weight transforms", "\(tile) fwd + bwd", t, tF)
+            }
         }
     }
 }

@@ -76,9 +76,7 @@ func winogradWorkspaceCount(_ d: ConvDims, _ tile: WinogradTile,
 func winogradTransformWeights(_ u: UnsafeMutablePointer<Float>, // (α², O, Cin)
                               _ w: UnsafePointer<Float>,        // (O, 3, 3, Cin)
                               _ d: ConvDims, _ tile: WinogradTile) {
-    // g(o, c)[ky, kx] = w[o, ky, kx, c].
-    transformWeights(u, rows: d.O, cols: d.Cin, tile, w, rowStride: 9 * d.Cin, colStride: 1,
-                     yStride: 3 * d.Cin, xStride: d.Cin)
+    transformWeights(u, rows: d.O, cols: d.Cin, tile, w)
 }
 
 /// The weights of the backward-data convolution, w'[c, ky, kx, o] = w[o, 2-ky, 2-kx, c],
@@ -86,9 +84,14 @@ func winogradTransformWeights(_ u: UnsafeMutablePointer<Float>, // (α², O, Cin
 func winogradTransformWeightsBackward(_ u: UnsafeMutablePointer<Float>, // (α², Cin, O)
                                       _ w: UnsafePointer<Float>,        // (O, 3, 3, Cin)
                                       _ d: ConvDims, _ tile: WinogradTile) {
-    // g(c, o)[ky, kx] = w[o, 2-ky, 2-kx, c]: start at w[0, 2, 2, 0] and step backwards in y and x.
-    transformWeights(u, rows: d.Cin, cols: d.O, tile, w + 8 * d.Cin, rowStride: 1, colStride: 9 * d.Cin,
-                     yStride: -3 * d.Cin, xStride: -d.Cin)
+    // Permute to (Cin, 3, 3, O) first, so the transform reads and writes 8 consecutive o at a time.
+    let wr = UnsafeMutablePointer<Float>.allocate(capacity: 9 * d.O * d.Cin)
+    defer { wr.deallocate() }
+    for o in 0..<d.O { for ky in 0..<3 { for kx in 0..<3 {
+        let src = w + ((o * 3 + 2 - ky) * 3 + 2 - kx) * d.Cin
+        for c in 0..<d.Cin { wr[((c * 3 + ky) * 3 + kx) * d.O + o] = src[c] }
+    } } }
+    transformWeights(u, rows: d.Cin, cols: d.O, tile, wr)
 }
 
 /// out = conv(inp, w) + bias with `u` from `winogradTransformWeights`. Returns false and leaves
@@ -212,28 +215,49 @@ private func gMatrix(_ tile: WinogradTile) -> [Double] {
     }
 }
 
-/// u[ξ, r, c] = (G·g(r, c)·Gᵀ)[ξ] for the 3×3 kernels g(r, c)[ky, kx] =
-/// g0[r·rowStride + c·colStride + ky·yStride + kx·xStride]. Pointers and strides rather than a
-/// closure per element: in training this runs every step, twice per layer.
-private func transformWeights(_ u: UnsafeMutablePointer<Float>, rows: Int, cols: Int, _ tile: WinogradTile,
-                              _ g0: UnsafePointer<Float>, rowStride: Int, colStride: Int, yStride: Int, xStride: Int) {
+/// u[ξ, r, c] = (G·g(r, c)·Gᵀ)[ξ] for the 3×3 kernels g(r, c)[ky, kx] = w[r, ky, kx, c], eight c
+/// at a time: in training this runs every step, twice per layer. Float arithmetic: rounding G's
+/// sixths and twenty-fourths adds ~1e-7 relative, far below the Winograd error itself.
+private func transformWeights(_ u: UnsafeMutablePointer<Float>,   // (α², rows, cols)
+                              rows: Int, cols: Int, _ tile: WinogradTile,
+                              _ w: UnsafePointer<Float>) {        // (rows, 3, 3, cols)
     let a = tile.alpha, plane = rows * cols
-    let gm = gMatrix(tile)
-    gm.withUnsafeBufferPointer { gb in
-        let G = gb.baseAddress!   // α·3 entries, never empty
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 9 + a * 3)
-        defer { scratch.deallocate() }
-        let k = scratch, t = scratch + 9
-        for r in 0..<rows { for c in 0..<cols {
-            let g = g0 + r * rowStride + c * colStride
-            for ky in 0..<3 { for kx in 0..<3 { k[ky * 3 + kx] = Double(g[ky * yStride + kx * xStride]) } }
-            // t = G·k (α × 3), then U = t·Gᵀ (α × α), rounded to Float once.
+    let G = gMatrix(tile).map { Float($0) }
+    let scratch = UnsafeMutablePointer<WinogradLanes>.allocate(capacity: 9 + 3 * a)
+    defer { scratch.deallocate() }
+    let k = scratch, t = scratch + 9
+    for r in 0..<rows {
+        var c0 = 0
+        while c0 < cols {
+            let nl = min(lanes, cols - c0)
+            for q in 0..<9 { k[q] = loadLanes(w + (r * 9 + q) * cols + c0, nl) }
+            // t = G·k (α × 3), then U = t·Gᵀ (α × α).
             for i in 0..<a { for x in 0..<3 { t[i * 3 + x] = G[i * 3] * k[x] + G[i * 3 + 1] * k[3 + x] + G[i * 3 + 2] * k[6 + x] } }
-            let dst = u + r * cols + c
+            let dst = u + r * cols + c0
             for i in 0..<a { for j in 0..<a {
-                dst[(i * a + j) * plane] = Float(t[i * 3] * G[j * 3] + t[i * 3 + 1] * G[j * 3 + 1] + t[i * 3 + 2] * G[j * 3 + 2])
+                storeLanes(t[i * 3] * G[j * 3] + t[i * 3 + 1] * G[j * 3 + 1] + t[i * 3 + 2] * G[j * 3 + 2],
+                           dst + (i * a + j) * plane, nl)
             } }
-        } }
+            c0 += lanes
+        }
+    }
+}
+
+/// `n` (1...8) floats from p into the low lanes, zeros above.
+@inline(__always)
+private func loadLanes(_ p: UnsafePointer<Float>, _ n: Int) -> WinogradLanes {
+    if n == lanes { return UnsafeRawPointer(p).loadUnaligned(as: WinogradLanes.self) }
+    var v = WinogradLanes()
+    withUnsafeMutableBytes(of: &v) { $0.baseAddress!.copyMemory(from: p, byteCount: n * MemoryLayout<Float>.stride) }
+    return v
+}
+
+/// The low `n` (1...8) lanes of v to p.
+@inline(__always)
+private func storeLanes(_ v: WinogradLanes, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
+    if n == lanes { UnsafeMutableRawPointer(p).storeBytes(of: v, as: WinogradLanes.self); return }
+    withUnsafeBytes(of: v) { src in
+        UnsafeMutableRawPointer(p).copyMemory(from: src.baseAddress!, byteCount: n * MemoryLayout<Float>.stride)
     }
 }
 
@@ -402,25 +426,30 @@ private func winogradWeightGrad<T: WinogradTransforms>(_: T.Type, _ dW: UnsafeMu
         let other = work + th * perThreadWork + p.workCount
         for i in 0..<uCount { du0[i] += other[i] }
     }
-    // dw[o, ky, kx, c] += Σ_ij G[i, ky]·dU[(i, j), o, c]·G[j, kx], in Double like the forward transform.
-    gMatrix(p.tile).withUnsafeBufferPointer { gb in
-        let G = gb.baseAddress!, plane = d.O * d.Cin
-        let t = UnsafeMutablePointer<Double>.allocate(capacity: 3 * a)
-        defer { t.deallocate() }
-        for o in 0..<d.O { for c in 0..<d.Cin {
-            let src = du0 + o * d.Cin + c
+    // dw[o, ky, kx, c] += Σ_ij G[i, ky]·dU[(i, j), o, c]·G[j, kx], eight c at a time.
+    let G = gMatrix(p.tile).map { Float($0) }, plane = d.O * d.Cin
+    let scratch = UnsafeMutablePointer<WinogradLanes>.allocate(capacity: aa + 3 * a)
+    defer { scratch.deallocate() }
+    let uu = scratch, t = scratch + aa
+    for o in 0..<d.O {
+        var c0 = 0
+        while c0 < d.Cin {
+            let nl = min(lanes, d.Cin - c0)
+            for xi in 0..<aa { uu[xi] = loadLanes(du0 + xi * plane + o * d.Cin + c0, nl) }
             // t = dU·G (α × 3), then Gᵀ·t (3 × 3).
             for i in 0..<a { for x in 0..<3 {
-                var s = 0.0
-                for j in 0..<a { s += Double(src[(i * a + j) * plane]) * G[j * 3 + x] }
+                var s = WinogradLanes()
+                for j in 0..<a { s += G[j * 3 + x] * uu[i * a + j] }
                 t[i * 3 + x] = s
             } }
             for y in 0..<3 { for x in 0..<3 {
-                var s = 0.0
+                var s = WinogradLanes()
                 for i in 0..<a { s += G[i * 3 + y] * t[i * 3 + x] }
-                dW[((o * 3 + y) * 3 + x) * d.Cin + c] += Float(s)
+                let dst = dW + ((o * 3 + y) * 3 + x) * d.Cin + c0
+                storeLanes(loadLanes(dst, nl) + s, dst, nl)
             } }
-        } }
+            c0 += lanes
+        }
     }
 }
 

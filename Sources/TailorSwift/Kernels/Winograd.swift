@@ -13,9 +13,10 @@
 // input transform, the sgemms and the output transform; otherwise every stage would stream the
 // α²-times-inflated buffers through memory.
 //
-// The sgemms are far below OpenBLAS's own threading threshold (M·N·K ≤ 2^18 runs on the calling
-// thread), so the tiles are split into contiguous ranges, one per thread (OpenBLAS's thread count,
-// read once), each with its own part of the workspace; the threads join before returning.
+// The sgemms are usually below OpenBLAS's own threading threshold (M·N·K ≤ 2^18 runs on the
+// calling thread), so the tiles are split into contiguous ranges, one per thread (OpenBLAS's thread
+// count, read once), each with its own part of the workspace; the threads join before returning.
+// Above the threshold (hundreds of channels) OpenBLAS threads each sgemm and we use one thread.
 //
 // Transforms run across channels (NHWC keeps them contiguous) eight lanes at a time; V and M
 // rows are padded to a multiple of eight so those lanes never need a partial store or load.
@@ -56,7 +57,7 @@ func winogradSupported(_ d: ConvDims) -> Bool {
     }
     let a = WinogradTile.f4.alpha
     return fits([d.B, d.H, d.W, d.Cin]) && fits([d.B, d.H + 4, d.W + 4, d.O])
-        && fits([a * a, d.O, d.Cin]) && fits([a * a, 1024, padLanes(d.Cin) + padLanes(d.O)])
+        && fits([a * a, d.O, d.Cin]) && fits([a * a, 4096, padLanes(d.Cin) + padLanes(d.O) + 32])
 }
 
 /// Floats of transformed weights: α²·O·Cin (the same count for the backward-data weights).
@@ -111,7 +112,7 @@ func winogradForward(_ out: UnsafeMutablePointer<Float>,   // (B, OH, OW, O)
 
 /// dInp += (the gradient of conv(inp, w) w.r.t. inp given dOut), with `uBack` from
 /// `winogradTransformWeightsBackward`. Returns false and leaves `dInp` untouched when
-/// `winogradSupported(d)` is false. (dW stays with `conv2dBackward`'s im2col GEMM.)
+/// `winogradSupported(d)` is false. (dW and dBias: `winogradBackwardWeights`.)
 @discardableResult
 func winogradBackwardData(_ dInp: UnsafeMutablePointer<Float>, // (B, H, W, Cin) accumulated
                           _ work: UnsafeMutablePointer<Float>, // winogradWorkspaceCount(d, tile)
@@ -189,11 +190,19 @@ struct WinogradPlan {
         tiles = d.B * tilesY * tilesX
         cinPad = padLanes(d.Cin); oPad = padLanes(d.O)
         let perTile = tile.alpha * tile.alpha * (cinPad + oPad) * MemoryLayout<Float>.stride
-        // At least 32 tiles so the sgemms keep a useful M even for 64+ channels.
-        block = max(1, min(tiles, max(32, blockBytes / perTile)))
+        // At least 32 tiles so the sgemms keep a useful M even for 64+ channels; at most 4096 so
+        // the workspace stays bounded whatever blockBytes says.
+        block = max(1, min(tiles, 4096, max(32, blockBytes / perTile)))
         // A 64-byte skew: with power-of-two strides the α² rows one output transform reads would
         // all fall in the same L1 sets.
         vStride = block * cinPad + 16; mStride = block * oPad + 16
+    }
+    /// Threads for this plan: one range of whole blocks each, so no more than there are blocks,
+    /// and one when each sgemm is big enough for OpenBLAS to thread it itself (M·N·K above 2^18,
+    /// its default GEMM_MULTITHREAD_THRESHOLD of 4 × 65536), so the two kinds never compete.
+    var threadCount: Int {
+        if block * d.O * d.Cin > 1 << 18 { return 1 }
+        return min(WinogradPlan.threads, (tiles + block - 1) / block)
     }
     /// Floats of workspace per thread.
     var workCount: Int { tile.alpha * tile.alpha * (vStride + mStride) }
@@ -366,7 +375,7 @@ private func winogradConv<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutable
     let d = p.d, a = p.tile.alpha, m = p.tile.m, aa = a * a
     // One range of whole blocks per thread; fewer threads when there are fewer blocks.
     let blocks = (p.tiles + p.block - 1) / p.block
-    let nt = min(WinogradPlan.threads, blocks), perThread = (blocks + nt - 1) / nt * p.block
+    let nt = p.threadCount, perThread = (blocks + nt - 1) / nt * p.block
     parallelFor(nt) { th in
         let v = work + th * p.workCount, mm = v + aa * p.vStride
         // Scratch: a gathered input row (α lanes), the row-transformed tile (α² lanes), output rows.
@@ -397,7 +406,7 @@ private func winogradWeightGrad<T: WinogradTransforms>(_: T.Type, _ dW: UnsafeMu
                                                        _ p: WinogradPlan) {
     let d = p.d, a = p.tile.alpha, m = p.tile.m, aa = a * a, uCount = aa * d.O * d.Cin
     let blocks = (p.tiles + p.block - 1) / p.block
-    let nt = min(WinogradPlan.threads, blocks), perThread = (blocks + nt - 1) / nt * p.block
+    let nt = p.threadCount, perThread = (blocks + nt - 1) / nt * p.block
     let perThreadWork = p.workCount + uCount
     parallelFor(nt) { th in
         let v = work + th * perThreadWork, z = v + aa * p.vStride, du = v + p.workCount

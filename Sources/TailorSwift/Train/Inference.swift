@@ -74,6 +74,9 @@ public enum Inference {
         var inputShapes: [String: Shape] = [:]
         for node in net.nodes { inputShapes[node.name] = node.shape }
         var last: [Float] = []
+        // Winograd workspace shared by the chunk's convs, grown to the largest: zero-filling a fresh
+        // one per layer showed up in profiles.
+        var work: [Float] = []
         for node in net.nodes {
             let s = node.shape
             let inShape = node.inputs.first.flatMap { inputShapes[$0] } ?? s
@@ -92,7 +95,8 @@ public enum Inference {
                 let bias = a.bias ? try param("\(node.name).bias") : nil
                 if let u = prepared.winograd[node.name], winogradSupported(d) {
                     let tile = Inference.winogradTile
-                    var work = [Float](repeating: 0, count: winogradWorkspaceCount(d, tile))
+                    let need = winogradWorkspaceCount(d, tile)
+                    if work.count < need { work = [Float](repeating: 0, count: need) }
                     inp.withUnsafeBufferPointer { ip in u.withUnsafeBufferPointer { up in work.withUnsafeMutableBufferPointer { wk in
                         out.withUnsafeMutableBufferPointer { op in
                             if let bias {

@@ -118,6 +118,29 @@ import COpenBLAS
         print("Winograd \(tile) backward-weights, \(tested) shapes: max abs error \(worst.abs), max rel error \(worst.rel); dBias max abs \(worstBias)")
     }
 
+    /// Threads take forward blocks in whatever order they get to them, and sum dW over fixed
+    /// ranges: both must give the same bits every run.
+    @Test(arguments: WinogradTile.allCases)
+    func repeatedRunsAreBitIdentical(_ tile: WinogradTile) {
+        let d = ConvDims(B: 3, H: 32, W: 32, Cin: 16, O: 16, K: 3, stride: 1, pad: 1)
+        let x = vals(d.B * d.H * d.W * d.Cin, 7), w = vals(d.O * d.KKC, 8), g = vals(d.P * d.O, 9)
+        var u = [Float](repeating: 0, count: winogradWeightCount(d, tile))
+        winogradTransformWeights(&u, w, d, tile)
+        var work = [Float](repeating: 0, count: max(winogradWorkspaceCount(d, tile, blockBytes: 1),
+                                                    winogradWeightGradWorkspaceCount(d, tile, blockBytes: 1)))
+        var runs: [[Float]] = [], grads: [[Float]] = []
+        for _ in 0..<4 {
+            var out = [Float](repeating: 0, count: d.P * d.O), dw = [Float](repeating: 0, count: w.count)
+            winogradForward(&out, &work, x, u, nil, d, tile, blockBytes: 1)
+            winogradBackwardWeights(&dw, nil, &work, g, x, d, tile, blockBytes: 1)
+            runs.append(out); grads.append(dw)
+        }
+        for r in 1..<4 {
+            #expect(runs[r].elementsEqual(runs[0]), "forward run \(r) differs")
+            #expect(grads[r].elementsEqual(grads[0]), "dW run \(r) differs")
+        }
+    }
+
     @Test func unsupportedDimsAreRefused() {
         let ok = ConvDims(B: 2, H: 8, W: 8, Cin: 4, O: 4, K: 3, stride: 1, pad: 1)
         #expect(winogradSupported(ok))

@@ -197,7 +197,7 @@ struct WinogradPlan {
         // all fall in the same L1 sets.
         vStride = block * cinPad + 16; mStride = block * oPad + 16
     }
-    /// Threads for this plan: one range of whole blocks each, so no more than there are blocks,
+    /// Threads for this plan: no more than there are blocks,
     /// and one when each sgemm is big enough for OpenBLAS to thread it itself (M·N·K above 2^18,
     /// its default GEMM_MULTITHREAD_THRESHOLD of 4 × 65536), so the two kinds never compete.
     var threadCount: Int {
@@ -373,19 +373,14 @@ private func winogradConv<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutable
                                                  _ u: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                                                  _ p: WinogradPlan) {
     let d = p.d, a = p.tile.alpha, m = p.tile.m, aa = a * a
-    // One range of whole blocks per thread; fewer threads when there are fewer blocks.
-    let blocks = (p.tiles + p.block - 1) / p.block
-    let nt = p.threadCount, perThread = (blocks + nt - 1) / nt * p.block
-    parallelFor(nt) { th in
+    let queue = BlockQueue(p)
+    parallelFor(p.threadCount) { th in
         let v = work + th * p.workCount, mm = v + aa * p.vStride
         // Scratch: a gathered input row (α lanes), the row-transformed tile (α² lanes), output rows.
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: (a + aa + a * m + m) * laneBytes, alignment: 64)
         defer { scratch.deallocate() }
         let row = scratch, tmp = scratch + a * laneBytes, orow = tmp + aa * laneBytes, ycol = orow + a * m * laneBytes
-        var t0 = th * perThread
-        let end = min(p.tiles, t0 + perThread)
-        while t0 < end {
-            let n = min(p.block, end - t0)
+        while let (t0, n) = queue.take() {
             for k in 0..<n { inputTile(T.self, v, k, t0 + k, inp, p, row, tmp) }
             for xi in 0..<aa {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(d.O), Int32(d.Cin),
@@ -393,18 +388,19 @@ private func winogradConv<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutable
                             0, mm + xi * p.mStride, Int32(p.oPad))
             }
             for k in 0..<n { outputTile(T.self, out, accumulate, mm, k, t0 + k, bias, p, orow, ycol) }
-            t0 += n
         }
     }
 }
 
-/// dW += Gᵀ·(Σ_tiles Z ⊙ V)·G. Each thread sums its tiles into its own dU (beta = 1 across its
-/// blocks); thread 0 then adds the others' and transforms back to 3×3.
+/// dW += Gᵀ·(Σ_tiles Z ⊙ V)·G. Each thread sums its range of blocks into its own dU (beta = 1);
+/// the caller's thread then adds the others' and transforms back to 3×3.
 private func winogradWeightGrad<T: WinogradTransforms>(_: T.Type, _ dW: UnsafeMutablePointer<Float>,
                                                        _ work: UnsafeMutablePointer<Float>,
                                                        _ dOut: UnsafePointer<Float>, _ inp: UnsafePointer<Float>,
                                                        _ p: WinogradPlan) {
     let d = p.d, a = p.tile.alpha, m = p.tile.m, aa = a * a, uCount = aa * d.O * d.Cin
+    // Fixed contiguous shares, not the BlockQueue: the partial sums then always cover the same
+    // tiles, so dW is the same bit for bit from run to run (for a given thread count).
     let blocks = (p.tiles + p.block - 1) / p.block
     let nt = p.threadCount, perThread = (blocks + nt - 1) / nt * p.block
     let perThreadWork = p.workCount + uCount
@@ -491,6 +487,28 @@ private func gradTile<T: WinogradTransforms>(_: T.Type, _ z: UnsafeMutablePointe
         let zc = zk + o0 * MemoryLayout<Float>.stride
         for j in 0..<a { T.outputAdjoint(UnsafeRawPointer(tmp + j * laneBytes), a * laneBytes, zc + j * zs, a * zs) }
         o0 += lanes
+    }
+}
+
+/// Hands out blocks of tiles (first tile, count) one at a time under a mutex, for the forward and
+/// backward-data passes (each tile's output is written once, so the order does not matter). Fixed
+/// equal shares made every call wait for the slowest thread, and on this shared machine a thread
+/// the OS delays for a scheduler tick held up the whole call by 4 ms; now the others take its blocks.
+private final class BlockQueue: @unchecked Sendable {   // `next` only under `mutex`
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var next = 0
+    private let tiles: Int, block: Int
+    init(_ p: WinogradPlan) {
+        tiles = p.tiles; block = p.block
+        mutex.initialize(to: pthread_mutex_t()); pthread_mutex_init(mutex, nil)
+    }
+    deinit { pthread_mutex_destroy(mutex); mutex.deinitialize(count: 1); mutex.deallocate() }
+    func take() -> (Int, Int)? {
+        pthread_mutex_lock(mutex); defer { pthread_mutex_unlock(mutex) }
+        guard next < tiles else { return nil }
+        let t0 = next, n = min(block, tiles - next)
+        next += n
+        return (t0, n)
     }
 }
 

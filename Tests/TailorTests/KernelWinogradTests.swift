@@ -13,8 +13,8 @@ import COpenBLAS
     /// run stays short: every size meets every pad and several channel pairs.
     static let shapes: [ConvDims] = {
         let sizes = [(1, 1), (2, 2), (3, 3), (5, 7), (8, 8), (16, 16), (32, 32)]
-        // (96, 128): big enough that OpenBLAS threads each sgemm and the kernels use one thread.
-        let channels = [(1, 1), (3, 16), (16, 17), (17, 3), (64, 64), (16, 64), (64, 1), (96, 128)]
+        // (128, 144): big enough that OpenBLAS threads each sgemm and the kernels use one thread.
+        let channels = [(1, 1), (3, 16), (16, 17), (17, 3), (64, 64), (16, 64), (64, 1), (128, 144)]
         var out: [ConvDims] = []
         for (si, (h, w)) in sizes.enumerated() { for pad in 0...2 { for (ci, (c, o)) in channels.enumerated() {
             // Big images only with modest channels, to keep the reference quick.

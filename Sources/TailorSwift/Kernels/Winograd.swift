@@ -175,6 +175,10 @@ struct WinogradPlan {
     let block: Int
     let cinPad, oPad, vStride, mStride: Int
 
+    /// OpenBLAS runs an sgemm on the calling thread when M·N·K ≤ 65536 × GEMM_MULTITHREAD_THRESHOLD
+    /// (4 by default, interface/gemm.c).
+    static let openblasThreadingMNK = 1 << 18
+
     /// Threads the kernels use (and the workspace is sized for): OpenBLAS's thread count, read
     /// once so the workspace size and the kernels never disagree.
     static let threads = max(1, min(16, Int(openblas_get_num_threads())))
@@ -191,8 +195,12 @@ struct WinogradPlan {
         cinPad = padLanes(d.Cin); oPad = padLanes(d.O)
         let perTile = tile.alpha * tile.alpha * (cinPad + oPad) * MemoryLayout<Float>.stride
         // At least 32 tiles so the sgemms keep a useful M even for 64+ channels; at most 4096 so
-        // the workspace stays bounded whatever blockBytes says.
-        block = max(1, min(tiles, 4096, max(32, blockBytes / perTile)))
+        // the workspace stays bounded whatever blockBytes says. Then no more than keeps each sgemm
+        // under OpenBLAS's threading threshold (see threadCount), down to 16 tiles: past it
+        // OpenBLAS wakes its threads for every small sgemm, measured 4× slower for 32 channels.
+        var n = max(32, min(4096, blockBytes / perTile))
+        if n * d.O * d.Cin > WinogradPlan.openblasThreadingMNK { n = max(16, WinogradPlan.openblasThreadingMNK / (d.O * d.Cin)) }
+        block = max(1, min(tiles, n))
         // A 64-byte skew: with power-of-two strides the α² rows one output transform reads would
         // all fall in the same L1 sets.
         vStride = block * cinPad + 16; mStride = block * oPad + 16
@@ -201,7 +209,7 @@ struct WinogradPlan {
     /// and one when each sgemm is big enough for OpenBLAS to thread it itself (M·N·K above 2^18,
     /// its default GEMM_MULTITHREAD_THRESHOLD of 4 × 65536), so the two kinds never compete.
     var threadCount: Int {
-        if block * d.O * d.Cin > 1 << 18 { return 1 }
+        if block * d.O * d.Cin > WinogradPlan.openblasThreadingMNK { return 1 }
         return min(WinogradPlan.threads, (tiles + block - 1) / block)
     }
     /// Floats of workspace per thread.

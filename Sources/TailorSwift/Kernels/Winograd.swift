@@ -205,9 +205,9 @@ struct WinogradPlan {
         // all fall in the same L1 sets.
         vStride = block * cinPad + 16; mStride = block * oPad + 16
     }
-    /// Threads for this plan: no more than there are blocks,
-    /// and one when each sgemm is big enough for OpenBLAS to thread it itself (M·N·K above 2^18,
-    /// its default GEMM_MULTITHREAD_THRESHOLD of 4 × 65536), so the two kinds never compete.
+    /// Threads for this plan: no more than there are blocks, and one when each sgemm is big enough
+    /// for OpenBLAS to thread it itself (block·O·Cin above 2^18, 128+ channels), so that OpenBLAS's
+    /// threads and ours never compete for the two cores.
     var threadCount: Int {
         if block * d.O * d.Cin > WinogradPlan.openblasThreadingMNK { return 1 }
         return min(WinogradPlan.threads, (tiles + block - 1) / block)
@@ -216,7 +216,7 @@ struct WinogradPlan {
     var workCount: Int { tile.alpha * tile.alpha * (vStride + mStride) }
 }
 
-/// G for each tile size (α × 3), row-major; Double so the weight transform rounds once.
+/// G for each tile size (α × 3), row-major, as exact fractions; callers round them to Float.
 private func gMatrix(_ tile: WinogradTile) -> [Double] {
     switch tile {
     case .f2: return [1, 0, 0,

@@ -179,9 +179,9 @@ struct WinogradPlan {
     /// (4 by default, interface/gemm.c).
     static let openblasThreadingMNK = 1 << 18
 
-    /// Threads the kernels use (and the workspace is sized for): OpenBLAS's thread count, read
-    /// once so the workspace size and the kernels never disagree.
-    static let threads = max(1, min(16, Int(openblas_get_num_threads())))
+    /// Threads the kernels use (and the workspace is sized for): the engine's worker pool, whose
+    /// width is fixed, so the workspace size and the kernels never disagree.
+    static let threads = WorkerPool.shared.width
 
     /// Bytes of V + M per block. 512 KiB leaves half of this machine's 1 MiB L2 for OpenBLAS's
     /// packed panels of U; compared with other sizes in the TAILOR_BENCH timing.
@@ -209,7 +209,9 @@ struct WinogradPlan {
     /// for OpenBLAS to thread it itself (block·O·Cin above 2^18, 128+ channels), so that OpenBLAS's
     /// threads and ours never compete for the two cores.
     var threadCount: Int {
-        if block * d.O * d.Cin > WinogradPlan.openblasThreadingMNK { return 1 }
+        // The pool sets OpenBLAS to one thread when it is wider than one (Parallel.swift); only a
+        // multi-threaded OpenBLAS would thread big sgemms itself.
+        if block * d.O * d.Cin > WinogradPlan.openblasThreadingMNK && openblas_get_num_threads() > 1 { return 1 }
         return min(WinogradPlan.threads, (tiles + block - 1) / block)
     }
     /// Floats of workspace per thread.
@@ -520,33 +522,11 @@ private final class BlockQueue: @unchecked Sendable {   // `next` only under `mu
     }
 }
 
-/// Runs body(0..<n) on n threads (body(0) on the caller's) and joins them. A thread that cannot
-/// be created runs its share on the caller's thread instead, so the work is always done.
+/// Runs body(0..<n) on the engine's worker pool (Kernels/Parallel.swift), one index per thread
+/// part; n never exceeds the pool's width (WinogradPlan.threads), so every index runs at once.
 private func parallelFor(_ n: Int, _ body: (Int) -> Void) {
     if n <= 1 { body(0); return }
-    final class Job: @unchecked Sendable {   // read-only while the threads run
-        let body: (Int) -> Void, index: Int
-        init(_ body: @escaping (Int) -> Void, _ index: Int) { self.body = body; self.index = index }
-    }
-    withoutActuallyEscaping(body) { body in
-        var started: [(pthread_t, Unmanaged<Job>)] = []
-        var inline: [Int] = []
-        for i in 1..<n {
-            let job = Unmanaged.passRetained(Job(body, i))
-            var tid = pthread_t()
-            let rc = pthread_create(&tid, nil, { arg in
-                guard let arg else { return nil }
-                let job = Unmanaged<Job>.fromOpaque(arg).takeUnretainedValue()
-                job.body(job.index)
-                return nil
-            }, job.toOpaque())
-            if rc == 0 { started.append((tid, job)) } else { job.release(); inline.append(i) }
-        }
-        body(0)
-        for i in inline { body(i) }
-        // Joined before withoutActuallyEscaping returns: no thread outlives `body`.
-        for (tid, job) in started { pthread_join(tid, nil); job.release() }
-    }
+    parallelParts(n, grain: 1) { _, r in for i in r { body(i) } }
 }
 
 /// V[ξ, k, :] = (Bᵀ·patch·B)[ξ] for tile `t`, block row `k`. Input outside the image is zero.

@@ -30,13 +30,7 @@ public func cGetParam(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ ou
         let name = try requireString(name, "name")
         let out = try requirePointer(out, "out")
         try withHandle(net) { h in
-            let t = try h.net.parameter(name)
-            guard count == Int64(t.count) else {
-                throw TailorError.shape("parameter '\(name)' has \(t.count) values (shape \(t.shape)), the buffer holds \(count)")
-            }
-            t.data.withUnsafeBufferPointer { src in
-                if let base = src.baseAddress { out.update(from: base, count: src.count) }
-            }
+            try copyOut(try h.net.parameter(name), to: out, count: count, what: "parameter '\(name)'")
         }
     }
 }
@@ -62,4 +56,12 @@ public func cSetParam(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ da
             try h.net.setParameter(name, shape: shape, data: Array(UnsafeBufferPointer(start: data, count: n)))
         }
     }
+}
+
+/// Copies `t` into a caller's buffer of `count` floats, which must be exactly its size.
+func copyOut(_ t: Tensor, to out: UnsafeMutablePointer<Float>, count: Int64, what: String) throws {
+    guard count == Int64(t.count) else {
+        throw TailorError.shape("\(what) has \(t.count) values (shape \(t.shape)), the buffer holds \(count)")
+    }
+    t.data.withUnsafeBufferPointer { if let b = $0.baseAddress { out.update(from: b, count: $0.count) } }
 }

@@ -8,19 +8,31 @@ public func cPredict(_ net: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int
     guarded {
         guard let x else { throw TailorError.invalid("x is NULL") }
         let out = try requirePointer(out, "out")
-        let lim: ClosedRange<Int64> = 1...Int64(maxDimension)
         let batch = try requireInt(n, "n", 1...(Int64(1) << 24))
-        let shape = Shape(try requireInt(c, "channels", lim), try requireInt(h, "height", lim), try requireInt(w, "width", lim))
+        let shape = try requireSampleShape(c, h, w)
         try withHandle(net) { hd in
-            guard let expected = hd.net.inputShape, let o = hd.net.outputNode else { throw TailorError.invalid("the network has no nodes yet") }
-            guard shape == expected else { throw TailorError.shape("input samples are \(shape), the network takes \(expected)") }
-            let (total, overflow) = batch.multipliedReportingOverflow(by: shape.count)
-            guard !overflow, total <= 1 << 34 else { throw TailorError.shape("input of \(batch) samples of \(shape) is too large") }
-            guard outCount == Int64(batch * o.shape.count) else {
-                throw TailorError.shape("out holds \(outCount) values; \(batch) samples × \(o.shape.count) outputs need \(batch * o.shape.count)")
+            let (total, outputs) = try checkedInput(hd.net, batch: batch, shape: shape)
+            guard outCount == Int64(batch * outputs) else {
+                throw TailorError.shape("out holds \(outCount) values; \(batch) samples × \(outputs) outputs need \(batch * outputs)")
             }
             let logits = try Inference.predict(hd.net, input: UnsafeBufferPointer(start: x, count: total), count: batch)
             logits.withUnsafeBufferPointer { if let b = $0.baseAddress { out.update(from: b, count: $0.count) } }
         }
     }
+}
+
+/// The (channels, height, width) of one sample, each in 1...maxDimension.
+func requireSampleShape(_ c: Int64, _ h: Int64, _ w: Int64) throws -> Shape {
+    let lim: ClosedRange<Int64> = 1...Int64(maxDimension)
+    return Shape(try requireInt(c, "channels", lim), try requireInt(h, "height", lim), try requireInt(w, "width", lim))
+}
+
+/// `batch` samples of `shape` as input to `net`: the shape must be the network's input and the
+/// whole batch of a bounded size. Returns the values the input holds and the outputs per sample.
+func checkedInput(_ net: Network, batch: Int, shape: Shape) throws -> (total: Int, outputs: Int) {
+    guard let expected = net.inputShape, let o = net.outputNode else { throw TailorError.invalid("the network has no nodes yet") }
+    guard shape == expected else { throw TailorError.shape("input samples are \(shape), the network takes \(expected)") }
+    let (total, overflow) = batch.multipliedReportingOverflow(by: shape.count)
+    guard !overflow, total <= 1 << 34 else { throw TailorError.shape("input of \(batch) samples of \(shape) is too large") }
+    return (total, o.shape.count)
 }

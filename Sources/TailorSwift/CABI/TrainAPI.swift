@@ -170,15 +170,10 @@ public func cTrainStep(_ net: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: I
         guard let labels else { throw TailorError.invalid("labels is NULL") }
         let config = try fitConfig(cfg)
         let doUpdate = try flag(update, "update")
-        let lim: ClosedRange<Int64> = 1...Int64(maxDimension)
         let batch = try requireInt(n, "n", 1...Int64(Executor.maxBatch))
-        let shape = Shape(try requireInt(c, "channels", lim), try requireInt(h, "height", lim), try requireInt(w, "width", lim))
+        let shape = try requireSampleShape(c, h, w)
         try withHandle(net) { hd in
-            guard let expected = hd.net.inputShape, let o = hd.net.outputNode else { throw TailorError.invalid("the network has no nodes yet") }
-            guard shape == expected else { throw TailorError.shape("input samples are \(shape), the network takes \(expected)") }
-            let (total, overflow) = batch.multipliedReportingOverflow(by: shape.count)
-            guard !overflow, total <= 1 << 34 else { throw TailorError.shape("input of \(batch) samples of \(shape) is too large") }
-            let classes = o.shape.count
+            let (total, classes) = try checkedInput(hd.net, batch: batch, shape: shape)
             if logitsOut != nil, logitsCount != Int64(batch * classes) {
                 throw TailorError.shape("logits_out holds \(logitsCount) values; \(batch) samples × \(classes) outputs need \(batch * classes)")
             }
@@ -202,11 +197,7 @@ public func cGrad(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ out: U
         let name = try requireString(name, "name")
         let out = try requirePointer(out, "out")
         try withHandle(net) { h in
-            let g = try h.trainer.gradient(name)
-            guard count == Int64(g.count) else {
-                throw TailorError.shape("gradient of '\(name)' has \(g.count) values (shape \(g.shape)), the buffer holds \(count)")
-            }
-            g.data.withUnsafeBufferPointer { if let b = $0.baseAddress { out.update(from: b, count: $0.count) } }
+            try copyOut(try h.trainer.gradient(name), to: out, count: count, what: "gradient of '\(name)'")
         }
     }
 }

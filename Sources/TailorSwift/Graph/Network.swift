@@ -6,7 +6,12 @@ public final class Network {
     public private(set) var nodes: [Node] = []
     private(set) var indexOf: [String: Int] = [:]
     /// Every parameter and buffer, keyed by PyTorch name (`layer1.0.conv1.weight`).
-    public private(set) var params: [String: Tensor] = [:]
+    public private(set) var params: [String: Tensor] = [:] { didSet { parameterVersion &+= 1 } }
+    /// Bumped on every parameter change, so caches of the weights know to reload.
+    public private(set) var parameterVersion = 0
+    /// The executor of the last inference (Inference.predict), kept so the next call reuses its
+    /// buffers and prepared weights; rebuilt when `generation` changes.
+    var inferenceCache: AnyObject?
     public internal(set) var blocks: [ResidualBlock] = []
     /// Bumped on every structural change, so caches built from the graph know to rebuild.
     public private(set) var generation = 0

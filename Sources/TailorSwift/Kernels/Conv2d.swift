@@ -43,19 +43,21 @@ func col2im(_ dInp: UnsafeMutablePointer<Float>,   // (B, H, W, Cin)
     } } }
 }
 
-/// out = conv(inp, w) + bias. `cols` is workspace of P·KKC floats (unused for 1×1 stride-1 pad-0).
+/// out = conv(inp, w) + bias, then max(0, ·) when `relu` (inference fuses a following ReLU).
+/// `cols` is workspace of P·KKC floats (unused for 1×1 stride-1 pad-0).
 func conv2dForward(_ out: UnsafeMutablePointer<Float>,  // (B, OH, OW, O)
                    _ cols: UnsafeMutablePointer<Float>, // (P, KKC) workspace, kept for backward
                    _ inp: UnsafePointer<Float>,         // (B, H, W, Cin)
                    _ w: UnsafePointer<Float>,           // (O, K, K, Cin)
                    _ bias: UnsafePointer<Float>?,       // (O)
-                   _ d: ConvDims) {
+                   _ d: ConvDims, relu: Bool = false) {
     let direct = d.K == 1 && d.stride == 1 && d.pad == 0   // input already is the im2col matrix
     if !direct { im2colParallel(cols, inp, d) }
     let a: UnsafePointer<Float> = direct ? inp : UnsafePointer(cols)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(d.P), Int32(d.O), Int32(d.KKC),
                 1, a, Int32(d.KKC), w, Int32(d.KKC), 0, out, Int32(d.O))
     if let bias { for p in 0..<d.P { let o = out + p * d.O; for c in 0..<d.O { o[c] += bias[c] } } }
+    if relu { for i in 0..<d.P * d.O where out[i] < 0 { out[i] = 0 } }
 }
 
 /// dW += dOutᵀ·cols, dBias += Σ dOut, dInp += col2im(dOut·W). `cols` must hold the forward's

@@ -95,18 +95,18 @@ func winogradTransformWeightsBackward(_ u: UnsafeMutablePointer<Float>, // (α²
     transformWeights(u, rows: d.Cin, cols: d.O, tile, wr)
 }
 
-/// out = conv(inp, w) + bias with `u` from `winogradTransformWeights`. Returns false and leaves
-/// `out` untouched when `winogradSupported(d)` is false.
+/// out = conv(inp, w) + bias (then max(0, ·) when `relu`, saving inference a pass) with `u` from
+/// `winogradTransformWeights`. Returns false and leaves `out` untouched when `winogradSupported(d)` is false.
 @discardableResult
 func winogradForward(_ out: UnsafeMutablePointer<Float>,   // (B, OH, OW, O)
                      _ work: UnsafeMutablePointer<Float>,  // winogradWorkspaceCount(d, tile)
                      _ inp: UnsafePointer<Float>,          // (B, H, W, Cin)
                      _ u: UnsafePointer<Float>,            // (α², O, Cin)
                      _ bias: UnsafePointer<Float>?,        // (O)
-                     _ d: ConvDims, _ tile: WinogradTile,
+                     _ d: ConvDims, _ tile: WinogradTile, relu: Bool = false,
                      blockBytes: Int = WinogradPlan.defaultBlockBytes) -> Bool {
     guard winogradSupported(d) else { return false }
-    winogradConv(out, accumulate: false, work, inp, u, bias, WinogradPlan(d, tile, blockBytes: blockBytes))
+    winogradConv(out, accumulate: false, relu: relu, work, inp, u, bias, WinogradPlan(d, tile, blockBytes: blockBytes))
     return true
 }
 
@@ -121,7 +121,7 @@ func winogradBackwardData(_ dInp: UnsafeMutablePointer<Float>, // (B, H, W, Cin)
                           _ d: ConvDims, _ tile: WinogradTile,
                           blockBytes: Int = WinogradPlan.defaultBlockBytes) -> Bool {
     guard winogradSupported(d) else { return false }
-    winogradConv(dInp, accumulate: true, work, dOut, uBack, nil,
+    winogradConv(dInp, accumulate: true, relu: false, work, dOut, uBack, nil,
                  WinogradPlan(winogradBackwardDims(d), tile, blockBytes: blockBytes))
     return true
 }
@@ -369,16 +369,16 @@ private enum F4: WinogradTransforms {
 
 /// Shared by forward (accumulate false: out = Y + bias) and backward-data (accumulate true:
 /// out += Y). The plan's dims are validated by the callers.
-private func winogradConv(_ out: UnsafeMutablePointer<Float>, accumulate: Bool,
+private func winogradConv(_ out: UnsafeMutablePointer<Float>, accumulate: Bool, relu: Bool,
                           _ work: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                           _ u: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, _ p: WinogradPlan) {
     switch p.tile {
-    case .f2: winogradConv(F2.self, out, accumulate, work, inp, u, bias, p)
-    case .f4: winogradConv(F4.self, out, accumulate, work, inp, u, bias, p)
+    case .f2: winogradConv(F2.self, out, accumulate, relu, work, inp, u, bias, p)
+    case .f4: winogradConv(F4.self, out, accumulate, relu, work, inp, u, bias, p)
     }
 }
 
-private func winogradConv<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool,
+private func winogradConv<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool, _ relu: Bool,
                                                  _ work: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                                                  _ u: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                                                  _ p: WinogradPlan) {
@@ -397,7 +397,7 @@ private func winogradConv<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutable
                             1, v + xi * p.vStride, Int32(p.cinPad), u + xi * d.O * d.Cin, Int32(d.Cin),
                             0, mm + xi * p.mStride, Int32(p.oPad))
             }
-            for k in 0..<n { outputTile(T.self, out, accumulate, mm, k, t0 + k, bias, p, orow, ycol) }
+            for k in 0..<n { outputTile(T.self, out, accumulate, relu, mm, k, t0 + k, bias, p, orow, ycol) }
         }
     }
 }
@@ -579,8 +579,8 @@ private func inputTile<T: WinogradTransforms>(_: T.Type, _ v: UnsafeMutablePoint
     }
 }
 
-/// out[tile pixels] (=|+=) (Aᵀ·M[:, k, :]·A) (+ bias), clipped to the output.
-private func outputTile<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool,
+/// out[tile pixels] (=|+=) (Aᵀ·M[:, k, :]·A) (+ bias, then ReLU if `relu`), clipped to the output.
+private func outputTile<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool, _ relu: Bool,
                                                _ mm: UnsafeMutablePointer<Float>, _ k: Int, _ t: Int,
                                                _ bias: UnsafePointer<Float>?, _ p: WinogradPlan,
                                                _ orow: UnsafeMutableRawPointer, _ ycol: UnsafeMutableRawPointer) {
@@ -606,12 +606,13 @@ private func outputTile<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutablePo
                 let dst = out + ((b * OH + ty * m + y) * OW + tx * m + x) * d.O + o0
                 if nl == lanes {
                     let raw = UnsafeMutableRawPointer(dst)
-                    let r = accumulate ? raw.loadUnaligned(as: WinogradLanes.self) + yv : yv + bl
+                    var r = accumulate ? raw.loadUnaligned(as: WinogradLanes.self) + yv : yv + bl
+                    if relu { r = r.replacing(with: 0, where: r .< 0) }
                     raw.storeBytes(of: r, as: WinogradLanes.self)
                 } else if accumulate {
                     for l in 0..<nl { dst[l] += yv[l] }
                 } else {
-                    for l in 0..<nl { dst[l] = yv[l] + bl[l] }
+                    for l in 0..<nl { let r = yv[l] + bl[l]; dst[l] = relu && r < 0 ? 0 : r }
                 }
             }
         }

@@ -1,3 +1,5 @@
+import Glibc
+
 // Train-mode execution of a whole Network: forward with BatchNorm on batch statistics (running
 // statistics updated with PyTorch's momentum rule, num_batches_tracked incremented), caching what
 // backward needs, then backward in reverse topological order. Gradients accumulate (+=), so a node
@@ -5,6 +7,9 @@
 //
 // Activations and their gradients are each one contiguous buffer with one offset per node.
 // Conv backward recomputes im2col into a shared workspace instead of keeping every conv's columns.
+// 3×3 stride-1 convs (all but the stem and the projections in a ResNet) run as Winograd instead
+// (Kernels/Winograd.swift): forward, backward-data and the weight gradient, with the weights
+// transformed once per step (once per weights in inference).
 // The executor is built for one graph structure (`Network.generation`); rebuild it after a mode switch.
 
 final class Executor {
@@ -15,7 +20,24 @@ final class Executor {
         var inShape: Shape
         var shape: Shape
         var w = -1, b = -1          // offsets into the parameter buffers; -1 when absent
+        /// Offset of this conv's Winograd-transformed weights in `winogradU`; -1: im2col + sgemm.
+        var winograd = -1
+        func dims(batch B: Int) -> ConvDims? {
+            guard case .conv2d(let a) = op else { return nil }
+            return ConvDims(B: B, H: inShape.h, W: inShape.w, Cin: inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
+        }
     }
+
+    /// Inference: F(4×4) does 2.25 multiplies per output and channel where im2col does 9; its
+    /// rounding error (~1e-5 of the output scale, KernelWinogradTests) keeps logits within 1e-4.
+    /// Training: F(2×2) (4 multiplies). F(4×4)'s error made ~100× more ReLU pre-activations flip
+    /// sign against an exact reference, and in deep plain nets (ResNet-20 with skips removed) that
+    /// moved weight gradients by up to 2e-1; F(2×2) stays at float32 PyTorch's own error
+    /// (test_train_parity.py).
+    static func winogradTile(training: Bool) -> WinogradTile { training ? .f2 : .f4 }
+    /// Convs computed by Winograd. Below 8 input channels (the RGB stem) a transformed tile would
+    /// be mostly padding lanes and im2col's K = 27 sgemm is faster.
+    static func usesWinograd(_ d: ConvDims) -> Bool { winogradSupported(d) && d.Cin >= 8 }
 
     let network: ObjectIdentifier
     let generation: Int
@@ -38,6 +60,21 @@ final class Executor {
     private var argmax: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
     // BN caches (mean, rstd) per BN node, offsets shared with the store's stats layout.
     private let bnCache: FloatBuffer
+    /// Winograd-transformed forward weights of every Winograd conv, and the store version they were
+    /// made from (-1: stale, rebuilt by the next forward).
+    private let winogradU: FloatBuffer
+    /// Inference-mode state: fusions and liveness (InferencePlan), the parameters with BatchNorm
+    /// folded into convs, the folded biases, and the store version they were made from (-1: stale).
+    private let inference: InferencePlan
+    private let inferenceValues: FloatBuffer
+    private let foldedBias: FloatBuffer
+    private var foldedBiasOffset: [Int: Int] = [:]
+    private var inferenceVersion = -1
+    private var layoutForTraining = false
+    /// The backward-data weights of one conv at a time (transformed where used) and the workspace
+    /// all Winograd convs share.
+    private var winogradBackU = FloatBuffer(count: 0)
+    private var winogradWork = FloatBuffer(count: 0)
 
     init(_ net: Network) throws {
         guard let inShape = net.inputShape, let out = net.outputNode else { throw TailorError.invalid("the network has no nodes yet") }
@@ -47,10 +84,11 @@ final class Executor {
         network = ObjectIdentifier(net)
         generation = net.generation
         store = try ParameterStore(net)
+        loadedParameters = net.parameterVersion
         inputShape = inShape
         outputCount = out.shape.count
         bnCache = FloatBuffer(count: store.stats.count)
-        var index: [String: Int] = [:]
+        var index: [String: Int] = [:], winogradCount = 0, plans: [Plan] = []
         for (i, node) in net.nodes.enumerated() {
             let ins = try node.inputs.map { n -> Int in
                 guard let k = index[n] else { throw TailorError(.internal, "node '\(node.name)' reads '\(n)' before it is computed") }
@@ -59,14 +97,66 @@ final class Executor {
             var p = Plan(op: node.op, name: node.name, inputs: ins, inShape: ins.first.map { plans[$0].shape } ?? node.shape, shape: node.shape)
             if let w = store.offset(of: "\(node.name).weight") { p.w = w }
             if let b = store.offset(of: "\(node.name).bias") { p.b = b }
+            if let d = p.dims(batch: 1), Executor.usesWinograd(d) {
+                p.winograd = winogradCount
+                winogradCount += winogradWeightCount(d, .f4)   // the larger of the two tiles
+            }
             plans.append(p)
             index[node.name] = i
         }
+        self.plans = plans
+        winogradU = FloatBuffer(count: winogradCount)
+        inference = InferencePlan(plans)
+        inferenceValues = FloatBuffer(count: store.values.count)
+        var biasCount = 0
+        for i in inference.foldedBN.keys.sorted() { foldedBiasOffset[i] = biasCount; biasCount += plans[i].shape.c }
+        foldedBias = FloatBuffer(count: biasCount)
     }
 
     deinit { argmax.deallocate() }
 
+    /// The inference parameters: the store's, with every folded BatchNorm's scale multiplied into its
+    /// conv's weights and its shift into the conv's bias (InferencePlan), then Winograd-transformed.
+    private func prepareInferenceWeights() {
+        let P = inferenceValues.p, S = store.stats.p
+        P.update(from: store.values.p, count: store.values.count)
+        for (i, j) in inference.foldedBN {
+            let conv = plans[i], bn = plans[j]
+            guard case .batchnorm(let a) = bn.op, let so = store.statOffset[bn.name], let bo = foldedBiasOffset[i],
+                  let d = conv.dims(batch: 1) else { continue }
+            let C = d.O, eps = Float(a.eps)
+            for o in 0..<C {
+                let scale = P[bn.w + o] / sqrtf(S[so + C + o] + eps)
+                let row = P + conv.w + o * d.KKC
+                for k in 0..<d.KKC { row[k] *= scale }
+                let b = conv.b >= 0 ? P[conv.b + o] : 0
+                foldedBias.p[bo + o] = scale * (b - S[so + o]) + P[bn.b + o]
+            }
+        }
+        transformWinogradWeights(Executor.winogradTile(training: false), from: P)
+    }
+
+    /// Winograd-transforms every Winograd conv's weights in `P`, one conv per pool part.
+    private func transformWinogradWeights(_ tile: WinogradTile, from P: UnsafeMutablePointer<Float>) {
+        let convs = plans.filter { $0.winograd >= 0 }
+        let U = winogradU.p
+        parallelFor(convs.count, grain: 1) { r in
+            for p in convs[r] {
+                if let d = p.dims(batch: 1) { winogradTransformWeights(U + p.winograd, P + p.w, d, tile) }
+            }
+        }
+    }
+
     func matches(_ net: Network) -> Bool { ObjectIdentifier(net) == network && net.generation == generation }
+
+    /// The network's parameter version the store was last loaded from.
+    private var loadedParameters: Int
+    /// Reloads the store when the network's parameters changed since (set_param, a file load, fit).
+    func syncWeights(from net: Network) throws {
+        guard net.parameterVersion != loadedParameters else { return }
+        try store.load(from: net)
+        loadedParameters = net.parameterVersion
+    }
 
     /// Output rows (positions) per conv chunk: measured on this machine, 2–8K rows keep the
     /// im2col block in L2 and give OpenBLAS the best rates for these tall, narrow GEMMs.
@@ -89,9 +179,11 @@ final class Executor {
     /// Allocates activation buffers for `B` samples (reused while B does not change); gradient
     /// buffers only when `training`.
     func ensureBatch(_ B: Int, training: Bool = true) throws {
-        if B == batch && (!training || dActs.count >= activationCount) { return }
+        // A training layout (every activation kept) also serves inference; not the other way round.
+        if B == batch && (layoutForTraining || !training) { return }
         guard B >= 1, B <= Executor.maxBatch else { throw TailorError.invalid("batch size must be in 1...\(Executor.maxBatch), got \(B)") }
         var offs: [Int] = [], total = 0, colsMax = 0, amOffs: [Int] = [], amTotal = 0, wMax = 0
+        var winoWork = 0, winoBack = 0
         for p in plans {
             offs.append(total)
             let (n, o) = B.multipliedReportingOverflow(by: p.shape.count)
@@ -101,6 +193,15 @@ final class Executor {
             switch p.op {
             case .conv2d(let a):
                 let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
+                if p.winograd >= 0 {
+                    // Sized for both tiles: an inference forward (validation, the teacher) may run on
+                    // buffers a training step sized.
+                    for tile in WinogradTile.allCases {
+                        winoWork = max(winoWork, winogradWorkspaceCount(d, tile), training ? winogradWeightGradWorkspaceCount(d, tile) : 0)
+                    }
+                    if training { winoBack = max(winoBack, winogradWeightCount(d, Executor.winogradTile(training: true))) }
+                    continue
+                }
                 wMax = max(wMax, d.O * d.KKC + d.O)
                 if !(a.kernel == 1 && a.stride == 1 && a.padding == 0) {
                     colsMax = max(colsMax, min(B, Executor.imagesPerChunk(d)) * d.OH * d.OW * d.KKC)
@@ -114,6 +215,8 @@ final class Executor {
             }
         }
         // Activations and their gradients are each one buffer: cap each at 2^31 floats (8 GiB).
+        // Inference keeps only live activations (InferencePlan); `total` above still bounds them.
+        if !training { (offs, total) = inference.offsets(plans, batch: B) }
         guard total <= 1 << 31, colsMax <= 1 << 28 else {
             throw TailorError.shape("batch \(B) needs \(total) activation values (over 2^31); use a smaller batch")
         }
@@ -125,6 +228,8 @@ final class Executor {
         if training && dActs.count < total { dActs = FloatBuffer(count: total) }
         if colsPerPart < colsMax { colsPerPart = colsMax; cols = FloatBuffer(count: colsMax * parts) }
         if partialPerPart < wMax { partialPerPart = wMax; partialGrads = FloatBuffer(count: wMax * parts) }
+        if winogradWork.count < winoWork { winogradWork = FloatBuffer(count: winoWork) }
+        if winogradBackU.count < winoBack { winogradBackU = FloatBuffer(count: winoBack) }
         if argmaxCount < amTotal {
             argmax.deallocate()
             argmax = .allocate(capacity: max(amTotal, 1))
@@ -132,6 +237,7 @@ final class Executor {
             argmaxCount = amTotal
         }
         activationCount = total
+        layoutForTraining = training
         actOffset = offs
         argmaxOffset = amOffs
         batch = B
@@ -144,8 +250,20 @@ final class Executor {
     /// and num_batches_tracked updated. Otherwise inference mode (running statistics, nothing changes).
     func forward(_ x: UnsafePointer<Float>, batch B: Int, training: Bool = true) throws {
         try ensureBatch(B, training: training)
-        let P = store.values.p, S = store.stats.p
+        // Training changes the weights after every forward, so their transforms are rebuilt each
+        // step; inference folds and transforms once and reuses them until the store is reloaded.
+        let tile = Executor.winogradTile(training: training)
+        if training {
+            transformWinogradWeights(tile, from: store.values.p)
+            inferenceVersion = -1
+        } else if inferenceVersion != store.version {
+            prepareInferenceWeights()
+            inferenceVersion = store.version
+        }
+        let P = training ? store.values.p : inferenceValues.p, S = store.stats.p
         for (i, p) in plans.enumerated() {
+            // A folded BN or fused ReLU was computed by its group's first node, into this buffer.
+            if !training && inference.skipped[i] { continue }
             let out = acts.p + actOffset[i]
             let s = p.shape
             let inp: UnsafeMutablePointer<Float> = acts.p + (p.inputs.first.map { actOffset[$0] } ?? 0)
@@ -159,16 +277,24 @@ final class Executor {
                 // still in cache when the GEMM reads them; chunks run on the worker pool, each part
                 // with its own workspace.
                 let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
+                let w = P + p.w
+                var bias: UnsafePointer<Float>? = p.b >= 0 ? UnsafePointer(P + p.b) : nil
+                if !training, let o = foldedBiasOffset[i] { bias = UnsafePointer(foldedBias.p + o) }
+                let relu = !training && inference.reluAfter[i]
+                if p.winograd >= 0 {
+                    // The whole batch at once: the kernel blocks tiles for the cache and runs on the pool.
+                    winogradForward(out, winogradWork.p, inp, winogradU.p + p.winograd, bias, d, tile, relu: relu)
+                    continue
+                }
                 let per = Executor.imagesPerChunk(d), inStride = d.H * d.W * d.Cin, outStride = d.OH * d.OW * d.O
                 let chunks = (B + per - 1) / per
-                let w = P + p.w, bias: UnsafePointer<Float>? = p.b >= 0 ? UnsafePointer(P + p.b) : nil
                 let ws = cols.p, wsStride = colsPerPart
                 parallelParts(chunks, grain: 2) { part, range in
                     for ci in range {
                         var dc = d
                         let b0 = ci * per
                         dc.B = min(per, B - b0)
-                        conv2dForward(out + b0 * outStride, ws + part * wsStride, inp + b0 * inStride, w, bias, dc)
+                        conv2dForward(out + b0 * outStride, ws + part * wsStride, inp + b0 * inStride, w, bias, dc, relu: relu)
                     }
                 }
             case .batchnorm(let a):
@@ -188,7 +314,8 @@ final class Executor {
                 parallelFor(B * s.count) { r in reluForward(out + r.lowerBound, inp + r.lowerBound, r.count) }
             case .add:
                 let other = acts.p + actOffset[p.inputs[1]]
-                parallelFor(B * s.count) { r in addForward(out + r.lowerBound, inp + r.lowerBound, other + r.lowerBound, r.count, relu: false) }
+                let relu = !training && inference.reluAfter[i]
+                parallelFor(B * s.count) { r in addForward(out + r.lowerBound, inp + r.lowerBound, other + r.lowerBound, r.count, relu: relu) }
             case .maxpool(let a):
                 let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: p.inShape.c, K: a.kernel, stride: a.stride, pad: a.padding)
                 maxpoolForward(out, argmax + argmaxOffset[i], inp, d)
@@ -232,6 +359,15 @@ final class Executor {
                 break
             case .conv2d(let a):
                 let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
+                if p.winograd >= 0 {
+                    let tile = Executor.winogradTile(training: true)
+                    winogradBackwardWeights(G + p.w, p.b >= 0 ? G + p.b : nil, winogradWork.p, g, inp, d, tile)
+                    if let dInp {
+                        winogradTransformWeightsBackward(winogradBackU.p, P + p.w, d, tile)
+                        winogradBackwardData(dInp, winogradWork.p, g, winogradBackU.p, d, tile)
+                    }
+                    continue
+                }
                 let direct = a.kernel == 1 && a.stride == 1 && a.padding == 0
                 let per = Executor.imagesPerChunk(d), inStride = d.H * d.W * d.Cin, outStride = d.OH * d.OW * d.O
                 let chunks = (B + per - 1) / per

@@ -20,7 +20,15 @@ public enum Inference {
         // Flat outputs (every classifier) go through the engine's executor: weights converted
         // once, conv chunks and elementwise work on the worker pool. Others use the path below.
         if outNode.shape.h == 1, outNode.shape.w == 1, let base = x.baseAddress {
-            return try Executor(net).predict(base, count: n)
+            let e: Executor
+            if let cached = net.inferenceCache as? Executor, cached.matches(net) {
+                e = cached
+                try e.syncWeights(from: net)
+            } else {
+                e = try Executor(net)
+                net.inferenceCache = e
+            }
+            return try e.predict(base, count: n)
         }
         let weights = try PreparedWeights(net)
         let outCount = outNode.shape.count

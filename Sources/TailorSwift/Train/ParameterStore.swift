@@ -108,8 +108,13 @@ final class ParameterStore {
 
     func offset(of name: String) -> Int? { slotIndex[name].map { slots[$0].offset } }
 
+    /// Bumped by every `load`, so caches derived from the weights (the executor's Winograd
+    /// transforms) know when to rebuild.
+    private(set) var version = 0
+
     /// Copies every parameter and BN buffer from the network (PyTorch layout) into the buffers.
     func load(from net: Network) throws {
+        version &+= 1
         for s in slots {
             let t = try net.parameter(s.name)
             guard t.count == s.count else { throw TailorError(.internal, "parameter '\(s.name)' changed size") }

@@ -72,6 +72,12 @@ const char *tailor_version(void);
 /** TAILOR_ABI_VERSION the library was built with; compare with the header's to detect a mismatch. */
 int tailor_abi_version(void);
 
+/** 1 if this CPU can run the library, 0 if not. Builds compiled for AVX2/FMA (the default when the
+ * building machine has them; `TAILOR_CPU=x86-64 make lib` builds for any x86-64) would stop on an
+ * illegal instruction on older CPUs; this function is plain C for the x86-64 baseline, so call it
+ * first when the library may run on another machine than it was built on. Thread-safe. */
+int tailor_cpu_supported(void);
+
 /* ==== Networks =========================================================================== */
 
 /** Opaque network: graph, parameters, residual blocks and their skip modes. */

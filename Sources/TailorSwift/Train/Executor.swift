@@ -35,6 +35,9 @@ final class Executor {
     /// moved weight gradients by up to 2e-1; F(2×2) stays at float32 PyTorch's own error
     /// (test_train_parity.py).
     static func winogradTile(training: Bool) -> WinogradTile { training ? .f2 : .f4 }
+    /// Backward-data and the weight gradient: F(4×4). No ReLU mask depends on them, so its error
+    /// stays ~1e-5 of each gradient's scale (test_train_parity.py).
+    static let backwardTile = WinogradTile.f4
     /// Convs computed by Winograd. Below 8 input channels (the RGB stem) a transformed tile would
     /// be mostly padding lanes and im2col's K = 27 sgemm is faster.
     static func usesWinograd(_ d: ConvDims) -> Bool { winogradSupported(d) && d.Cin >= 8 }
@@ -199,7 +202,7 @@ final class Executor {
                     for tile in WinogradTile.allCases {
                         winoWork = max(winoWork, winogradWorkspaceCount(d, tile), training ? winogradWeightGradWorkspaceCount(d, tile) : 0)
                     }
-                    if training { winoBack = max(winoBack, winogradWeightCount(d, Executor.winogradTile(training: true))) }
+                    if training { winoBack = max(winoBack, winogradWeightCount(d, Executor.backwardTile)) }
                     continue
                 }
                 wMax = max(wMax, d.O * d.KKC + d.O)
@@ -360,7 +363,7 @@ final class Executor {
             case .conv2d(let a):
                 let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: a.outChannels, K: a.kernel, stride: a.stride, pad: a.padding)
                 if p.winograd >= 0 {
-                    let tile = Executor.winogradTile(training: true)
+                    let tile = Executor.backwardTile
                     winogradBackwardWeights(G + p.w, p.b >= 0 ? G + p.b : nil, winogradWork.p, g, inp, d, tile)
                     if let dInp {
                         winogradTransformWeightsBackward(winogradBackU.p, P + p.w, d, tile)

@@ -1,18 +1,22 @@
-"""The DESIGN.md §4 anchor run on CIFAR-10 with the Tailor engine alone (no PyTorch):
+"""The Tailor experiment on CIFAR-10 (DESIGN.md §4), with the Tailor engine alone (no PyTorch):
 
 1. teacher: ResNet-8, 30 epochs, one-cycle (max lr 0.2), batch 128, SGD Nesterov momentum 0.9,
-   weight decay 5e-4, random crop (padding 4) + horizontal flip, per-channel normalisation;
-2. students: a copy of the teacher, 15 epochs of KD (0.35·MSE(teacher, student) + 0.65·CE),
-   lr 0.01 cosine, block k switched to "removed" (SkipRemover) or "short" (SkipShortener)
-   before epoch 3·(k+1), all in one run.
+   weight decay 5e-4, random crop (padding 4) + horizontal flip, per-channel normalisation
+   (skipped with --teacher FILE when a trained teacher is at hand);
+2. SkipRemover and SkipShortener (tailor.remove_skips / tailor.shorten_skips) from that teacher:
+   15 epochs of KD (0.35·MSE(teacher, student) + 0.65·CE), lr 0.01 cosine, batch 128, SGD
+   Nesterov, weight decay 5e-4, one block altered every 3 epochs (the defaults);
+3. a results table, markdown and JSON: test accuracy of teacher / removed / shortened, and each
+   network's hls4ml (16-bit, default FIFO depths) and FINN (4-bit) BRAM18 / LUT / FF and PE-array
+   (8-bit) bytes per inference, with the changes against the teacher in %.
 
-    python examples/cifar10_anchor.py PATH/cifar-10-batches-bin [--teacher-epochs 30] [--kd-epochs 15]
+    python examples/cifar10_anchor.py PATH/cifar-10-batches-bin [--out DIR] [--teacher FILE]
 
-PyTorch 2.13 on this machine: teacher 82.1 %, SkipRemover 81.8 %, SkipShortener 81.3 %.
-This engine, same settings (2 threads, 2026-11-25): teacher 82.0 % (30 epochs, ~20 min),
-SkipRemover 81.8 %, SkipShortener 81.4 % (15 KD epochs each, one block switched every 3).
+Writes DIR/resnet8_{teacher,removed,short}.tailor, DIR/cifar10_results.md and .json.
+PyTorch 2.13 on this machine, same recipe: teacher 82.1 %, SkipRemover 81.8 %, SkipShortener 81.3 %.
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -22,18 +26,52 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import tailor  # noqa: E402
 from tailor import datasets  # noqa: E402
 
+# (target, bits, figures reported) for the results table.
+TARGETS = [("hls4ml", 16, ("bram18", "lut", "ff")), ("finn", 4, ("bram18", "lut", "ff")), ("pe_array", 8, ("bytes",))]
+
+
+def hardware(net):
+    """Design totals per target: {target: {figure: value}}."""
+    return {t: {f: tailor.estimate(net, target=t, bits=b).totals["total"][f] for f in figs} for t, b, figs in TARGETS}
+
+
+def percent(new, old):
+    return None if old == 0 else 100.0 * (new - old) / old
+
+
+def table(results):
+    """The markdown results table: one row per network, accuracy and every hardware figure with its
+    change against the teacher."""
+    cols = [(t, f) for t, _, figs in TARGETS for f in figs]
+    head = "| network | test accuracy | " + " | ".join(f"{t} {f}" for t, f in cols) + " |"
+    rows = [head, "|" + "---|" * (2 + len(cols))]
+    base = results["teacher"]
+    for name, r in results.items():
+        acc = f"{100 * r['accuracy']:.2f} %"
+        if name != "teacher":
+            acc += f" ({100 * (r['accuracy'] - base['accuracy']):+.2f} pt)"
+        cells = []
+        for t, f in cols:
+            v, p = r["hardware"][t][f], percent(r["hardware"][t][f], base["hardware"][t][f])
+            cells.append(f"{v:,}" + ("" if name == "teacher" or p is None else f" ({p:+.1f} %)"))
+        rows.append(f"| {name} | {acc} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("data")
+    ap.add_argument("data", help="cifar-10-batches-bin or cifar-10-batches-py directory")
+    ap.add_argument("--teacher", help="a trained teacher model file (skips step 1)")
     ap.add_argument("--teacher-epochs", type=int, default=30)
     ap.add_argument("--kd-epochs", type=int, default=15)
     ap.add_argument("--every", type=int, default=3)
     ap.add_argument("--out", default=".")
     a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
     d = datasets.load_cifar10(a.data)
     norm = (d.mean, d.std)
     t0 = time.time()
+    timings = {}
 
     def log(tag):
         def cb(p):
@@ -42,21 +80,34 @@ def main():
                       f"test acc {p['val_accuracy']:.4f} lr {p['lr']:.4g} ({time.time() - t0:.0f} s)", flush=True)
         return cb
 
-    teacher = tailor.zoo.resnet8(seed=0)
-    teacher.fit(train=d.train, val=d.test, epochs=a.teacher_epochs, batch_size=128, lr=0.2, schedule="onecycle",
-                momentum=0.9, nesterov=True, weight_decay=5e-4, normalize=norm, progress=False, callback=log("teacher"))
-    teacher.save(os.path.join(a.out, "resnet8_teacher.tailor"))
-    results = {"teacher": teacher.evaluate(*d.test, normalize=norm)["accuracy"]}
-    for mode in ("removed", "short"):
-        student = teacher.copy()
-        switches = [(a.every * (k + 1), k, mode) for k in range(len(teacher.blocks)) if a.every * (k + 1) < a.kd_epochs]
-        student.fit(train=d.train, val=d.test, epochs=a.kd_epochs, batch_size=128, lr=0.01, schedule="cosine",
-                    momentum=0.9, nesterov=True, weight_decay=5e-4, loss="kd", teacher=teacher, kd_alpha=0.35,
-                    normalize=norm, mode_switches=switches, progress=False, callback=log(mode), seed=1)
-        student.save(os.path.join(a.out, f"resnet8_{mode}.tailor"))
-        results[mode] = student.evaluate(*d.test, normalize=norm)["accuracy"]
-    for k, v in results.items():
-        print(f"{k:8s} test accuracy {100 * v:.1f} %")
+    if a.teacher:
+        teacher = tailor.Network.load(a.teacher)
+    else:
+        t = time.time()
+        teacher = tailor.zoo.resnet8(seed=0)
+        teacher.fit(train=d.train, val=d.test, epochs=a.teacher_epochs, batch_size=128, lr=0.2, schedule="onecycle",
+                    momentum=0.9, nesterov=True, weight_decay=5e-4, normalize=norm, progress=False, callback=log("teacher"))
+        timings["teacher"] = time.time() - t
+        teacher.save(os.path.join(a.out, "resnet8_teacher.tailor"))
+    results = {"teacher": {"accuracy": teacher.evaluate(*d.test, normalize=norm)["accuracy"], "hardware": hardware(teacher)}}
+    for name, algorithm in (("removed", tailor.remove_skips), ("short", tailor.shorten_skips)):
+        t = time.time()
+        student = algorithm(teacher, d.train, d.test, every=a.every, epochs=a.kd_epochs, normalize=norm,
+                            progress=False, callback=log(name), seed=1)
+        timings[name] = time.time() - t
+        student.save(os.path.join(a.out, f"resnet8_{name}.tailor"))
+        results[name] = {"accuracy": student.evaluate(*d.test, normalize=norm)["accuracy"], "hardware": hardware(student),
+                         "history": [{k: v for k, v in r.items() if k != "hardware"} for r in student.history]}
+    md = table(results)
+    print(md)
+    for k, v in timings.items():
+        print(f"{k}: {v / 60:.1f} min")
+    with open(os.path.join(a.out, "cifar10_results.md"), "w") as f:
+        f.write(md + "\n")
+    with open(os.path.join(a.out, "cifar10_results.json"), "w") as f:
+        json.dump({"results": results, "minutes": {k: v / 60 for k, v in timings.items()},
+                   "recipe": {"teacher_epochs": a.teacher_epochs, "kd_epochs": a.kd_epochs, "every": a.every,
+                              "targets": [{"target": t, "bits": b} for t, b, _ in TARGETS]}}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -74,6 +74,12 @@ final class Executor {
     private var foldedBiasOffset: [Int: Int] = [:]
     private var inferenceVersion = -1
     private var layoutForTraining = false
+    /// Training: a ReLU that is the only reader of a BatchNorm or an add is computed by that node,
+    /// forward (writing the ReLU's buffer) and backward (masking the ReLU's output gradient as it
+    /// reads it), saving a pass over the activations each way. For node i: the ReLU fused into it
+    /// or -1; for a ReLU: whether its producer computes it.
+    private let fusedReLU: [Int]
+    private let reluFused: [Bool]
     /// The backward-data weights of one conv at a time (transformed where used) and the workspace
     /// all Winograd convs share.
     private var winogradBackU = FloatBuffer(count: 0)
@@ -110,6 +116,15 @@ final class Executor {
         self.plans = plans
         winogradU = FloatBuffer(count: winogradCount)
         inference = InferencePlan(plans)
+        var readers = [[Int]](repeating: [], count: plans.count)
+        for (i, p) in plans.enumerated() { for j in p.inputs { readers[j].append(i) } }
+        var fused = [Int](repeating: -1, count: plans.count), isFused = [Bool](repeating: false, count: plans.count)
+        for (i, p) in plans.enumerated() {
+            switch p.op { case .batchnorm, .add: break; default: continue }
+            guard readers[i].count == 1, let k = readers[i].first, case .relu = plans[k].op else { continue }
+            fused[i] = k; isFused[k] = true
+        }
+        fusedReLU = fused; reluFused = isFused
         inferenceValues = FloatBuffer(count: store.values.count)
         var biasCount = 0
         for i in inference.foldedBN.keys.sorted() { foldedBiasOffset[i] = biasCount; biasCount += plans[i].shape.c }
@@ -267,6 +282,9 @@ final class Executor {
         for (i, p) in plans.enumerated() {
             // A folded BN or fused ReLU was computed by its group's first node, into this buffer.
             if !training && inference.skipped[i] { continue }
+            if training && reluFused[i] { continue }
+            let started = ExecutorProfile.enabled ? ExecutorProfile.now() : 0
+            defer { if ExecutorProfile.enabled { ExecutorProfile.record(p, training ? "forward (train)" : "forward (inference)", since: started) } }
             let out = acts.p + actOffset[i]
             let s = p.shape
             let inp: UnsafeMutablePointer<Float> = acts.p + (p.inputs.first.map { actOffset[$0] } ?? 0)
@@ -304,8 +322,9 @@ final class Executor {
                 guard let so = store.statOffset[p.name] else { throw TailorError(.internal, "BN '\(p.name)' has no statistics") }
                 let C = s.c
                 if training {
-                    batchnormForwardTrain(out, bnCache.p + so, bnCache.p + so + C, S + so, S + so + C, inp, P + p.w, P + p.b,
-                                          B * s.h * s.w, C, eps: Float(a.eps), momentum: Float(a.momentum))
+                    let k = fusedReLU[i]
+                    batchnormForwardTrain(k >= 0 ? acts.p + actOffset[k] : out, bnCache.p + so, bnCache.p + so + C, S + so, S + so + C,
+                                          inp, P + p.w, P + p.b, B * s.h * s.w, C, eps: Float(a.eps), momentum: Float(a.momentum), relu: k >= 0)
                     store.batchesTracked[p.name, default: 0] += 1
                 } else {
                     let gamma = P + p.w, beta = P + p.b, eps = Float(a.eps)
@@ -317,8 +336,10 @@ final class Executor {
                 parallelFor(B * s.count) { r in reluForward(out + r.lowerBound, inp + r.lowerBound, r.count) }
             case .add:
                 let other = acts.p + actOffset[p.inputs[1]]
-                let relu = !training && inference.reluAfter[i]
-                parallelFor(B * s.count) { r in addForward(out + r.lowerBound, inp + r.lowerBound, other + r.lowerBound, r.count, relu: relu) }
+                let k = training ? fusedReLU[i] : -1
+                let relu = training ? k >= 0 : inference.reluAfter[i]
+                let dst = k >= 0 ? acts.p + actOffset[k] : out
+                parallelFor(B * s.count) { r in addForward(dst + r.lowerBound, inp + r.lowerBound, other + r.lowerBound, r.count, relu: relu) }
             case .maxpool(let a):
                 let d = ConvDims(B: B, H: p.inShape.h, W: p.inShape.w, Cin: p.inShape.c, O: p.inShape.c, K: a.kernel, stride: a.stride, pad: a.padding)
                 maxpoolForward(out, argmax + argmaxOffset[i], inp, d)
@@ -350,6 +371,8 @@ final class Executor {
         let P = store.values.p, G = store.grads.p
         for i in plans.indices.reversed() {
             let p = plans[i]
+            let started = ExecutorProfile.enabled ? ExecutorProfile.now() : 0
+            defer { if ExecutorProfile.enabled { ExecutorProfile.record(p, "backward", since: started) } }
             let g = dActs.p + actOffset[i]
             let out = acts.p + actOffset[i]
             let s = p.shape
@@ -401,17 +424,24 @@ final class Executor {
                     if hasBias { let db = G + p.b; for i in 0..<d.O { db[i] += src[wCount + i] } }
                 }
             case .batchnorm:
-                guard let so = store.statOffset[p.name], let dInp else { continue }
-                batchnormBackward(dInp, G + p.w, G + p.b, g, inp, bnCache.p + so, bnCache.p + so + s.c, P + p.w, B * s.h * s.w, s.c)
+                // γ and β need their gradients even when the input (the network's input) needs none:
+                // its slot in dActs takes the unused input gradient.
+                guard let so = store.statOffset[p.name] else { continue }
+                let k = fusedReLU[i]
+                batchnormBackward(dActs.p + actOffset[first], G + p.w, G + p.b, k >= 0 ? dActs.p + actOffset[k] : g, inp,
+                                  bnCache.p + so, bnCache.p + so + s.c, P + p.w, B * s.h * s.w, s.c,
+                                  reluOut: k >= 0 ? UnsafePointer(acts.p + actOffset[k]) : nil)
             case .relu:
-                if let dInp { parallelFor(B * s.count) { r in reluBackward(dInp + r.lowerBound, g + r.lowerBound, out + r.lowerBound, r.count) } }
+                // A fused ReLU's gradient is read, masked, by its producer.
+                if !reluFused[i], let dInp { parallelFor(B * s.count) { r in reluBackward(dInp + r.lowerBound, g + r.lowerBound, out + r.lowerBound, r.count) } }
             case .add:
-                let n = B * s.count
-                let a = plans[p.inputs[0]], b = plans[p.inputs[1]]
-                for (k, src) in [a, b].enumerated() {
-                    if case .input = src.op { continue }
-                    let d = dActs.p + actOffset[p.inputs[k]]
-                    parallelFor(n) { r in for i in r { d[i] += g[i] } }
+                // Both inputs' gradient slots exist (the network input's too), so both are written
+                // in one pass; with a fused ReLU the gradient is its output gradient, masked.
+                let k = fusedReLU[i]
+                let dA = dActs.p + actOffset[p.inputs[0]], dB = dActs.p + actOffset[p.inputs[1]]
+                let gIn = k >= 0 ? dActs.p + actOffset[k] : g, o = acts.p + actOffset[k >= 0 ? k : i]
+                parallelFor(B * s.count) { r in
+                    addBackward(dA + r.lowerBound, dB + r.lowerBound, gIn + r.lowerBound, o + r.lowerBound, r.count, relu: k >= 0)
                 }
             case .maxpool:
                 if let dInp { maxpoolBackward(dInp, g, argmax + argmaxOffset[i], B * s.count) }

@@ -2,8 +2,9 @@
 
 Same model, batch, input and thread count (2 by default: OPENBLAS_NUM_THREADS, TAILOR_NUM_THREADS
 and torch.set_num_threads). GFLOP/s counts conv + dense multiply-adds x 2 (training: x 3 for
-forward, input gradient and weight gradient); the machine's sgemm peak is printed by numpy-free
-ctypes code elsewhere (DESIGN.md §6 quotes ~120-130 GFLOP/s for OpenBLAS on 2 threads). Training: forward + backward + SGD step
+forward, input gradient and weight gradient), "as if" every multiply of a direct convolution were
+done (Winograd does fewer), against the system OpenBLAS's own sgemm rate measured first in the
+same run. TAILOR_PROFILE=1 adds the engine's time per node kind and pass at exit. Training: forward + backward + SGD step
 (Nesterov, momentum 0.9, wd 5e-4) on batch 128; Tailor through Network.fit over a fixed in-memory
 set without augmentation (one epoch = `steps` steps), PyTorch through the usual loop. Inference:
 predict vs torch eval under no_grad. Warm-up first, then the median of several repeats.
@@ -19,6 +20,29 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python", "tests"))
+
+
+def sgemm_rate(threads):
+    """The system OpenBLAS's kernel name and its sgemm rate (GFLOP/s, median of 5 at 2048³) on
+    `threads` threads: the ceiling the engine's GFLOP/s column is read against."""
+    import ctypes
+    import numpy as np
+    blas = ctypes.CDLL("libopenblas.so.0")
+    blas.openblas_get_corename.restype = ctypes.c_char_p
+    blas.openblas_get_num_threads.restype = ctypes.c_int
+    before = blas.openblas_get_num_threads()
+    blas.openblas_set_num_threads(threads)
+    n = 2048
+    x = np.random.default_rng(0).random((3, n, n), dtype=np.float32)
+    ptr = [ctypes.c_void_p(x[i].ctypes.data) for i in range(3)]
+    one, zero = ctypes.c_float(1), ctypes.c_float(0)
+    times = []
+    for _ in range(6):
+        t = time.perf_counter()
+        blas.cblas_sgemm(101, 111, 111, n, n, n, one, ptr[0], n, ptr[1], n, zero, ptr[2], n)
+        times.append(time.perf_counter() - t)
+    blas.openblas_set_num_threads(before)   # the engine sets its own count (Kernels/Parallel.swift)
+    return blas.openblas_get_corename().decode(), 2 * n ** 3 / statistics.median(times[1:]) / 1e9
 
 
 def main():
@@ -38,22 +62,27 @@ def main():
     torch.set_num_threads(a.threads)
     F = torch.nn.functional
 
-    def median_time(fn):
-        fn()   # warm-up
-        ts = []
+    def median_times(f, g):
+        """Medians of f's and g's times, interleaved (f, g, f, g, ...) so load on a shared machine
+        falls on both alike; one warm-up each first."""
+        f(); g()
+        tf, tg = [], []
         for _ in range(a.repeats):
-            t = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t)
-        return statistics.median(ts)
+            for fn, ts in ((f, tf), (g, tg)):
+                t = time.perf_counter()
+                fn()
+                ts.append(time.perf_counter() - t)
+        return statistics.median(tf), statistics.median(tg)
 
     rng = np.random.default_rng(0)
     n = a.batch * a.steps
     x = rng.normal(size=(n, 3, 32, 32)).astype(np.float32)
     y = rng.integers(0, 10, n).astype(np.int64)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    tailor._lib.lib()   # loads the system OpenBLAS the engine uses, with its kernel choice
+    core, peak = sgemm_rate(a.threads)
     print(f"threads {a.threads}, batch {a.batch}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, "
-          f"torch {torch.__version__}")
+          f"torch {torch.__version__}; OpenBLAS {core} kernels, sgemm 2048³ {peak:.0f} GFLOP/s")
     print(f"{'model':10} {'mode':8} {'what':6} {'tailor img/s':>13} {'torch img/s':>12} {'ratio':>6} "
           f"{'tailor GFLOP/s':>15}")
 
@@ -97,7 +126,7 @@ def main():
 
             fl = flops_per_image(net)
             for what, tf, pf, k in (("train", tailor_train, torch_train, 3), ("infer", tailor_infer, torch_infer, 1)):
-                tt, pt = median_time(tf), median_time(pf)
+                tt, pt = median_times(tf, pf)
                 print(f"{name:10} {mode:8} {what:6} {n / tt:13.0f} {n / pt:12.0f} {pt / tt:6.2f} "
                       f"{k * fl * n / tt / 1e9:15.1f}", flush=True)
             net.close()

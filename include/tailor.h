@@ -433,6 +433,15 @@ typedef struct tailor_data {
     const float *std;           /**< channels values, positive; NULL iff mean is NULL */
 } tailor_data;
 
+/** Reads one CIFAR-10 binary batch file (`cifar-10-batches-bin/data_batch_1.bin` … `test_batch.bin`:
+ *  records of one label byte and 3,072 pixel bytes, channel-major) into caller buffers: x gets
+ *  *n x 3 x 32 x 32 floats scaled to [0, 1] (NCHW, what tailor_data takes), labels *n class indices.
+ *  With x and labels both NULL, only sets *n to the file's record count (from its size).
+ *  @param capacity records the buffers hold; a larger file is TAILOR_ERR_SHAPE.
+ *  @return TAILOR_OK; TAILOR_ERR_IO for a missing file; TAILOR_ERR_FORMAT for a size that is not
+ *  whole records or a label above 9. Thread-safe. */
+int tailor_cifar10_read(const char *path, float *x, int64_t *labels, int64_t capacity, int64_t *n);
+
 /** Passed to the fit callback after every step and at every epoch end. */
 typedef struct tailor_progress {
     int64_t size;               /**< sizeof(tailor_progress) as built into the library */

@@ -128,6 +128,8 @@ _PROTOTYPES = {
     "tailor_version": (c_char_p, []),
     # int tailor_abi_version(void);
     "tailor_abi_version": (c_int, []),
+    # int tailor_cifar10_read(const char *path, float *x, int64_t *labels, int64_t capacity, int64_t *n);
+    "tailor_cifar10_read": (c_int, [c_char_p, POINTER(ctypes.c_float), POINTER(c_int64), c_int64, POINTER(c_int64)]),
     # int tailor_cpu_supported(void);
     "tailor_cpu_supported": (c_int, []),
     # int tailor_net_create(uint64_t seed, tailor_net **out);

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
 from dataclasses import dataclass
@@ -92,25 +93,27 @@ def _load_cifar10_pickle(folder: str) -> Split:
 
 
 def _read_bin_batch(file: str) -> tuple[np.ndarray, np.ndarray]:
-    """One ``*.bin`` file: records of 1 label byte + 3072 pixel bytes (CHW)."""
+    """One ``*.bin`` file (records of 1 label byte + 3072 pixel bytes, CHW), read by the Swift
+    core: float32 NCHW in [0, 1] and int64 labels."""
+    from ._lib import _check, lib
     if not os.path.isfile(file):
         raise FileNotFoundError(f"CIFAR-10 batch '{file}' is missing")
-    raw = np.fromfile(file, dtype=np.uint8)
-    if raw.size == 0 or raw.size % 3073:
-        raise ValueError(f"CIFAR-10 batch '{file}' has {raw.size} bytes, not a whole number of 3073-byte records")
-    rec = raw.reshape(-1, 3073)
-    labels = rec[:, 0].astype(np.int64)
-    if labels.max() > 9:
-        raise ValueError(f"CIFAR-10 batch '{file}' has label {labels.max()}, outside 0..9")
-    return rec[:, 1:].reshape(-1, 3, 32, 32), labels
+    n = ctypes.c_int64()
+    path = os.fsencode(file)
+    _check(lib().tailor_cifar10_read(path, None, None, 0, ctypes.byref(n)))
+    x = np.empty((n.value, 3, 32, 32), np.float32)
+    y = np.empty(n.value, np.int64)
+    _check(lib().tailor_cifar10_read(path, x.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                                     y.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), n.value, ctypes.byref(n)))
+    return x[:n.value], y[:n.value]
 
 
 def _load_cifar10_bin(folder: str) -> Split:
     parts = [_read_bin_batch(os.path.join(folder, f"data_batch_{i}.bin")) for i in range(1, 6)]
     xte, yte = _read_bin_batch(os.path.join(folder, "test_batch.bin"))
-    xtr = np.concatenate([p[0] for p in parts]).astype(np.float32) / 255.0
+    xtr = np.concatenate([p[0] for p in parts])
     ytr = np.concatenate([p[1] for p in parts])
-    return Split(xtr, ytr, xte.astype(np.float32) / 255.0, yte, CIFAR10_MEAN, CIFAR10_STD, "cifar10")
+    return Split(xtr, ytr, xte, yte, CIFAR10_MEAN, CIFAR10_STD, "cifar10")
 
 
 def load_mnist_demo(test_fraction: float = 0.2, seed: int = 0) -> Split:

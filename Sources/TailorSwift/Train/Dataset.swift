@@ -49,6 +49,19 @@ public struct Dataset: Sendable {
 public enum CIFAR10 {
     public static let recordSize = 3073
 
+    /// Records in a batch file, from its size (the file is not read).
+    public static func recordCount(path: String) throws -> Int {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw TailorError(.io, "cannot open CIFAR-10 batch '\(path)': \(String(cString: strerror(errno)))")
+        }
+        let size = Int(st.st_size)
+        guard size > 0, size % recordSize == 0 else {
+            throw TailorError.format("CIFAR-10 batch '\(path)' has \(size) bytes, not a whole number of \(recordSize)-byte records")
+        }
+        return size / recordSize
+    }
+
     /// Reads one batch file; pixel values scaled to [0, 1].
     public static func readBatch(path: String) throws -> Dataset {
         guard let f = fopen(path, "rb") else {

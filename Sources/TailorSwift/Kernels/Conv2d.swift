@@ -16,15 +16,26 @@ struct ConvDims {
 func im2col(_ cols: UnsafeMutablePointer<Float>,   // (P, KKC)
             _ inp: UnsafePointer<Float>,           // (B, H, W, Cin)
             _ d: ConvDims) {
-    let OH = d.OH, OW = d.OW, KKC = d.KKC
+    let OH = d.OH, OW = d.OW, KKC = d.KKC, KC = d.K * d.Cin
     for b in 0..<d.B { for oy in 0..<OH { for ox in 0..<OW {
         let row = cols + ((b * OH + oy) * OW + ox) * KKC
-        for ky in 0..<d.K { for kx in 0..<d.K {
-            let iy = oy * d.stride + ky - d.pad, ix = ox * d.stride + kx - d.pad
-            let dst = row + (ky * d.K + kx) * d.Cin
-            if iy < 0 || iy >= d.H || ix < 0 || ix >= d.W { fillZero(dst, d.Cin) }
-            else { copyRun(dst, inp + ((b * d.H + iy) * d.W + ix) * d.Cin, d.Cin) }
-        } }
+        let ix0 = ox * d.stride - d.pad
+        // NHWC: the K pixels of one kernel row are K·Cin consecutive floats, so away from the
+        // left and right borders a kernel row is one run (three 9-float runs for an RGB stem
+        // instead of nine 3-float ones).
+        let interior = ix0 >= 0 && ix0 + d.K <= d.W
+        for ky in 0..<d.K {
+            let iy = oy * d.stride + ky - d.pad
+            let dst = row + ky * KC
+            if iy < 0 || iy >= d.H { fillZero(dst, KC); continue }
+            let src = inp + ((b * d.H + iy) * d.W) * d.Cin
+            if interior { copyRun(dst, src + ix0 * d.Cin, KC); continue }
+            for kx in 0..<d.K {
+                let ix = ix0 + kx
+                if ix < 0 || ix >= d.W { fillZero(dst + kx * d.Cin, d.Cin) }
+                else { copyRun(dst + kx * d.Cin, src + ix * d.Cin, d.Cin) }
+            }
+        }
     } } }
 }
 
@@ -32,14 +43,20 @@ func im2col(_ cols: UnsafeMutablePointer<Float>,   // (P, KKC)
 func col2im(_ dInp: UnsafeMutablePointer<Float>,   // (B, H, W, Cin)
             _ dCols: UnsafePointer<Float>,         // (P, KKC)
             _ d: ConvDims) {
-    let OH = d.OH, OW = d.OW, KKC = d.KKC
+    let OH = d.OH, OW = d.OW, KKC = d.KKC, KC = d.K * d.Cin
     for b in 0..<d.B { for oy in 0..<OH { for ox in 0..<OW {
         let row = dCols + ((b * OH + oy) * OW + ox) * KKC
-        for ky in 0..<d.K { for kx in 0..<d.K {
-            let iy = oy * d.stride + ky - d.pad, ix = ox * d.stride + kx - d.pad
-            if iy < 0 || iy >= d.H || ix < 0 || ix >= d.W { continue }
-            addRun(dInp + ((b * d.H + iy) * d.W + ix) * d.Cin, row + (ky * d.K + kx) * d.Cin, d.Cin)
-        } }
+        let ix0 = ox * d.stride - d.pad
+        let interior = ix0 >= 0 && ix0 + d.K <= d.W      // one run per kernel row, as in im2col
+        for ky in 0..<d.K {
+            let iy = oy * d.stride + ky - d.pad
+            if iy < 0 || iy >= d.H { continue }
+            let dst = dInp + ((b * d.H + iy) * d.W) * d.Cin, src = row + ky * KC
+            if interior { addRun(dst + ix0 * d.Cin, src, KC); continue }
+            for kx in 0..<d.K where ix0 + kx >= 0 && ix0 + kx < d.W {
+                addRun(dst + (ix0 + kx) * d.Cin, src + kx * d.Cin, d.Cin)
+            }
+        }
     } } }
 }
 

@@ -3,24 +3,12 @@ import numpy as np
 import pytest
 
 import tailor
+from weights import randomise
 
 torch = pytest.importorskip("torch")
 
 
-def _randomised(net, seed):
-    """Random weights and BN statistics, so BN in eval mode is really exercised."""
-    rng = np.random.default_rng(seed)
-    sd = net.state_dict()
-    for k, v in sd.items():
-        if k.endswith("num_batches_tracked"):
-            continue
-        if k.endswith("running_var"):
-            sd[k] = rng.uniform(0.5, 2.0, v.shape).astype(np.float32)
-        elif k.endswith(("running_mean", "bn1.bias", "bn2.bias", "bn3.bias")):
-            sd[k] = rng.normal(0, 0.2, v.shape).astype(np.float32)
-        else:
-            sd[k] = (v + rng.normal(0, 0.05, v.shape)).astype(np.float32)
-    net.load_state_dict(sd)
+_randomised = randomise
 
 
 CASES = [("resnet8", (3, 32, 32), "long"), ("resnet8", (3, 32, 32), "removed"), ("resnet8", (3, 32, 32), "short"),

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import tailor
+from weights import randomise
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -25,19 +26,7 @@ def _rel(ours, ref):
     return float(np.abs(ours - ref).max() / max(np.abs(ref).max(), 1e-6)) if ref.size else 0.0
 
 
-def _randomised(net, seed):
-    rng = np.random.default_rng(seed)
-    sd = net.state_dict()
-    for k, v in sd.items():
-        if k.endswith("num_batches_tracked"):
-            continue
-        if k.endswith("running_var"):
-            sd[k] = rng.uniform(0.5, 2.0, v.shape).astype(np.float32)
-        elif k.endswith("running_mean") or (".bn" in k or k.startswith("bn")) and k.endswith(".bias"):
-            sd[k] = rng.normal(0, 0.2, v.shape).astype(np.float32)
-        else:
-            sd[k] = (v + rng.normal(0, 0.05, v.shape)).astype(np.float32)
-    net.load_state_dict(sd)
+_randomised = randomise
 
 
 def _build(name, shape, mode, seed=1):

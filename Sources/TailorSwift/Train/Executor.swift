@@ -365,8 +365,10 @@ final class Executor {
         // Gradient buffers exist only after a training-mode forward of this batch size.
         guard B > 0, dActs.count >= activationCount, let lastOff = actOffset.last else { return }
         let dA = dActs.p
+        let zeroing = ExecutorProfile.enabled ? ExecutorProfile.now() : 0
         parallelFor(activationCount, grain: 1 << 16) { r in (dA + r.lowerBound).update(repeating: 0, count: r.count) }
         store.grads.zero()
+        if ExecutorProfile.enabled { ExecutorProfile.record("zero gradients", since: zeroing) }
         (dActs.p + lastOff).update(from: dLogits, count: B * outputCount)
         let P = store.values.p, G = store.grads.p
         for i in plans.indices.reversed() {

@@ -24,8 +24,12 @@ enum ExecutorProfile {
 
     /// Adds the time since `start` to the entry of this node kind and pass.
     static func record(_ plan: Executor.Plan, _ pass: String, since start: Double) {
+        record("\(kind(plan)) \(pass)", since: start)
+    }
+
+    /// Adds the time since `start` to the entry `key`.
+    static func record(_ key: String, since start: Double) {
         let elapsed = now() - start
-        let key = "\(kind(plan)) \(pass)"
         pthread_mutex_lock(lock); defer { pthread_mutex_unlock(lock) }
         let old = totals[key] ?? (0, 0)
         totals[key] = (old.seconds + elapsed, old.calls + 1)

@@ -54,6 +54,7 @@ int main(int argc, char **argv) {
 
     printf("libtailor %s (ABI %d, header ABI %d)\n", tailor_version(), tailor_abi_version(), TAILOR_ABI_VERSION);
     CHECK(tailor_abi_version() == TAILOR_ABI_VERSION, "ABI version matches the header");
+    CHECK(tailor_cpu_supported() == 1, "this CPU runs the build it was built on");
 
     CHECK(tailor_zoo_create("resnet8", 10, chw, 1, &net) == TAILOR_OK, "zoo resnet8");
     CHECK(tailor_net_io_shape(net, chw, &outputs) == TAILOR_OK && outputs == 10, "io shape");

@@ -419,8 +419,18 @@ typedef struct tailor_train_config {
                                      tailor_checkpoint_json as "note"; needs checkpoint_path [NULL] */
 } tailor_train_config;
 
-/** Fills *cfg with the defaults above (size included). @return TAILOR_OK, or an error if cfg is NULL. Thread-safe. */
+/** Fills the first `size` bytes of *cfg with the defaults above and sets cfg->size = size; pass
+ *  sizeof(tailor_train_config) (bytes of fields this library does not know are zeroed). Structs
+ *  from older or newer headers are never overrun.
+ *  @return TAILOR_OK, or an error if cfg is NULL or size is below the first release's struct. Thread-safe. */
+int tailor_train_config_init_2(tailor_train_config *cfg, int64_t size);
+
+/** The first release's initialiser: writes only the fields up to num_mode_switches (what programs
+ *  built against that header have room for). Code built against this header calls
+ *  tailor_train_config_init_2 through the macro below, so `tailor_train_config_init(&cfg)` fills
+ *  every field it knows. */
 int tailor_train_config_init(tailor_train_config *cfg);
+#define tailor_train_config_init(cfg) tailor_train_config_init_2((cfg), (int64_t)sizeof *(cfg))
 
 /** A labelled data set, borrowed for the call. */
 typedef struct tailor_data {

@@ -172,9 +172,30 @@ func dataset(_ dp: UnsafePointer<tailor_data>?, _ what: String, input: Shape, cl
     }
 }
 
+/// Bytes of tailor_train_config in its first release (through num_mode_switches): all that
+/// `tailor_train_config_init`, called by programs built before fields were appended, may write.
+private let trainConfigFirstSize = MemoryLayout<tailor_train_config>.offset(of: \tailor_train_config.checkpoint_path) ?? 8
+
+/// Writes the defaults into the caller's `size` bytes (zeroing any tail this library does not
+/// know) and sets `size`, so a struct from an older or newer header is never overrun.
+private func initConfig(_ cfg: UnsafeMutablePointer<tailor_train_config>?, size: Int) throws {
+    let p = UnsafeMutableRawPointer(try requirePointer(cfg, "cfg"))
+    var d = defaultConfig()
+    d.size = Int64(size)
+    p.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+    withUnsafeBytes(of: &d) { p.copyMemory(from: $0.baseAddress!, byteCount: min(size, $0.count)) }
+}
+
 @_cdecl("tailor_train_config_init")
 public func cTrainConfigInit(_ cfg: UnsafeMutablePointer<tailor_train_config>?) -> Int32 {
-    guarded { try requirePointer(cfg, "cfg").pointee = defaultConfig() }
+    guarded { try initConfig(cfg, size: trainConfigFirstSize) }
+}
+
+@_cdecl("tailor_train_config_init_2")
+public func cTrainConfigInit2(_ cfg: UnsafeMutablePointer<tailor_train_config>?, _ size: Int64) -> Int32 {
+    guarded {
+        try initConfig(cfg, size: try requireInt(size, "size", Int64(trainConfigFirstSize)...(1 << 16)))
+    }
 }
 
 @_cdecl("tailor_net_train_step")

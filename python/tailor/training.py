@@ -8,6 +8,8 @@ import ctypes
 import json
 import math
 import os
+import signal
+import threading
 
 import numpy as np
 
@@ -117,7 +119,12 @@ def progress_dict(p) -> dict:
 class _Progress:
     """The C progress callback: a tqdm bar (when ``progress``), the user's ``callback`` (False
     stops the run), and Ctrl-C or any exception raised inside it, which cancels the run and is
-    re-raised by :meth:`finish` once the library has returned."""
+    re-raised by :meth:`finish` once the library has returned.
+
+    Used as a context manager around the library call, it also turns Ctrl-C into a flag: Python
+    raises KeyboardInterrupt where the interpreter next runs code, which is the entry of this
+    callback, before any ``try`` could catch it; ctypes would print and drop it. The flag cancels
+    the run at the next step instead, and :meth:`finish` raises KeyboardInterrupt."""
 
     def __init__(self, progress: bool, callback):
         self.bar = None
@@ -130,9 +137,29 @@ class _Progress:
         self.callback = callback
         self.exc = None
         self.stopped = False
+        self.interrupted = False
+        self._sigint = None
         self.fn = _lib.ProgressFn(self._on_progress)
 
+    def __enter__(self):
+        # Only where Ctrl-C means KeyboardInterrupt (main thread, Python's default handler).
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._sigint = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc):
+        if self._sigint is not None:
+            signal.signal(signal.SIGINT, self._sigint)
+        if self.bar is not None:
+            self.bar.close()
+
+    def _on_sigint(self, _signum, _frame):
+        self.interrupted = True
+
     def _on_progress(self, pp, _user):
+        if self.interrupted:
+            return 1
         try:
             d = progress_dict(pp.contents)
             bar = self.bar
@@ -158,14 +185,12 @@ class _Progress:
             self.exc = e
             return 1
 
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
     def finish(self, status: int) -> bool:
         """Re-raises what the callback caught; True if the user's callback stopped the run."""
         if self.exc is not None:
             raise self.exc
+        if self.interrupted:
+            raise KeyboardInterrupt
         if status == 8 and self.stopped:
             return True
         _lib._check(status)
@@ -184,16 +209,13 @@ def run_fit(net, train, val, cfg, teacher, normalize, progress, callback) -> lis
     L = _lib.lib()
     tr = DataRef(*train, normalize=normalize, what="train")
     va = DataRef(*val, normalize=normalize, what="val") if val is not None else None
-    prog = _Progress(progress, callback)
     epochs = max(int(cfg.epochs), 1)
     hist = (_lib.EpochStats * epochs)()
     count = ctypes.c_int64(0)
-    try:
+    with _Progress(progress, callback) as prog:
         status = L.tailor_net_fit(net._h, ctypes.byref(tr.struct), ctypes.byref(va.struct) if va else None,
                                   ctypes.byref(cfg), teacher._h if teacher is not None else None, prog.fn, None,
                                   hist, epochs, ctypes.byref(count))
-    finally:
-        prog.close()
     history = _history(hist, count.value)
     prog.finish(status)
     return history
@@ -221,18 +243,15 @@ def run_resume(path, train, val, expected, progress, callback):
     info = checkpoint_info(path)
     tr = DataRef(*train, what="train")
     va = DataRef(*val, what="val") if val is not None else None
-    prog = _Progress(progress, callback)
     epochs = max(int(info["epochs"]), 1)
     hist = (_lib.EpochStats * epochs)()
     count = ctypes.c_int64(0)
     student, teacher = _lib.NetPtr(), _lib.NetPtr()
-    try:
+    with _Progress(progress, callback) as prog:
         status = L.tailor_net_fit_resume(_lib.s(os.fsdecode(os.fspath(path))), ctypes.byref(tr.struct),
                                          ctypes.byref(va.struct) if va else None,
                                          expected._h if expected is not None else None, prog.fn, None,
                                          ctypes.byref(student), ctypes.byref(teacher), hist, epochs, ctypes.byref(count))
-    finally:
-        prog.close()
     history = _history(hist, count.value)
     if prog.finish(status):   # the user's callback stopped it: like fit, return what there is
         raise TailorError("the resumed run was stopped by its callback; the checkpoint holds its last completed epoch",

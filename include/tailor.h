@@ -418,10 +418,25 @@ typedef struct tailor_train_config {
     uint64_t seed;              /**< fit: seeds shuffling and augmentation [0] */
     const tailor_mode_switch *mode_switches; /**< fit: block-mode switches, borrowed for the call [NULL] */
     int64_t num_mode_switches;  /**< fit: entries in mode_switches [0] */
+    /* Fields below were added after the first release; a struct whose `size` ends before them gets their defaults. */
+    const char *checkpoint_path;/**< fit: after every epoch, write the run's state here for tailor_net_fit_resume
+                                     (atomically: a temporary file beside it, fsync, rename); borrowed for the call [NULL = none] */
+    const char *checkpoint_note;/**< fit: the caller's text (at most 1 MiB) kept verbatim in the checkpoint, returned by
+                                     tailor_checkpoint_json as "note"; needs checkpoint_path [NULL] */
 } tailor_train_config;
 
-/** Fills *cfg with the defaults above (size included). @return TAILOR_OK, or an error if cfg is NULL. Thread-safe. */
+/** Fills the first `size` bytes of *cfg with the defaults above and sets cfg->size = size; pass
+ *  sizeof(tailor_train_config) (bytes of fields this library does not know are zeroed). Structs
+ *  from older or newer headers are never overrun.
+ *  @return TAILOR_OK, or an error if cfg is NULL or size is below the first release's struct. Thread-safe. */
+int tailor_train_config_init_2(tailor_train_config *cfg, int64_t size);
+
+/** The first release's initialiser: writes only the fields up to num_mode_switches (what programs
+ *  built against that header have room for). Code built against this header calls
+ *  tailor_train_config_init_2 through the macro below, so `tailor_train_config_init(&cfg)` fills
+ *  every field it knows. */
 int tailor_train_config_init(tailor_train_config *cfg);
+#define tailor_train_config_init(cfg) tailor_train_config_init_2((cfg), (int64_t)sizeof *(cfg))
 
 /** A labelled data set, borrowed for the call. */
 typedef struct tailor_data {
@@ -499,6 +514,8 @@ int tailor_net_train_reset(tailor_net *net);
  * @param cb progress callback (may be NULL), called on this thread; non-zero cancels. @param user passed to cb.
  * @param history receives one entry per completed epoch (may be NULL); history_capacity entries available.
  * @param history_count receives the number of completed epochs (may be NULL), also on cancel or error.
+ * With cfg->checkpoint_path, the run's state is written there at every epoch end (see Checkpoints
+ * below); a path that cannot be written stops the run with TAILOR_ERR_IO.
  * @return TAILOR_OK; TAILOR_ERR_CANCELLED when cb cancelled; TAILOR_ERR_NUMERIC on NaN/Inf loss (the
  *         message names the step). In every case the network holds the weights of the last completed step.
  * Locks `net` and `teacher` for the call.
@@ -509,6 +526,60 @@ int tailor_net_fit(tailor_net *net, const tailor_data *train, const tailor_data 
 
 /** Mean cross-entropy and accuracy on `data` in inference mode. loss/accuracy may be NULL. */
 int tailor_net_evaluate(tailor_net *net, const tailor_data *data, double *loss, double *accuracy);
+
+/* ==== Checkpoints ========================================================================
+ *
+ * A fit with cfg->checkpoint_path writes one file at the end of every epoch: the student (graph,
+ * block modes, weights, BN statistics), the teacher, the optimiser state per parameter, and the
+ * run's state (configuration, block switches, next epoch, history, the note, a fingerprint of the
+ * training and validation data and of the network the run started from). The write is atomic:
+ * a process killed at any moment leaves the previous complete checkpoint (and possibly a stray
+ * "<path>.tmp<pid>-<thread>" file), never a damaged one.
+ *
+ * tailor_net_fit_resume continues such a run from its next epoch and reaches the same weights,
+ * BN statistics, optimiser state and history as the uninterrupted run, bit for bit, when it runs
+ * on the same library build with the same thread count (TAILOR_NUM_THREADS). Shuffling and
+ * augmentation depend only on the seed and the epoch, schedules only on the global step.
+ */
+
+/**
+ * Loads and checks the whole checkpoint at `path`, then describes it as JSON: "library_version",
+ * "checkpoint_version", "epochs", "next_epoch" (epochs before it are done), "config", "history"
+ * (one object per completed epoch), "note", "train"/"val" fingerprints, "has_teacher",
+ * "student_blocks" (name and mode of each block now) and more.
+ * @param buf receives the JSON and a terminating NUL, or NULL with capacity 0 to ask for the length only.
+ * @param capacity bytes available in buf; smaller than *length + 1 gives TAILOR_ERR_SHAPE (nothing written).
+ * @param length receives the JSON's length without the NUL (may be NULL), also on TAILOR_ERR_SHAPE.
+ * @return TAILOR_OK; TAILOR_ERR_IO (missing file), TAILOR_ERR_FORMAT (truncated, damaged, not a
+ *         checkpoint), TAILOR_ERR_VERSION (another checkpoint format). Thread-safe.
+ */
+int tailor_checkpoint_json(const char *path, char *buf, int64_t capacity, int64_t *length);
+
+/**
+ * Resumes the run checkpointed at `checkpoint` from its next epoch to its last, writing the
+ * checkpoint there after every epoch as before. A finished run's checkpoint returns its student
+ * without training.
+ * @param train, val the data the run started with, raw (the checkpoint holds the normalisation;
+ *        mean/std in them may be NULL, or must equal the run's). Other data (count, shape or hash
+ *        differ) gives TAILOR_ERR_INVALID_ARGUMENT naming both; so does val NULL when the run had one.
+ * @param expected the network the run started from (the teacher of a Tailor run), or NULL; another
+ *        structure or other weights give TAILOR_ERR_INVALID_ARGUMENT. Locked for the call.
+ * @param cb, user progress callback as for tailor_net_fit (may be NULL); non-zero cancels.
+ * @param student_out receives a new handle with the trained student (and its optimiser state, for
+ *        fits with keep_optimizer_state); the caller frees it with tailor_net_free. NULL unless TAILOR_OK.
+ * @param teacher_out receives a new handle with the run's teacher (caller frees), NULL when the run
+ *        has none; may be NULL if not wanted. NULL unless TAILOR_OK.
+ * @param history receives the whole run's epochs, those before the checkpoint first (may be NULL);
+ *        history_capacity entries available. @param history_count receives their number (may be NULL),
+ *        also on cancel or error.
+ * @return TAILOR_OK; TAILOR_ERR_IO / TAILOR_ERR_FORMAT for a missing, truncated or damaged file;
+ *         TAILOR_ERR_VERSION for a checkpoint written by another library version; TAILOR_ERR_CANCELLED
+ *         when cb cancelled (the checkpoint on disk holds the last completed epoch).
+ * Thread-safe for different checkpoint paths; two runs must not write the same checkpoint at once.
+ */
+int tailor_net_fit_resume(const char *checkpoint, const tailor_data *train, const tailor_data *val, tailor_net *expected,
+                          tailor_progress_fn cb, void *user, tailor_net **student_out, tailor_net **teacher_out,
+                          tailor_epoch_stats *history, int64_t history_capacity, int64_t *history_count);
 
 #ifdef __cplusplus
 } /* extern "C" */

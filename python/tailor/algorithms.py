@@ -9,9 +9,16 @@ block, input to output, one block every `every` epochs.
 The schedule comes from libtailor (`tailor.plan`), the training from its engine
 (`Network.fit` with the KD loss and the plan's block switches inside one run, so the optimiser
 state and the learning-rate schedule continue across changes).
+
+With ``checkpoint=path`` the run writes its state there after every epoch; if it is killed or
+interrupted, ``tailor.resume(path, train, val)`` finishes it with the same result:
+
+    student = tailor.remove_skips(net, train, val, every=3, checkpoint="run.ckpt")   # Ctrl-C, crash...
+    student = tailor.resume("run.ckpt", train, val)                                  # ...carries on
 """
 from __future__ import annotations
 
+import json
 import warnings
 
 from ._lib import TailorError
@@ -25,7 +32,8 @@ _ALGORITHMS = {"remove": "removed", "shorten": "short"}
 def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | None = None, blocks=None,
             lr: float = 0.01, schedule: str = "cosine", batch_size: int = 128, kd: str = "mse",
             kd_alpha: float = 0.35, kd_temperature: float = 4.0, target: str = "hls4ml", bits: int = 16,
-            hardware: dict | None = None, normalize=None, progress: bool = True, seed: int = 0, **fit_options):
+            hardware: dict | None = None, normalize=None, progress: bool = True, seed: int = 0, checkpoint=None,
+            **fit_options):
     from .network import Network
     if not isinstance(net, Network):
         raise TailorError(f"net must be a tailor.Network, got {type(net).__name__}", status=1,
@@ -41,6 +49,16 @@ def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | 
         if acc <= 1.5 / net.num_outputs:
             warnings.warn(f"the teacher's validation accuracy is {acc:.1%}, about chance: Tailor expects a trained network",
                           stacklevel=3)
+    # What resuming needs to rebuild the plan and the per-epoch hardware columns.
+    note = None
+    if checkpoint is not None:
+        names = None if blocks is None else [net.blocks[net._block_index(b)].name for b in blocks]
+        try:
+            note = json.dumps({"kind": "tailor", "algorithm": algorithm, "every": every, "epochs": schedule_plan.epochs,
+                               "blocks": names, "hardware": hw})
+        except TypeError as e:
+            raise TailorError(f"hardware options must be JSON values to be kept in a checkpoint: {e}", status=1,
+                              status_name="TAILOR_ERR_INVALID_ARGUMENT") from None
     teacher = net.copy()
     student = net.copy()
     try:
@@ -48,13 +66,21 @@ def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | 
         history = student.fit(train, val, epochs=schedule_plan.epochs, batch_size=batch_size, lr=lr, schedule=schedule,
                               loss="kd" if kd == "mse" else "hinton", teacher=teacher, kd_alpha=kd_alpha,
                               kd_temperature=kd_temperature, normalize=normalize, progress=progress, seed=seed,
-                              mode_switches=switches, **fit_options)
+                              mode_switches=switches, checkpoint=checkpoint, checkpoint_note=note, **fit_options)
     except BaseException:
         student.close()
         raise
     finally:
         teacher.close()
-    # Per epoch: which blocks were altered, and what the student of that epoch costs in hardware.
+    _annotate(net, history, schedule_plan, hw)
+    student.history = history
+    student.plan = schedule_plan
+    return student
+
+
+def _annotate(net, history: list[dict], schedule_plan, hw: dict) -> None:
+    """Adds to each epoch's record which blocks were altered and what the student of that epoch
+    costs in hardware (`net` is the network the run started from)."""
     reports = {}
     for rec in history:
         modes = schedule_plan.modes(rec["epoch"])
@@ -67,9 +93,55 @@ def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | 
         rec["modes"] = modes
         rec["altered"] = [b for b, m in modes.items() if m != "long"]
         rec["hardware"] = {"skips": reports[key]["skips"], "total": reports[key]["total"]}
+
+
+def resume(checkpoint, train, val=None, net=None, progress: bool = True, callback=None):
+    """Finishes the run checkpointed at `checkpoint` (by :meth:`Network.fit`, :func:`remove_skips`
+    or :func:`shorten_skips` with ``checkpoint=``) from its next epoch, writing the checkpoint
+    after every epoch as before. The result is the one the uninterrupted run reaches: the same
+    weights, BN statistics and history (bit for bit with the same library and thread count).
+
+    ``train``/``val`` must be the (x, y) data the run started with (the normalisation comes from
+    the checkpoint); other data is a TailorError naming both. ``net``, if given, must be the
+    network the run started from (for a Tailor run, the trained teacher). Returns the student
+    Network with ``.history`` (the whole run's epochs) and, for a Tailor run, ``.plan`` and the
+    per-epoch ``modes``/``altered``/``hardware`` entries. A finished run's checkpoint returns its
+    student without training. Ctrl-C stops cleanly (KeyboardInterrupt); the checkpoint keeps the
+    last completed epoch.
+    """
+    from . import training
+    student, teacher, history, info = training.run_resume(checkpoint, train, val, net, progress, callback)
+    try:
+        note = _tailor_note(info.get("note"))
+        if note is not None:
+            if teacher is None:
+                raise TailorError("the checkpoint describes a Tailor run but holds no teacher", status=5,
+                                  status_name="TAILOR_ERR_FORMAT")
+            schedule_plan = _plan(teacher, note["algorithm"], every=note["every"], epochs=note["epochs"],
+                                  blocks=note["blocks"])
+            _annotate(teacher, history, schedule_plan, note["hardware"])
+            student.plan = schedule_plan
+    except BaseException:
+        student.close()
+        raise
+    finally:
+        if teacher is not None:
+            teacher.close()
     student.history = history
-    student.plan = schedule_plan
     return student
+
+
+def _tailor_note(text):
+    """The note a Tailor run keeps in its checkpoint, or None for a plain fit."""
+    try:
+        note = json.loads(text) if text else None
+    except ValueError:
+        return None
+    if not isinstance(note, dict) or note.get("kind") != "tailor":
+        return None
+    if not all(k in note for k in ("algorithm", "every", "epochs", "blocks", "hardware")):
+        raise TailorError("the checkpoint's Tailor note is incomplete", status=5, status_name="TAILOR_ERR_FORMAT")
+    return note
 
 
 def remove_skips(net, train, val=None, every: int = 3, epochs: int | None = None, blocks=None, **options):
@@ -81,6 +153,8 @@ def remove_skips(net, train, val=None, every: int = 3, epochs: int | None = None
     0.65·CE, or "hinton"), ``kd_alpha``, ``kd_temperature``, ``normalize=(mean, std)``, ``seed``,
     ``progress`` (tqdm), the hardware ``target``/``bits``/``hardware={...}`` for the per-epoch estimate,
     and any :meth:`Network.fit` option (momentum, nesterov, weight_decay, augment, optimizer...).
+    ``checkpoint=path`` writes the run's state there after every epoch, so a killed or interrupted
+    run finishes with :func:`resume` (same result as uninterrupted).
     Returns the student Network with ``.history`` (per-epoch dicts) and ``.plan``.
     """
     return _tailor("remove", net, train, val, every=every, epochs=epochs, blocks=blocks, **options)

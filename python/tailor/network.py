@@ -483,7 +483,8 @@ class Network:
     def fit(self, train, val=None, epochs: int = 1, batch_size: int = 128, optimizer: str = "sgd", lr: float = 0.1,
             momentum: float = 0.9, nesterov: bool = True, weight_decay: float = 5e-4, schedule: str = "constant",
             augment: bool = True, seed: int = 0, progress: bool = True, loss: str = "ce", teacher=None,
-            kd_alpha: float = 0.35, kd_temperature: float = 4.0, normalize=None, callback=None, **options) -> list[dict]:
+            kd_alpha: float = 0.35, kd_temperature: float = 4.0, normalize=None, callback=None, checkpoint=None,
+            **options) -> list[dict]:
         """Trains the network in place on ``train=(x, y)`` (x float32 NCHW, y integer labels).
 
         ``optimizer`` "sgd" | "adam"; ``schedule`` "constant" | "step" | "cosine" | "onecycle"
@@ -500,6 +501,10 @@ class Network:
         history so far is returned). Ctrl-C cancels cleanly and raises KeyboardInterrupt; the
         network then holds the weights of the last completed step.
 
+        ``checkpoint=path`` writes the run's whole state there at every epoch end (atomically: a
+        crash or Ctrl-C leaves the last complete epoch's file, never a damaged one);
+        :func:`tailor.resume` continues it to the weights and history the uninterrupted run reaches.
+
         Returns a list of per-epoch dicts: epoch, loss, train_accuracy, val_loss, val_accuracy, lr.
         """
         from . import training
@@ -508,7 +513,7 @@ class Network:
         cfg = training.make_config(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
                                    nesterov=nesterov and optimizer == "sgd", weight_decay=weight_decay,
                                    schedule=schedule, augment=augment, seed=int(seed) & (2**64 - 1), loss=loss,
-                                   kd_alpha=kd_alpha, kd_temperature=kd_temperature, **options)
+                                   kd_alpha=kd_alpha, kd_temperature=kd_temperature, checkpoint_path=checkpoint, **options)
         return training.run_fit(self, train, val, cfg, teacher, normalize, progress, callback)
 
     def train_step(self, x, y, teacher_logits=None, update: bool = True, **options) -> tuple[float, np.ndarray]:

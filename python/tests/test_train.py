@@ -188,9 +188,18 @@ def test_raw_c_calls_with_null_and_bad_structs():
     L = _lib.lib()
     net = tailor.zoo.resnet8()
     cfg = _lib.TrainConfig()
-    assert L.tailor_train_config_init(None) == 1
-    assert L.tailor_train_config_init(ctypes.byref(cfg)) == 0
+    assert L.tailor_train_config_init_2(None, ctypes.sizeof(cfg)) == 1
+    assert L.tailor_train_config_init_2(ctypes.byref(cfg), 4) == 1
+    assert L.tailor_train_config_init_2(ctypes.byref(cfg), ctypes.sizeof(cfg)) == 0
     assert cfg.size == ctypes.sizeof(_lib.TrainConfig) and cfg.lr == pytest.approx(0.1) and cfg.kd_alpha == pytest.approx(0.35)
+    # The first release's initialiser writes only the fields that release had: a program built
+    # then has no room for the appended ones (checkpoint_path, ...), so they stay untouched.
+    first = _lib.TrainConfig()
+    first.checkpoint_note = b"untouched"
+    assert L.tailor_train_config_init(None) == 1
+    assert L.tailor_train_config_init(ctypes.byref(first)) == 0
+    assert first.size == _lib.TrainConfig.checkpoint_path.offset and first.lr == pytest.approx(0.1)
+    assert first.checkpoint_note == b"untouched"
     # NULL train data, NULL net, config with a bad size.
     assert L.tailor_net_fit(net._h, None, None, ctypes.byref(cfg), None, _lib.ProgressFn(), None, None, 0, None) == 1
     assert b"train is NULL" in L.tailor_last_error()
@@ -204,7 +213,7 @@ def test_raw_c_calls_with_null_and_bad_structs():
     assert st == 1 and b"size" in L.tailor_last_error()
     # A short (older) struct is accepted: fields past `size` take their defaults.
     old = _lib.TrainConfig()
-    L.tailor_train_config_init(ctypes.byref(old))
+    L.tailor_train_config_init_2(ctypes.byref(old), ctypes.sizeof(old))
     old.size = 16
     old.lr = float("nan")   # beyond size: ignored
     st = L.tailor_net_train_step(net._h, x.ctypes.data_as(_lib._f32p), 2, 3, 32, 32, labels.ctypes.data_as(_lib._i64p),
@@ -256,7 +265,7 @@ def test_raw_c_struct_fields_are_validated():
 
     def cfg(**kw):
         c = _lib.TrainConfig()
-        L.tailor_train_config_init(ctypes.byref(c))
+        L.tailor_train_config_init_2(ctypes.byref(c), ctypes.sizeof(c))
         c.batch_size = 2
         for k, v in kw.items():
             setattr(c, k, v)

@@ -58,9 +58,11 @@ private func withRegistry<T>(_ body: () -> T) -> T {
     return body()
 }
 
-/// Wraps a network into a new handle the caller owns.
-func makeHandle(_ net: Network) -> OpaquePointer {
-    let raw = Unmanaged.passRetained(NetHandle(net)).toOpaque()
+/// Wraps a network (and the training state it continues with, if any) into a new handle the caller owns.
+func makeHandle(_ net: Network, trainer: Trainer? = nil) -> OpaquePointer {
+    let h = NetHandle(net)
+    if let trainer { h.trainer = trainer }
+    let raw = Unmanaged.passRetained(h).toOpaque()
     _ = withRegistry { liveHandles.insert(UInt(bitPattern: raw)) }
     return OpaquePointer(raw)
 }

@@ -19,11 +19,12 @@ private func defaultConfig() -> tailor_train_config {
     c.epochs = 1; c.batch_size = 128; c.augment = 1; c.shuffle = 1; c.crop_padding = 4; c.drop_last = 0
     c.keep_optimizer_state = 0; c.seed = 0
     c.mode_switches = nil; c.num_mode_switches = 0
+    c.checkpoint_path = nil; c.checkpoint_note = nil
     return c
 }
 
 /// Copies the first `size` bytes of a caller's versioned struct over `defaults`.
-private func readVersioned<T>(_ p: UnsafePointer<T>?, _ defaults: T, _ what: String) throws -> T {
+func readVersioned<T>(_ p: UnsafePointer<T>?, _ defaults: T, _ what: String) throws -> T {
     guard let p else { return defaults }
     let size = UnsafeRawPointer(p).loadUnaligned(as: Int64.self)
     guard size >= 8, size <= 1 << 16 else {
@@ -47,7 +48,7 @@ private func flag(_ v: Int32, _ what: String) throws -> Bool {
 }
 
 /// Block-mode switches of a config, validated against the network and the epoch count.
-func modeSwitches(_ cp: UnsafePointer<tailor_train_config>?, blocks: Int, epochs: Int) throws -> [(epoch: Int, block: Int, mode: SkipMode)] {
+func modeSwitches(_ cp: UnsafePointer<tailor_train_config>?, blocks: Int, epochs: Int) throws -> [ModeSwitch] {
     let c = try readVersioned(cp, defaultConfig(), "tailor_train_config")
     let n = try requireInt(c.num_mode_switches, "num_mode_switches", 0...1_000_000)
     guard n > 0 else { return [] }
@@ -57,8 +58,24 @@ func modeSwitches(_ cp: UnsafePointer<tailor_train_config>?, blocks: Int, epochs
         let epoch = try requireInt(m.epoch, "mode_switches[\(i)].epoch", 0...Int64(max(0, epochs - 1)))
         let block = try checkIndex(m.block, blocks, "block")
         guard m.mode >= 0, m.mode <= 2 else { throw TailorError.invalid("mode_switches[\(i)].mode must be 0, 1 or 2, got \(m.mode)") }
-        return (epoch, block, [SkipMode.long, .removed, .short][Int(m.mode)])
+        return ModeSwitch(epoch: epoch, block: block, mode: [SkipMode.long, .removed, .short][Int(m.mode)])
     }
+}
+
+/// The checkpoint path and note of a config (nil: no checkpoints).
+func checkpointOptions(_ cp: UnsafePointer<tailor_train_config>?) throws -> CheckpointOptions? {
+    let c = try readVersioned(cp, defaultConfig(), "tailor_train_config")
+    guard let path = c.checkpoint_path else {
+        if c.checkpoint_note != nil { throw TailorError.invalid("checkpoint_note is set but checkpoint_path is NULL") }
+        return nil
+    }
+    var o = CheckpointOptions(path: try requireString(path, "checkpoint_path"))
+    guard !o.path.isEmpty else { throw TailorError.invalid("checkpoint_path is empty") }
+    if let note = c.checkpoint_note {
+        guard strnlen(note, (1 << 20) + 1) <= 1 << 20 else { throw TailorError.invalid("checkpoint_note is longer than 1 MiB") }
+        o.note = String(cString: note)
+    }
+    return o
 }
 
 /// Swift configuration from the C struct, every field range-checked.
@@ -128,7 +145,7 @@ private func labels32(_ p: UnsafePointer<Int64>, _ n: Int, classes: Int, what: S
 }
 
 /// A Dataset copied from a tailor_data, checked against the network's input shape and classes.
-private func dataset(_ dp: UnsafePointer<tailor_data>?, _ what: String, input: Shape, classes: Int) throws -> (Dataset, [Float]?, [Float]?) {
+func dataset(_ dp: UnsafePointer<tailor_data>?, _ what: String, input: Shape, classes: Int) throws -> (Dataset, [Float]?, [Float]?) {
     guard let dp else { throw TailorError.invalid("\(what) is NULL") }
     var zero = tailor_data(); zero.size = 0
     let d = try readVersioned(dp, zero, "tailor_data")
@@ -155,9 +172,30 @@ private func dataset(_ dp: UnsafePointer<tailor_data>?, _ what: String, input: S
     }
 }
 
+/// Bytes of tailor_train_config in its first release (through num_mode_switches): all that
+/// `tailor_train_config_init`, called by programs built before fields were appended, may write.
+private let trainConfigFirstSize = MemoryLayout<tailor_train_config>.offset(of: \tailor_train_config.checkpoint_path) ?? 8
+
+/// Writes the defaults into the caller's `size` bytes (zeroing any tail this library does not
+/// know) and sets `size`, so a struct from an older or newer header is never overrun.
+private func initConfig(_ cfg: UnsafeMutablePointer<tailor_train_config>?, size: Int) throws {
+    let p = UnsafeMutableRawPointer(try requirePointer(cfg, "cfg"))
+    var d = defaultConfig()
+    d.size = Int64(size)
+    p.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+    withUnsafeBytes(of: &d) { p.copyMemory(from: $0.baseAddress!, byteCount: min(size, $0.count)) }
+}
+
 @_cdecl("tailor_train_config_init")
 public func cTrainConfigInit(_ cfg: UnsafeMutablePointer<tailor_train_config>?) -> Int32 {
-    guarded { try requirePointer(cfg, "cfg").pointee = defaultConfig() }
+    guarded { try initConfig(cfg, size: trainConfigFirstSize) }
+}
+
+@_cdecl("tailor_train_config_init_2")
+public func cTrainConfigInit2(_ cfg: UnsafeMutablePointer<tailor_train_config>?, _ size: Int64) -> Int32 {
+    guarded {
+        try initConfig(cfg, size: try requireInt(size, "size", Int64(trainConfigFirstSize)...(1 << 16)))
+    }
 }
 
 @_cdecl("tailor_net_train_step")
@@ -224,35 +262,13 @@ public func cFit(_ net: OpaquePointer?, _ train: UnsafePointer<tailor_data>?, _ 
             let (tr, mean, std) = try dataset(train, "train", input: input, classes: classes)
             let va = val == nil ? nil : try dataset(val, "val", input: input, classes: classes).0
             config.mean = mean; config.std = std
-            let switches = try modeSwitches(cfg, blocks: hd.net.blocks.count, epochs: config.epochs)
+            config.modeSwitches = try modeSwitches(cfg, blocks: hd.net.blocks.count, epochs: config.epochs)
+            let checkpoint = try checkpointOptions(cfg)
             var records: [EpochRecord] = []
-            defer {
-                let k = min(records.count, capacity)
-                if let history {
-                    for i in 0..<k {
-                        let r = records[i]
-                        history[i] = tailor_epoch_stats(epoch: Int64(r.epoch), loss: Double(r.loss), train_accuracy: Double(r.trainAccuracy),
-                                                        val_loss: Double(r.valLoss), val_accuracy: Double(r.valAccuracy), lr: Double(r.lr))
-                    }
-                }
-                historyCount?.pointee = Int64(records.count)
-            }
+            defer { copyHistory(records, to: history, capacity: capacity, count: historyCount) }
             func run(_ teacherNet: Network?) throws {
-                let net = hd.net
-                let before: ((Int) throws -> Void)? = switches.isEmpty ? nil : { epoch in
-                    for s in switches where s.epoch == epoch { try net.setMode(block: s.block, s.mode) }
-                }
                 try Fit.fit(hd.net, train: tr, val: va, config: config, teacher: teacherNet, trainer: hd.trainer, history: &records,
-                            beforeEpoch: before, progress: { p in
-                    guard let cb else { return true }
-                    var cp = tailor_progress()
-                    cp.size = Int64(MemoryLayout<tailor_progress>.size)
-                    cp.epoch = Int64(p.epoch); cp.epochs = Int64(p.epochs); cp.step = Int64(p.step); cp.steps_per_epoch = Int64(p.stepsPerEpoch)
-                    cp.global_step = Int64(p.globalStep); cp.total_steps = Int64(p.totalSteps)
-                    cp.loss = Double(p.loss); cp.accuracy = Double(p.accuracy); cp.lr = Double(p.lr)
-                    cp.epoch_end = p.epochEnd ? 1 : 0; cp.val_loss = Double(p.valLoss); cp.val_accuracy = Double(p.valAccuracy)
-                    return cb(&cp, user) == 0
-                })
+                            checkpoint: checkpoint, progress: progressBridge(cb, user))
             }
             if let teacher { try withHandle(teacher) { try run($0.net) } } else { try run(nil) }
         }
@@ -270,5 +286,32 @@ public func cEvaluate(_ net: OpaquePointer?, _ data: UnsafePointer<tailor_data>?
             let r = try Fit.evaluate(hd.net, ds)
             loss?.pointee = Double(r.loss); accuracy?.pointee = Double(r.accuracy)
         }
+    }
+}
+
+/// Writes up to `capacity` records into the caller's history array and the full count.
+func copyHistory(_ records: [EpochRecord], to history: UnsafeMutablePointer<tailor_epoch_stats>?, capacity: Int,
+                 count: UnsafeMutablePointer<Int64>?) {
+    if let history {
+        for i in 0..<min(records.count, capacity) {
+            let r = records[i]
+            history[i] = tailor_epoch_stats(epoch: Int64(r.epoch), loss: Double(r.loss), train_accuracy: Double(r.trainAccuracy),
+                                            val_loss: Double(r.valLoss), val_accuracy: Double(r.valAccuracy), lr: Double(r.lr))
+        }
+    }
+    count?.pointee = Int64(records.count)
+}
+
+/// A fit progress closure calling the C callback (none: never cancels).
+func progressBridge(_ cb: tailor_progress_fn?, _ user: UnsafeMutableRawPointer?) -> (FitProgress) -> Bool {
+    { p in
+        guard let cb else { return true }
+        var cp = tailor_progress()
+        cp.size = Int64(MemoryLayout<tailor_progress>.size)
+        cp.epoch = Int64(p.epoch); cp.epochs = Int64(p.epochs); cp.step = Int64(p.step); cp.steps_per_epoch = Int64(p.stepsPerEpoch)
+        cp.global_step = Int64(p.globalStep); cp.total_steps = Int64(p.totalSteps)
+        cp.loss = Double(p.loss); cp.accuracy = Double(p.accuracy); cp.lr = Double(p.lr)
+        cp.epoch_end = p.epochEnd ? 1 : 0; cp.val_loss = Double(p.valLoss); cp.val_accuracy = Double(p.valAccuracy)
+        return cb(&cp, user) == 0
     }
 }

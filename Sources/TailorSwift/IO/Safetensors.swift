@@ -126,10 +126,13 @@ public struct Safetensors {
     // MARK: files
 
     /// Writes atomically: a temporary file beside the target, flushed to disk, then renamed over
-    /// it, so a crash never leaves a half-written file at `path`.
+    /// it, so a crash never leaves a half-written file at `path`. The temporary name is unique
+    /// per process and thread, so two writers never share one; the directory is synced after the
+    /// rename so the new name survives a power cut too. A process killed mid-write leaves its
+    /// `<path>.tmp<pid>-<thread>` behind, never a damaged `path`.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         guard !path.isEmpty else { throw TailorError.invalid("path is empty") }
-        let tmp = "\(path).tmp\(getpid())"
+        let tmp = "\(path).tmp\(getpid())-\(String(pthread_self(), radix: 16))"
         guard let f = fopen(tmp, "wb") else { throw TailorError(.io, "cannot write '\(tmp)': \(String(cString: strerror(errno)))") }
         let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
         let flushed = fflush(f) == 0 && fsync(fileno(f)) == 0
@@ -143,6 +146,10 @@ public struct Safetensors {
             unlink(tmp)
             throw TailorError(.io, "cannot rename '\(tmp)' to '\(path)': \(why)")
         }
+        let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
+        let dir = slash.map { $0 == path.utf8.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let fd = open(dir, O_RDONLY)
+        if fd >= 0 { _ = fsync(fd); close(fd) }   // best effort: some file systems refuse fsync on a directory
     }
 
     public static func readFile(_ path: String) throws -> [UInt8] {

@@ -151,7 +151,10 @@ struct Batcher {
     func order(epoch: Int, shuffle: Bool) -> [Int] {
         var idx = Array(0..<data.count)
         guard shuffle else { return idx }
-        var rng = SplitMix64(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
+        // Hashed per epoch: seeding with seed + epoch·γ (SplitMix64's own increment) would make each
+        // epoch's stream the previous one shifted by a draw, and the shuffles related.
+        var mix = SplitMix64(seed: seed ^ (UInt64(epoch) &* 0xC2B2_AE3D_27D4_EB4F))
+        var rng = SplitMix64(seed: mix.next())
         if idx.count > 1 {
             for i in stride(from: idx.count - 1, to: 0, by: -1) {
                 let j = Int(rng.next() % UInt64(i + 1))

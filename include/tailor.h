@@ -266,7 +266,10 @@ typedef struct tailor_hw_config {
     int64_t onchip_kib;         /**< PE array on-chip activation buffer, KiB (256) */
 } tailor_hw_config;
 
-/** Fills *cfg with the defaults above (and its size). Strings point at static storage. */
+/** Fills *cfg with the defaults above (and its size). Strings point at static storage.
+ *  (Maintainers: it writes every field this version has, so the first field appended to
+ *  tailor_hw_config must come with a size-taking init reached through a macro, as
+ *  tailor_train_config_init_2 is; otherwise programs built against this header overrun.) */
 int tailor_hw_config_init(tailor_hw_config *cfg);
 
 /** FPGA resources and off-chip traffic: BRAM18 halves, URAM288 blocks, LUT6, FFs, DSPs, bytes per inference. */

@@ -251,7 +251,7 @@ public func cFit(_ net: OpaquePointer?, _ train: UnsafePointer<tailor_data>?, _ 
                     cp.global_step = Int64(p.globalStep); cp.total_steps = Int64(p.totalSteps)
                     cp.loss = Double(p.loss); cp.accuracy = Double(p.accuracy); cp.lr = Double(p.lr)
                     cp.epoch_end = p.epochEnd ? 1 : 0; cp.val_loss = Double(p.valLoss); cp.val_accuracy = Double(p.valAccuracy)
-                    return cb(&cp, user) == 0
+                    return FloatEnvironment.inCallerEnvironment { cb(&cp, user) } == 0   // the caller's FP environment
                 })
             }
             if let teacher { try withHandle(teacher) { try run($0.net) } } else { try run(nil) }

@@ -35,7 +35,7 @@ final class Executor {
     private var partialGrads = FloatBuffer(count: 0)
     private var partialPerPart = 0
     private var argmaxOffset: [Int] = []
-    private var argmax: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
+    private var argmax: UnsafeMutablePointer<Int32>   // allocated last in init: a throwing init runs no deinit
     // BN caches (mean, rstd) per BN node, offsets shared with the store's stats layout.
     private let bnCache: FloatBuffer
 
@@ -62,6 +62,7 @@ final class Executor {
             plans.append(p)
             index[node.name] = i
         }
+        argmax = .allocate(capacity: 1)
     }
 
     deinit { argmax.deallocate() }

@@ -35,7 +35,8 @@ final class Executor {
     private var partialGrads = FloatBuffer(count: 0)
     private var partialPerPart = 0
     private var argmaxOffset: [Int] = []
-    private var argmax: UnsafeMutablePointer<Int32>   // allocated last in init: a throwing init runs no deinit
+    /// Owned only once argmaxCount > 0: a throwing init runs no deinit, so nothing may be allocated before it.
+    private var argmax: UnsafeMutablePointer<Int32> = Executor.noArgmax
     // BN caches (mean, rstd) per BN node, offsets shared with the store's stats layout.
     private let bnCache: FloatBuffer
 
@@ -62,10 +63,10 @@ final class Executor {
             plans.append(p)
             index[node.name] = i
         }
-        argmax = .allocate(capacity: 1)
     }
 
-    deinit { argmax.deallocate() }
+    private static let noArgmax = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    deinit { if argmaxCount > 0 { argmax.deallocate() } }
 
     func matches(_ net: Network) -> Bool { ObjectIdentifier(net) == network && net.generation == generation }
 
@@ -127,7 +128,7 @@ final class Executor {
         if colsPerPart < colsMax { colsPerPart = colsMax; cols = FloatBuffer(count: colsMax * parts) }
         if partialPerPart < wMax { partialPerPart = wMax; partialGrads = FloatBuffer(count: wMax * parts) }
         if argmaxCount < amTotal {
-            argmax.deallocate()
+            if argmaxCount > 0 { argmax.deallocate() }
             argmax = .allocate(capacity: max(amTotal, 1))
             argmax.initialize(repeating: -1, count: max(amTotal, 1))
             argmaxCount = amTotal

@@ -50,8 +50,10 @@ test-c: lib
 	cc -std=c99 $(CWARN) -pthread Tests/c/threads.c $$(pkg-config --cflags --libs tailor) -lm \
 	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/threads && \
 	cc -std=c99 $(CWARN) Tests/c/cycles.c $$(pkg-config --cflags --libs tailor) \
-	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/cycles
-	cd $(OUT) && ./consumer_c && ./consumer_cpp && ./threads && ./cycles 10000
+	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/cycles && \
+	cc -std=c99 $(CWARN) Tests/c/fpenv.c $$(pkg-config --cflags --libs tailor) -lm \
+	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/fpenv
+	cd $(OUT) && ./consumer_c && ./consumer_cpp && ./threads && ./cycles 10000 && ./fpenv
 
 # The C example, built like a user would: pkg-config against an installed copy, then run on a
 # zoo model and on a model file, writing the JSON an HLS flow reads.

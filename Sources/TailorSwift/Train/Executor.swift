@@ -65,7 +65,7 @@ final class Executor {
         }
     }
 
-    private static let noArgmax = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    nonisolated(unsafe) private static let noArgmax = UnsafeMutablePointer<Int32>.allocate(capacity: 1)   // never written
     deinit { if argmaxCount > 0 { argmax.deallocate() } }
 
     func matches(_ net: Network) -> Bool { ObjectIdentifier(net) == network && net.generation == generation }

@@ -46,7 +46,7 @@ import CTailor
         #expect(!FloatEnvironment.flushesDenormals)
         FloatEnvironment.withDenormalsFlushed {
             #expect(FloatEnvironment.flushesDenormals)
-            FloatEnvironment.withDenormalsFlushed { #expect(FloatEnvironment.flushesDenormals) }   // nested: no-op
+            FloatEnvironment.withDenormalsFlushed { #expect(FloatEnvironment.flushesDenormals) }   // nested
             #expect(FloatEnvironment.flushesDenormals)
             FloatEnvironment.inCallerEnvironment {
                 #expect(!FloatEnvironment.flushesDenormals)        // a callback runs in the caller's mode

@@ -53,18 +53,20 @@ enum FloatEnvironment {
     }()
 
     /// Runs `body` with FTZ/DAZ on, then puts back the thread's floating-point environment exactly
-    /// as it was (control bits and exception flags). A no-op when the thread already flushes (a
-    /// nested call, a worker, a caller that chose FTZ/DAZ itself).
+    /// as it was (control bits and exception flags: flags the computation raised do not leak out,
+    /// also for a caller that flushes denormals itself).
     @inline(__always)
     static func withDenormalsFlushed<T>(_ body: () throws -> T) rethrows -> T {
 #if arch(x86_64) || arch(arm64)
         var saved = fenv_t()
-        guard fegetenv(&saved) == 0, !flushing(saved) else { return try body() }
+        guard fegetenv(&saved) == 0 else { return try body() }
         return try withUnsafeMutablePointer(to: &saved) { caller in
             let previous = pthread_getspecific(callerKey)
             pthread_setspecific(callerKey, caller)
-            var f = withFlush(caller.pointee)
-            _ = fesetenv(&f)
+            if !flushing(caller.pointee) {
+                var f = withFlush(caller.pointee)
+                _ = fesetenv(&f)
+            }
             defer { _ = fesetenv(caller); pthread_setspecific(callerKey, previous) }
             return try body()
         }

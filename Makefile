@@ -6,7 +6,7 @@ VERSION := $(shell sed -n 's/^\#define TAILOR_VERSION_\(MAJOR\|MINOR\|PATCH\) \(
 CWARN  := -Wall -Wextra -Werror -pedantic
 OUT    := .build/c-tests
 
-.PHONY: examples-c sanitize
+.PHONY: examples-c sanitize sanitize-python fuzz-long
 .PHONY: all lib install uninstall test test-swift test-python test-c check-selfcontained fuzz-short help bench-estimate
 
 all: lib
@@ -16,6 +16,9 @@ help:
 	@echo "make install PREFIX=dir  install tailor.h, libtailor.so and tailor.pc under dir"
 	@echo "make test                Swift tests, C/C++ consumers, self-containment check, Python tests, short fuzz run"
 	@echo "make bench-estimate      time the hardware resource model from C and Python"
+	@echo "make sanitize            Swift tests under ASan (+leaks) and TSan"
+	@echo "make sanitize-python     C-boundary Python tests against an ASan libtailor.so"
+	@echo "make fuzz-long           each libFuzzer target for 10 minutes"
 
 lib:
 	swift build -c release
@@ -68,6 +71,16 @@ examples-c: test-c
 sanitize:
 	bash Tests/sanitizers/run.sh address
 	bash Tests/sanitizers/run.sh thread
+
+# The Python tests that cross the C boundary against an ASan build of libtailor.so (ASan runtime
+# preloaded, PYTHONMALLOC=malloc, leaks attributed to libtailor fail the run). Separate from
+# `sanitize`: the instrumented release build alone takes minutes on 2 cores.
+sanitize-python:
+	bash Tests/sanitizers/python_asan.sh
+
+# Each fuzz target for 10 minutes (the figures in the hardening notes come from this).
+fuzz-long: lib
+	bash Tests/fuzz/run.sh 600 modelfile capi
 
 # Time the resource model from C (per call, median) and the Python overhead on top.
 bench-estimate: lib

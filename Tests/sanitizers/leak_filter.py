@@ -29,12 +29,18 @@ def frames(block):
             yield m.group("func"), m.group("file")
 
 
+def is_swift(func):
+    """Swift code in this process is libtailor's (its Swift runtime is linked in statically); the
+    symbolizer sometimes names a bogus source file (crtstuff.c) instead of the module for it."""
+    return func.startswith(("$s", "_$s", "swift_", "$e")) or "TailorSwift" in func
+
+
 def ours(block):
     for func, module in frames(block):
         base = os.path.basename(module)
         if "libclang_rt" in base or "asan" in base or "compiler-rt" in module or "llvm-project" in module:
             continue   # the interceptor (malloc, strdup, posix_memalign…)
-        return base.startswith("libtailor")
+        return base.startswith("libtailor") or is_swift(func)
     return False
 
 

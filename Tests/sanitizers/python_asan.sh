@@ -21,7 +21,7 @@ reports=$root/$scratch/reports
 
 nice -n 10 swift build -c release --scratch-path "$scratch" -Xswiftc -sanitize=address 2>&1 | grep -v "Cannot export local symbol" | tail -3
 lib=$root/$scratch/release/libtailor.so
-nm -D "$lib" | grep -q __asan_init || { echo "python_asan: $lib is not instrumented"; exit 1; }
+nm -D "$lib" | grep __asan_init >/dev/null || { echo "python_asan: $lib is not instrumented"; exit 1; }
 # The toolchain's ASan runtime (the one swiftc instrumented against).
 runtime=$(ls "$(dirname "$(readlink -f "$(command -v swiftc)")")"/../lib/clang/*/lib/linux/libclang_rt.asan-x86_64.so | head -1)
 [ -f "$runtime" ] || { echo "python_asan: no libclang_rt.asan-x86_64.so in the Swift toolchain"; exit 1; }

@@ -9,6 +9,10 @@
 //  - The calling thread belongs to the caller: every C entry point sets FTZ|DAZ for the duration
 //    of the call and restores the caller's whole floating-point environment (control bits and
 //    exception flags) before returning, and gives it back around user callbacks.
+//  - Swift code calling the engine directly (the tests) runs its own share of the work in its own
+//    environment; wrap it in withDenormalsFlushed for the C API's behaviour.
+//  - Only this library's threads and calls are covered: with TAILOR_NUM_THREADS=1 OpenBLAS may use
+//    threads of its own, which keep their default environment.
 import Glibc
 
 enum FloatEnvironment {

@@ -20,6 +20,18 @@
  *    corrupting it. tailor_last_error() is per thread.
  *  - Nothing here aborts the process: bad arguments, unknown names, wrong shapes, NaN/Inf and
  *    damaged files all return an error status.
+ *  - Numerical faults: NaN/Inf in inputs, teacher logits, parameters you set or files you load are
+ *    refused with TAILOR_ERR_NUMERIC naming the tensor and index. During training a non-finite
+ *    loss, gradient, BatchNorm statistic or updated weight stops the step with TAILOR_ERR_NUMERIC
+ *    naming the step and the tensor ("gradient of 'layer1.0.conv1.weight' is NaN at epoch 2,
+ *    step 5 …"), and the network keeps the weights of the last good step.
+ *  - Denormals: inside every call the library computes with denormals flushed to zero (x86-64
+ *    MXCSR FTZ|DAZ, aarch64 FPCR.FZ), like torch.set_flush_denormal(True): values below FLT_MIN
+ *    (~1.18e-38) in inputs, weights and intermediate results count as zero, so they can neither
+ *    slow training to a crawl (x86 takes a ~100-cycle assist per denormal operation) nor turn
+ *    into Inf through a reciprocal. The calling thread's floating-point environment (control bits
+ *    and exception flags) is restored before every function returns, and progress callbacks run
+ *    in it; the library's own worker threads always flush. Values you set are stored unchanged.
  */
 #ifndef TAILOR_H
 #define TAILOR_H
@@ -218,7 +230,7 @@ int tailor_net_param_info(tailor_net *net, int64_t index, const char **name, int
 /** Copies parameter `name` into out[0..count); count must equal its element count. */
 int tailor_net_get_param(tailor_net *net, const char *name, float *out, int64_t count);
 /** Replaces parameter `name`: ndim/dims must equal its shape, values finite (integer buffers:
- *  non-negative whole numbers). On error nothing changes. */
+ *  non-negative whole numbers; running_var: >= 0). On error nothing changes. */
 int tailor_net_set_param(tailor_net *net, const char *name, const float *data, int64_t ndim, const int64_t *dims);
 
 /* ---- Model files: safetensors layout, graph and block modes in __metadata__ ---- */
@@ -243,6 +255,8 @@ int tailor_net_describe(tailor_net *net, const char **json);
  * @param x input, n x channels x height x width float32 (NCHW); must match the input node and be finite.
  * @param out receives n x num_outputs values (see tailor_net_io_shape); out_count must equal that.
  * Borrowed for the call. Same threading rule as every handle function.
+ * Outputs that overflow to Inf/NaN (finite but huge weights or inputs) give TAILOR_ERR_NUMERIC
+ * naming the output and sample; out is then left unchanged.
  */
 int tailor_net_predict(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height, int64_t width,
                        float *out, int64_t out_count);

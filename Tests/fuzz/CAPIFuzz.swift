@@ -3,8 +3,13 @@ import CTailor
 
 // libFuzzer target: the input bytes are a program of C API calls on a few handles (build graphs
 // node by node with odd sizes and names, wire unknown inputs, switch block modes, set parameters
-// with odd shapes and values, copy, describe, save/load through memory, free). Any crash, trap or
-// sanitizer report is a bug: every call must return a status.
+// with odd shapes and values, copy, describe, save/load through memory, free), and training calls
+// on them (train_step, grad, fit, evaluate, predict) with odd shapes, labels out of range,
+// NaN/Inf/denormal inputs and weights, odd batch sizes and configurations, mode switches within a
+// run, teachers and cancelling callbacks. Any crash, trap or sanitizer report is a bug: every call
+// must return a status. The target also traps (so libFuzzer reports it) when a contract breaks:
+// a parameter becomes non-finite, a failed train_step changes the network, a callback can enter
+// the handle being trained, or a call leaves the caller's floating-point environment changed.
 
 private struct Program {
     let bytes: UnsafeBufferPointer<UInt8>
@@ -30,7 +35,9 @@ public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         steps += 1
         let h = Int(p.byte() % 3)
         let net = nets[h]
-        switch p.byte() % 17 {
+        let envBefore = floatEnvironment()
+        defer { if floatEnvironment() != envBefore { trap("a call changed the caller's floating-point environment") } }
+        switch p.byte() % 20 {
         case 0:
             cNetFree(nets[h]); nets[h] = nil; names[h] = []
             var out: OpaquePointer?
@@ -80,7 +87,7 @@ public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             let pname = String(cString: name)
             if p.byte() % 3 == 0 { dims[Int(p.byte() % 4)] += p.small() }
             let n = max(0, min(1 << 16, dims.prefix(Int(ndim)).reduce(1, { $0 * max($1, 0) })))
-            let fill: Float = [0, 1, .nan, -.infinity, 2.5][Int(p.byte()) % 5]
+            let fill: Float = [0, 1, .nan, -.infinity, 2.5, denormal, 3e38, -1e30, .leastNonzeroMagnitude, -1][Int(p.byte()) % 10]
             let values = [Float](repeating: fill, count: Int(n))
             _ = cSetParam(net, pname, values, ndim, dims)
             // The contract: count is the buffer's true length (it may disagree with the parameter).
@@ -135,6 +142,11 @@ public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             var json: UnsafePointer<CChar>?
             _ = cEstimateJSON(net, &cfg, &json)
             _ = cCompareJSON(net, nets[Int(p.byte() % 3)], &cfg, &json)
+        case 16:
+            cNetFree(nets[h]); nets[h] = nil
+            nets[h] = tinyNet(&p); names[h] = []
+        case 17, 18:
+            trainingCall(&p, nets, h)
         default:
             _ = cSetBlockMode(nil, 0, 0)
             _ = cNetLoadBuffer(nil, 5, nil)
@@ -145,4 +157,366 @@ public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     }
     for n in nets { cNetFree(n) }
     return 0
+}
+
+// MARK: training calls
+
+/// A subnormal float (about 1.2e-41).
+private let denormal = Float.leastNormalMagnitude / 1000
+
+private func trap(_ why: String) -> Never {
+    fputs("CAPIFuzz contract broken: \(why)\n", stderr)
+    abort()
+}
+
+/// The thread's MXCSR (x86-64) / FPCR (arm64) control bits (rounding, exception masks, FTZ/DAZ).
+/// The status flags are left out: the target's own float code may raise them between calls.
+private func floatEnvironment() -> UInt64 {
+    var e = fenv_t()
+    guard fegetenv(&e) == 0 else { return 0 }
+#if arch(x86_64)
+    return UInt64(e.__mxcsr & ~0x3F)
+#elseif arch(arm64)
+    return UInt64(e.__fpcr)
+#else
+    return 0
+#endif
+}
+
+/// A small trainable network in a few bytes: input, conv-BN-ReLU, conv-BN, a projection or
+/// identity skip, add, ReLU, then global average pooling or max pooling + flatten, and a dense
+/// layer. Odd choices (an identity skip across a shape change) leave a half-built network.
+private func tinyNet(_ p: inout Program) -> OpaquePointer? {
+    var out: OpaquePointer?
+    guard cNetCreate(UInt64(p.byte()), &out) == 0, let net = out else { return nil }
+    let c = Int64(1 + p.byte() % 3), hw = Int64(1 + p.byte() % 6), width = Int64(1 + p.byte() % 4)
+    let stride = Int64(1 + p.byte() % 2), classes = Int64(1 + p.byte() % 4)
+    let projection = p.byte() % 3 != 0, gap = p.byte() % 2 == 0, bias = Int32(p.byte() % 2)
+    _ = cAddInput(net, "x", c, hw, hw, nil)
+    _ = cAddConv2d(net, "conv1", "x", width, 3, 1, 1, 0, nil)
+    _ = cAddBatchnorm(net, "bn1", "conv1", [1e-5, 1e-3][Int(p.byte()) % 2], 0.1, nil)
+    _ = cAddRelu(net, "relu1", "bn1", nil)
+    _ = cAddConv2d(net, "conv2", "relu1", width, 3, stride, 1, 0, nil)
+    _ = cAddBatchnorm(net, "bn2", "conv2", 1e-5, 0.1, nil)
+    var skip = "x"
+    if projection {
+        _ = cAddConv2d(net, "downsample.0", "x", width, 1, stride, 0, 0, nil)
+        _ = cAddBatchnorm(net, "downsample.1", "downsample.0", 1e-5, 0.1, nil)
+        skip = "downsample.1"
+    }
+    _ = cAddAdd(net, "add", "bn2", skip, nil)
+    _ = cAddRelu(net, "out", "add", nil)
+    if gap {
+        _ = cAddGlobalAvgPool(net, "pool", "out", nil)
+    } else {
+        _ = cAddPool(net, "mp", "out", Int32(p.byte() % 2), 2, 2, 0, nil)
+        _ = cAddFlatten(net, "pool", "mp", nil)
+    }
+    _ = cAddDense(net, "fc", "pool", classes, bias, nil)
+    return net
+}
+
+/// Multiply-accumulates of one forward pass of one sample (an upper bound for pooling etc.), so
+/// the target skips training calls too slow for fuzzing; nil for an unusable handle.
+private func forwardCost(_ net: OpaquePointer?) -> Int? {
+    guard let net else { return nil }
+    return try? withHandle(net) { h -> Int in
+        var macs = 0
+        for node in h.net.nodes {
+            switch node.op {
+            case .conv2d, .dense:
+                let w = (try? h.net.parameter("\(node.name).weight"))?.count ?? 0
+                macs += w * node.shape.h * node.shape.w
+            default:
+                macs += node.shape.count * 4
+            }
+        }
+        return macs
+    }
+}
+
+/// Every parameter and buffer of the network by name (nil for an unusable handle).
+private func snapshot(_ net: OpaquePointer?) -> [String: [Float]]? {
+    var count: Int64 = 0
+    guard cParamCount(net, &count) == 0 else { return nil }
+    var out: [String: [Float]] = [:]
+    for i in 0..<count {
+        var name: UnsafePointer<CChar>?
+        var ndim: Int64 = 0
+        var dims = [Int64](repeating: 0, count: 4)
+        guard cParamInfo(net, i, &name, &ndim, &dims, nil) == 0, let name else { return nil }
+        let n = dims.prefix(Int(ndim)).reduce(1, *)
+        var v = [Float](repeating: 0, count: Int(n))
+        guard cGetParam(net, name, &v, n) == 0 else { return nil }
+        out[String(cString: name)] = v
+    }
+    return out
+}
+
+private func checkFinite(_ net: OpaquePointer?, after what: String) {
+    guard let s = snapshot(net) else { return }
+    for (name, v) in s where v.contains(where: { !$0.isFinite }) { trap("parameter '\(name)' is not finite after \(what)") }
+}
+
+extension Program {
+    mutating func double() -> Double {
+        [0.1, 0, -1, .nan, .infinity, -.infinity, 1e30, 1e31, 1e-40, Double.leastNormalMagnitude / 1000, 0.5, 1, 1e12, 2, 0.9, 1e-8][Int(byte()) % 16]
+    }
+    mutating func int64() -> Int64 { [0, 1, 2, -1, 3, 1_000_001, .max, .min, 1 << 31][Int(byte()) % 9] }
+    mutating func flag() -> Int32 { [0, 1, 1, 0, 2, -1][Int(byte()) % 6] }
+    /// A float with an occasional non-finite, denormal or huge value.
+    mutating func value() -> Float {
+        let b = byte()
+        switch b % 16 {
+        case 0: return .nan
+        case 1: return .infinity
+        case 2: return denormal
+        case 3: return .leastNonzeroMagnitude
+        case 4: return 1e30
+        default: return Float(Int(b) - 128) / 32
+        }
+    }
+}
+
+/// A training configuration: the defaults with a small batch, then a few fields set to odd values.
+private func trainConfig(_ p: inout Program, switches: Buffer<tailor_mode_switch>) -> tailor_train_config {
+    var c = tailor_train_config()
+    _ = cTrainConfigInit(&c)
+    c.batch_size = Int64(1 + p.byte() % 3)
+    c.epochs = Int64(1 + p.byte() % 2)
+    if p.byte() % 2 == 0 {
+        c.mode_switches = UnsafePointer(switches.p)
+        c.num_mode_switches = [Int64(switches.count), Int64(switches.count), -1, 2_000_000][Int(p.byte()) % 4]
+    }
+    for _ in 0..<Int(p.byte() % 5) {
+        switch p.byte() % 34 {
+        case 0: c.size = [8, 16, 0, 3, 1 << 20, Int64(MemoryLayout<tailor_train_config>.size) - 8][Int(p.byte()) % 6]
+        case 1: c.optimizer = Int32(p.small())
+        case 2: c.nesterov = p.flag()
+        case 3: c.lr = p.double()
+        case 4: c.momentum = p.double()
+        case 5: c.dampening = p.double()
+        case 6: c.weight_decay = p.double()
+        case 7: c.decay_norm_and_bias = p.flag()
+        case 8: c.loss = Int32(p.small())
+        case 9: c.beta1 = p.double()
+        case 10: c.beta2 = p.double()
+        case 11: c.eps = p.double()
+        case 12: c.kd_alpha = p.double()
+        case 13: c.kd_temperature = p.double()
+        case 14: c.schedule = Int32(p.small())
+        case 15: c.cycle_momentum = p.flag()
+        case 16: c.base_momentum = p.double()
+        case 17: c.max_momentum = p.double()
+        case 18: c.step_size = p.int64()
+        case 19: c.step_gamma = p.double()
+        case 20: c.eta_min = p.double()
+        case 21: c.pct_start = p.double()
+        case 22: c.div_factor = p.double()
+        case 23: c.final_div_factor = p.double()
+        case 24: c.warmup_steps = p.int64()
+        case 25: c.epochs = p.int64()
+        case 26: c.batch_size = p.int64()
+        case 27: c.augment = p.flag()
+        case 28: c.shuffle = p.flag()
+        case 29: c.crop_padding = [0, 1, 4, -1, 1024, 1025][Int(p.byte()) % 6]
+        case 30: c.drop_last = p.flag()
+        case 31: c.keep_optimizer_state = p.flag()
+        case 32: c.seed = UInt64(p.byte())
+        default: c.lr = Double(p.value())
+        }
+    }
+    // Valid-but-slow settings would only make executions slow: keep a run to a few steps.
+    if c.epochs > 3 && c.epochs <= 1_000_000 { c.epochs = 3 }
+    return c
+}
+
+/// A buffer that stays where it is until freed (what a C caller hands over).
+private final class Buffer<T> {
+    let p: UnsafeMutablePointer<T>
+    let count: Int
+    init(_ values: [T]) {
+        count = values.count
+        p = .allocate(capacity: max(count, 1))
+        if let first = values.first { p.initialize(repeating: first, count: max(count, 1)) }
+        for (i, v) in values.enumerated() { p[i] = v }
+    }
+    deinit { p.deallocate() }
+}
+
+/// A data set for `net`'s input (sometimes another shape), with odd values and labels. The
+/// buffers are sized for what the struct claims whenever the library could read them.
+private final class FuzzData {
+    let x: Buffer<Float>, labels: Buffer<Int64>, mean: Buffer<Float>, std: Buffer<Float>
+    var d = tailor_data()
+
+    init(_ p: inout Program, chw: [Int64], classes: Int64) {
+        var shape = chw
+        if p.byte() % 8 == 0 { shape[Int(p.byte() % 3)] += p.small() }
+        let n = [1, 2, 3, 4, 5, 0, -1, 1 << 40][Int(p.byte()) % 8] as Int64
+        let perSample = shape.allSatisfy { $0 >= 1 } ? shape.reduce(1, *) : 0
+        let claimed = n >= 1 && n <= 8 ? n * perSample : 0
+        let allDenormal = p.byte() % 6 == 0
+        x = Buffer((0..<Int(max(claimed, 1))).map { i in allDenormal ? denormal : i % 7 == 0 ? p.value() : Float(i % 5) / 4 })
+        labels = Buffer((0..<Int(max(min(n, 8), 1))).map { _ in
+            let b = p.byte()
+            return b % 16 == 0 ? [-1, classes, .max][Int(b / 16) % 3] : Int64(b) % max(classes, 1)
+        })
+        d.size = [Int64(MemoryLayout<tailor_data>.size), Int64(MemoryLayout<tailor_data>.size), 8, 0][Int(p.byte()) % 4]
+        d.n = n; d.channels = shape[0]; d.height = shape[1]; d.width = shape[2]
+        d.x = UnsafePointer(x.p); d.labels = UnsafePointer(labels.p)
+        let norm = p.byte() % 4
+        let c = Int(max(1, min(shape[0], 16)))
+        mean = Buffer((0..<c).map { _ in norm >= 1 ? p.value() : 0 })
+        std = Buffer((0..<c).map { _ in norm >= 1 ? [1, 0.5, 0, -1, .nan, denormal][Int(p.byte()) % 6] : 1 })
+        if norm >= 1, c == Int(shape[0]) {
+            d.mean = UnsafePointer(mean.p)
+            if norm >= 2 { d.std = UnsafePointer(std.p) }
+        }
+    }
+}
+
+/// What the progress callback sees: the handle being trained (which it must not be able to
+/// enter) and when to cancel.
+private struct CallbackState {
+    var net: OpaquePointer?
+    var calls = 0
+    var cancelAt = -1
+}
+
+private let progressCallback: tailor_progress_fn = { progress, user in
+    guard let user else { return 0 }
+    let s = user.assumingMemoryBound(to: CallbackState.self)
+    s.pointee.calls += 1
+    var n: Int64 = 0
+    if cNodeCount(s.pointee.net, &n) != Int32(TAILOR_ERR_BUSY.rawValue) { trap("a callback entered the network being trained") }
+    if let progress, progress.pointee.loss.isNaN { trap("progress reported a NaN loss") }
+    return s.pointee.calls == s.pointee.cancelAt ? 1 : 0
+}
+
+/// CAPIFUZZ_TRACE=1 prints each training call's status (to check what seeds reach).
+private let tracing = getenv("CAPIFUZZ_TRACE") != nil
+private func trace(_ what: String, _ rc: Int32) {
+    if tracing { fputs("\(what): \(String(cString: cStatusName(rc))) \(String(cString: cLastError()))\n", stderr) }
+}
+
+private func trainingCall(_ p: inout Program, _ nets: [OpaquePointer?], _ h: Int) {
+    let net = nets[h]
+    var chw = [Int64](repeating: 0, count: 3)
+    var classes: Int64 = 0
+    let usable = cIOShape(net, &chw, &classes) == 0
+    if !usable { chw = [p.small(), p.small(), p.small()]; classes = p.small() }
+    let cost = forwardCost(net) ?? 0
+    let budget = 3_000_000   // multiply-accumulates per call (forward + backward ≈ 3×)
+    switch p.byte() % 6 {
+    case 0:
+        // train_step
+        var shape = chw
+        if p.byte() % 8 == 0 { shape[Int(p.byte() % 3)] += p.small() }
+        let n = [1, 2, 3, 0, -1, 70_000, 1 << 40][Int(p.byte()) % 7] as Int64
+        guard n < 1 || n > 3 || cost * Int(n) * 3 <= budget else { return }
+        let perSample = shape.allSatisfy { $0 >= 1 } ? shape.reduce(1, *) : 0
+        let x: [Float] = (0..<Int(max(n >= 1 && n <= 3 ? n * perSample : 0, 1))).map { i in i % 5 == 0 ? p.value() : Float(i % 3) }
+        let labels: [Int64] = (0..<3).map { _ in let b = p.byte(); return b % 16 == 0 ? -1 : Int64(b) % max(classes, 1) }
+        let switches = Buffer([tailor_mode_switch(epoch: 0, block: 0, mode: 1)])
+        var cfg = trainConfig(&p, switches: switches)
+        let teacher: [Float]? = p.byte() % 2 == 0 ? (0..<Int(max(0, min(n, 3) * max(classes, 0)))).map { _ in p.value() } : nil
+        let outCount = max(0, min(n, 3) * max(classes, 0)) + [0, 0, 1, -1][Int(p.byte()) % 4]
+        var logits = [Float](repeating: 0, count: Int(max(outCount, 1)))
+        var loss = 0.0
+        let before = snapshot(net)
+        let update = p.flag()
+        let noConfig = p.byte() % 8 == 0, noLogits = p.byte() % 3 == 0
+        let rc = x.withUnsafeBufferPointer { xp in labels.withUnsafeBufferPointer { lp in
+            withOptionalPointer(teacher) { tp in
+                withUnsafePointer(to: &cfg) { cp in
+                    logits.withUnsafeMutableBufferPointer { op in
+                        cTrainStep(net, xp.baseAddress, n, shape[0], shape[1], shape[2], lp.baseAddress, tp, noConfig ? nil : cp,
+                                   update, noLogits ? nil : op.baseAddress, outCount, &loss)
+                    }
+                }
+            } } }
+        trace("train_step n=\(n)", rc)
+        if rc != 0, let before, let after = snapshot(net), before != after {
+            let changed = before.keys.sorted().first { before[$0] != after[$0] } ?? "?"
+            trap("a failed train_step (status \(rc)) changed parameter '\(changed)'")
+        }
+        if rc == 0, !loss.isFinite { trap("train_step succeeded with loss \(loss)") }
+        checkFinite(net, after: "train_step")
+    case 1:
+        // grad
+        var count: Int64 = 0
+        var name = "fc.weight"
+        if cParamCount(net, &count) == 0, count > 0 {
+            var cname: UnsafePointer<CChar>?
+            var ndim: Int64 = 0
+            var dims = [Int64](repeating: 0, count: 4)
+            if cParamInfo(net, Int64(p.byte()) % count, &cname, &ndim, &dims, nil) == 0, let cname {
+                name = String(cString: cname)
+                count = dims.prefix(Int(ndim)).reduce(1, *)
+            }
+        }
+        if p.byte() % 5 == 0 { name = ["", "nope", "bn1.running_mean", "fc.weight"][Int(p.byte()) % 4] }
+        let claim = count + [0, 0, 1, -1, -count - 1][Int(p.byte()) % 5]
+        var out = [Float](repeating: 0, count: Int(max(claim, 1)))
+        let noOut = p.byte() % 7 == 0
+        trace("grad \(name)", out.withUnsafeMutableBufferPointer { cGrad(net, name, noOut ? nil : $0.baseAddress, claim) })
+    case 2:
+        // fit, with validation data, a teacher, mode switches, a callback and a history
+        let train = FuzzData(&p, chw: chw, classes: classes)
+        let val = p.byte() % 3 == 0 ? FuzzData(&p, chw: chw, classes: classes) : nil
+        let switches = Buffer((0..<Int(p.byte() % 3)).map { _ in tailor_mode_switch(epoch: p.small(), block: p.small(), mode: Int32(p.small())) })
+        var cfg = trainConfig(&p, switches: switches)
+        let samples = Int(min(max(train.d.n, 0), 8)) + Int(min(max(val?.d.n ?? 0, 0), 8))
+        guard cost * samples * Int(min(max(cfg.epochs, 1), 3)) * 3 <= 4 * budget else { return }
+        let teacher: OpaquePointer? = [nil, nil, nets[(h + 1) % 3], net][Int(p.byte()) % 4]
+        var state = CallbackState(net: net, calls: 0, cancelAt: p.byte() % 3 == 0 ? Int(p.byte() % 6) : -1)
+        let capacity = Int64(p.byte() % 4)
+        var history = [tailor_epoch_stats](repeating: tailor_epoch_stats(), count: Int(max(capacity, 1)))
+        var historyCount: Int64 = -1
+        let useCallback = p.byte() % 2 == 0
+        let rc = withUnsafeMutablePointer(to: &state) { sp in
+            withUnsafePointer(to: &train.d) { tp in
+                withOptionalData(val) { vp in
+                    cFit(net, tp, vp, &cfg, teacher, useCallback ? progressCallback : nil, UnsafeMutableRawPointer(sp),
+                         &history, capacity, &historyCount)
+                }
+            }
+        }
+        trace("fit n=\(train.d.n) epochs=\(cfg.epochs) history=\(historyCount) callbacks=\(state.calls)", rc)
+        if historyCount < 0 { trap("fit (status \(rc)) left history_count unset") }
+        if rc == 0, historyCount != min(max(cfg.epochs, 0), 3) && cfg.size == Int64(MemoryLayout<tailor_train_config>.size) {
+            trap("fit succeeded with \(historyCount) epochs of history, configured \(cfg.epochs)")
+        }
+        checkFinite(net, after: "fit")
+    case 3:
+        // evaluate
+        let data = FuzzData(&p, chw: chw, classes: classes)
+        guard cost * Int(min(max(data.d.n, 0), 8)) <= budget else { return }
+        var loss = 0.0, acc = 0.0
+        let useLoss = p.byte() % 4 != 0
+        let rc = withUnsafeMutablePointer(to: &loss) { lp in withUnsafePointer(to: &data.d) { cEvaluate(net, $0, useLoss ? lp : nil, &acc) } }
+        trace("evaluate n=\(data.d.n) loss=\(loss) accuracy=\(acc)", rc)
+        if rc == 0, !(acc >= 0 && acc <= 1) { trap("evaluate gave accuracy \(acc)") }
+    case 4:
+        // predict
+        let data = FuzzData(&p, chw: chw, classes: classes)
+        let n = data.d.n
+        guard cost * Int(min(max(n, 0), 8)) <= budget else { return }
+        let outCount = max(0, min(n, 8) * max(classes, 0)) + [0, 0, 1, -1][Int(p.byte()) % 4]
+        var out = [Float](repeating: 0, count: Int(max(outCount, 1)))
+        let rc = cPredict(net, data.x.p, n, data.d.channels, data.d.height, data.d.width, &out, outCount)
+        trace("predict n=\(n)", rc)
+        if rc == 0, out.prefix(Int(outCount)).contains(where: { !$0.isFinite }) { trap("predict succeeded with non-finite outputs") }
+    default:
+        _ = cTrainReset(p.byte() % 2 == 0 ? net : nil)
+        _ = cTrainConfigInit(nil)
+        _ = cEvaluate(net, nil, nil, nil)
+        _ = cFit(net, nil, nil, nil, nil, nil, nil, nil, 5, nil)
+    }
+}
+
+private func withOptionalData<R>(_ d: FuzzData?, _ body: (UnsafePointer<tailor_data>?) -> R) -> R {
+    guard let d else { return body(nil) }
+    return withUnsafePointer(to: &d.d) { body($0) }
 }

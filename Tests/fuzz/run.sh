@@ -2,7 +2,9 @@
 # Builds the libFuzzer targets with AddressSanitizer (clang from the Swift toolchain) and runs
 # each for SECONDS (default 60):
 #   modelfile — arbitrary bytes into the model-file loader;
-#   capi      — bytes read as a program of C API calls on a few handles.
+#   capi      — bytes read as a program of C API calls on a few handles, training included.
+# Each starts from the committed seeds (Tests/fuzz/seeds/TARGET, written by make_seeds.py) plus
+# whatever earlier runs added to .build/fuzz/corpus_TARGET.
 # Usage: Tests/fuzz/run.sh [SECONDS] [TARGET...]. Exits non-zero when a target crashes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,6 +16,9 @@ mkdir -p "$out"
 [ -f .build/release/libtailor.so ] || swift build -c release
 mapfile -t srcs < <(find Sources/TailorSwift -name '*.swift' | sort)
 status=0
+# A crash is libFuzzer's to report: the Swift runtime's interactive backtracer would hold the
+# process (and this script) up.
+export SWIFT_BACKTRACE=enable=no
 for t in "${targets[@]}"; do
     case $t in
         modelfile) file=ModelFileFuzz.swift; maxlen=65536 ;;
@@ -28,15 +33,15 @@ for t in "${targets[@]}"; do
     [ -x "$out/fuzz_$t" ] || { echo "fuzz_$t: build failed"; exit 1; }
     corpus="$out/corpus_$t"
     mkdir -p "$corpus"
-    [ "$t" = modelfile ] && python3 Tests/fuzz/make_seeds.py .build/release/libtailor.so "$corpus"
+    cp -n Tests/fuzz/seeds/"$t"/* "$corpus"/
     (cd "$out" && "./fuzz_$t" -max_total_time="$secs" -max_len=$maxlen -rss_limit_mb=6000 -print_final_stats=1 \
         -artifact_prefix="crash_${t}_" "corpus_$t" > "$t.log" 2>&1) || true
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log")
-    cov=$(grep -o 'cov: [0-9]*' "$out/$t.log" | tail -1)
-    if grep -q "ERROR: libFuzzer\|ERROR: AddressSanitizer\|deadly signal" "$out/$t.log"; then
+    cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$out/$t.log" | tail -1)
+    if grep -q "ERROR: libFuzzer\|ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|deadly signal\|Test unit written" "$out/$t.log"; then
         echo "fuzz_$t: CRASH after ${runs:-?} runs, see $out/$t.log and $out/crash_${t}_*"; status=1
     else
-        echo "fuzz_$t: ${runs:-?} runs in ${secs}s, ${cov:-cov: ?}, no crash"
+        echo "fuzz_$t: ${runs:-?} runs in ${secs}s, ${cov:-cov: ?}, corpus $(ls "$corpus" | wc -l) inputs, no crash"
     fi
 done
 exit $status

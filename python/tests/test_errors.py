@@ -93,6 +93,7 @@ def test_strict_reports_missing_and_unexpected_together(resnet8):
     ("layer3.0.conv2.weight", np.full((64, 64, 3, 3), np.inf), "not finite", "TAILOR_ERR_NUMERIC"),
     ("fc.weight", np.full((10, 64), -np.inf, np.float32), "not finite", "TAILOR_ERR_NUMERIC"),
     ("fc.weight", np.full((10, 64), 1e39), "not finite", "TAILOR_ERR_NUMERIC"),  # overflows float32
+    ("bn1.running_var", np.full(16, -1.0, np.float32), "negative", "TAILOR_ERR_INVALID_ARGUMENT"),
     ("bn1.num_batches_tracked", np.array(-1), "not a non-negative integer", "TAILOR_ERR_INVALID_ARGUMENT"),
     ("bn1.num_batches_tracked", np.array(2.5), "not a non-negative integer", "TAILOR_ERR_INVALID_ARGUMENT"),
 ])

@@ -3,6 +3,7 @@
 Each case runs in a child interpreter: the test asserts the child exits 0 (the process
 survived) and that every call reported the expected error status."""
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -301,3 +302,128 @@ def test_null_stale_and_foreign_pointers_in_raw_calls(subprocess_env):
     assert all(report["names"]), report["names"]
     nulls = {k: v for k, v in report["errors"].items() if "(null)" in k}
     assert all(v[0] == 1 and "NULL" in v[1] for v in nulls.values()), nulls
+
+
+# ---- numerical faults and denormals ----
+#
+# NaN/Inf in inputs and weights are refused naming the tensor; overflow during training names the
+# step and the tensor and keeps the last good weights; denormals are flushed inside calls only:
+# the interpreter's own floating-point environment (numpy's denormal arithmetic) is untouched.
+
+DENORMAL = np.float32(np.finfo(np.float32).tiny / 1024)
+
+
+def _interpreter_keeps_denormals():
+    """numpy on this thread still computes with denormals (FTZ/DAZ off)."""
+    return DENORMAL * np.float32(2) != 0 and np.float32(np.finfo(np.float32).tiny) / np.float32(4) != 0
+
+
+def _tiny_resnet():
+    return tailor.zoo.resnet8(num_classes=3, input_shape=(3, 8, 8), seed=1)
+
+
+def test_non_finite_inputs_and_weights_are_named():
+    net = _tiny_resnet()
+    x = np.zeros((2, 3, 8, 8), np.float32)
+    x[1, 2, 3, 4] = np.inf
+    with pytest.raises(tailor.TailorError, match=r"input value at flat index \d+ \(sample 1\) is inf") as e:
+        net.predict(x)
+    assert e.value.status_name == "TAILOR_ERR_NUMERIC"
+    with pytest.raises(tailor.TailorError, match="not finite"):
+        net.train_step(x, np.array([0, 1]))
+    sd = net.state_dict()
+    bad = sd["layer2.0.bn1.weight"].copy()
+    bad[3] = np.nan
+    with pytest.raises(tailor.TailorError, match="layer2.0.bn1.weight") as e:
+        net.load_state_dict({**sd, "layer2.0.bn1.weight": bad})
+    assert e.value.status_name == "TAILOR_ERR_NUMERIC"
+
+
+def test_predict_that_overflows_is_an_error_not_inf():
+    net = _tiny_resnet()
+    sd = net.state_dict()
+    net.load_state_dict({**sd, "fc.weight": np.full_like(sd["fc.weight"], 3e38), "fc.bias": np.full_like(sd["fc.bias"], 3e38)})
+    with pytest.raises(tailor.TailorError, match="overflowed") as e:
+        net.predict(np.ones((1, 3, 8, 8), np.float32))
+    assert e.value.status_name == "TAILOR_ERR_NUMERIC"
+
+
+def test_exploding_training_names_step_and_tensor_and_keeps_last_good_weights():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 3, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 16)
+    net = _tiny_resnet()
+    seen = []
+    with pytest.raises(tailor.TailorError) as e:
+        net.fit(train=(x, y), epochs=3, batch_size=4, lr=1e30, momentum=0.0, nesterov=False, augment=False,
+                progress=False, callback=lambda d: seen.append(d["global_step"]))
+    assert e.value.status_name == "TAILOR_ERR_NUMERIC"
+    msg = str(e.value)
+    assert re.search(r"at epoch \d+, step \d+ \(global step \d+\)", msg), msg
+    # which tensor: a parameter or BN statistic by name, or the overflowing logit
+    assert re.search(r"'[\w.]+'", msg) or "logit" in msg, msg
+    assert "last good step" in msg
+    sd = net.state_dict()
+    assert all(np.isfinite(v).all() for v in sd.values())
+
+
+def test_denormal_inputs_and_weights_train_finitely():
+    rng = np.random.default_rng(1)
+    net = _tiny_resnet()
+    sd = net.state_dict()
+    net.load_state_dict({**sd, "layer1.0.conv1.weight": np.full_like(sd["layer1.0.conv1.weight"], DENORMAL)})
+    x = np.full((8, 3, 8, 8), DENORMAL, np.float32)
+    x[::2] = rng.normal(size=(4, 3, 8, 8)) * np.float32(1e-38)   # mixed normal and subnormal magnitudes
+    y = rng.integers(0, 3, 8)
+    assert _interpreter_keeps_denormals()
+    loss, logits = net.train_step(x, y)
+    assert np.isfinite(loss) and np.isfinite(logits).all()
+    hist = net.fit(train=(x, y), epochs=2, batch_size=4, progress=False, augment=False)
+    assert all(np.isfinite(h["loss"]) for h in hist)
+    assert np.isfinite(net.predict(x)).all()
+    assert all(np.isfinite(v).all() for v in net.state_dict().values())
+    # The interpreter's thread got its environment back after every call.
+    assert _interpreter_keeps_denormals()
+
+
+def test_fit_callbacks_run_in_the_callers_floating_point_environment():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(8, 3, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 8)
+    net = _tiny_resnet()
+    inside = []
+    net.fit(train=(x, y), epochs=1, batch_size=4, progress=False, callback=lambda d: inside.append(_interpreter_keeps_denormals()))
+    assert inside and all(inside), inside
+    assert _interpreter_keeps_denormals()
+
+
+def test_callers_floating_point_environment_is_restored_in_a_child(subprocess_env):
+    """The MXCSR itself (x86-64) through libc's fegetenv, before and after calls, and flags the
+    library raises internally do not leak out."""
+    code = textwrap.dedent("""
+        import ctypes, platform, sys, numpy as np, tailor
+        if platform.machine() not in ("x86_64", "AMD64"):
+            print("skip"); sys.exit(0)
+        libc = ctypes.CDLL(None)
+        env = (ctypes.c_uint32 * 8)()
+        def mxcsr():
+            # glibc x86-64 fenv_t: 28 bytes of x87 state, then __mxcsr. Control bits only: numpy
+            # and the interpreter raise status flags of their own between the calls.
+            assert libc.fegetenv(env) == 0
+            return env[7] & ~0x3f
+        libc.feclearexcept(0x3f)
+        before = mxcsr()
+        net = tailor.zoo.resnet8(num_classes=3, input_shape=(3, 8, 8))
+        x = np.full((4, 3, 8, 8), np.float32(1e-40))
+        net.train_step(x, np.array([0, 1, 2, 0]))
+        net.predict(x)
+        try:
+            net.predict(np.full((1, 3, 8, 8), np.nan, np.float32))
+        except tailor.TailorError:
+            pass
+        after = mxcsr()
+        print(hex(before), hex(after))
+        assert before == after, (hex(before), hex(after))
+        assert before & 0x8040 == 0
+    """)
+    run_child(code, [], subprocess_env)

@@ -144,6 +144,8 @@ BAD = [
     (dict(train=(np.zeros((4, 3, 32, 32), np.float32), np.zeros(4, np.int64)),
           val=(np.zeros((2, 3, 32, 32), np.float32), np.array([0, 99]))), "val label 99"),
     (dict(train=(np.zeros((4, 3, 32, 32), np.float32), np.zeros(4, np.int64)), normalize=([0.5] * 3, [0.0] * 3)), "stds positive"),
+    (dict(train=(np.full((4, 3, 32, 32), 1e10, np.float32), np.zeros(4, np.int64)), normalize=([0.0] * 3, [1e-30] * 3)),
+     "overflow"),
 ]
 
 

@@ -16,6 +16,11 @@ public func cPredict(_ net: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int
                 throw TailorError.shape("out holds \(outCount) values; \(batch) samples × \(outputs) outputs need \(batch * outputs)")
             }
             let logits = try Inference.predict(hd.net, input: UnsafeBufferPointer(start: x, count: total), count: batch)
+            // Finite inputs and weights can still overflow (huge weights, a long chain of large
+            // gains): report it instead of handing back Inf/NaN as if they were results.
+            if let i = logits.firstIndex(where: { !$0.isFinite }) {
+                throw TailorError(.numeric, "output \(i % outputs) of sample \(i / outputs) is \(logits[i]): the forward pass overflowed (weights or inputs too large); out is unchanged")
+            }
             logits.withUnsafeBufferPointer { if let b = $0.baseAddress { out.update(from: b, count: $0.count) } }
         }
     }

@@ -37,17 +37,22 @@ public func cLastError() -> UnsafePointer<CChar> {
 }
 
 /// Runs an entry point's body: status 0 on success, the error's code (and message) otherwise.
+/// The body computes with denormals flushed to zero; the caller's floating-point environment is
+/// restored before returning (FloatEnvironment.swift).
 func guarded(_ body: () throws -> Void) -> Int32 {
     clearLastError()
-    do {
-        try body()
-        return 0
-    } catch let e as TailorError {
-        setLastError(e.message)
-        return e.code.rawValue
-    } catch {
-        setLastError("internal error: \(error)")
-        return TailorError.Code.internal.rawValue
+    return FloatEnvironment.withDenormalsFlushed {
+        do {
+            try body()
+            clearLastError()   // a callback may have made a failing call of its own meanwhile
+            return 0
+        } catch let e as TailorError {
+            setLastError(e.message)
+            return e.code.rawValue
+        } catch {
+            setLastError("internal error: \(error)")
+            return TailorError.Code.internal.rawValue
+        }
     }
 }
 

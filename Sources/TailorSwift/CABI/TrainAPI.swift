@@ -312,6 +312,6 @@ func progressBridge(_ cb: tailor_progress_fn?, _ user: UnsafeMutableRawPointer?)
         cp.global_step = Int64(p.globalStep); cp.total_steps = Int64(p.totalSteps)
         cp.loss = Double(p.loss); cp.accuracy = Double(p.accuracy); cp.lr = Double(p.lr)
         cp.epoch_end = p.epochEnd ? 1 : 0; cp.val_loss = Double(p.valLoss); cp.val_accuracy = Double(p.valAccuracy)
-        return cb(&cp, user) == 0
+        return FloatEnvironment.inCallerEnvironment { cb(&cp, user) } == 0   // the caller's FP environment
     }
 }

@@ -126,6 +126,9 @@ public final class Network {
         if let i = data.firstIndex(where: { !$0.isFinite }) {
             throw TailorError(.numeric, "parameter '\(name)': value \(data[i]) at flat index \(i) is not finite")
         }
+        if name.hasSuffix(".running_var"), let i = data.firstIndex(where: { $0 < 0 }) {
+            throw TailorError.invalid("parameter '\(name)': value \(data[i]) at flat index \(i) is negative; a running variance must be ≥ 0")
+        }
         if old.isInteger, let i = data.firstIndex(where: { $0 < 0 || $0 != $0.rounded() }) {
             throw TailorError.invalid("parameter '\(name)' holds a count; value \(data[i]) at \(i) is not a non-negative integer")
         }

@@ -94,7 +94,11 @@ extension Op {
                          try windowed(x.h, k: a.kernel, s: a.stride, p: a.padding, what: "conv"),
                          try windowed(x.w, k: a.kernel, s: a.stride, p: a.padding, what: "conv"))
         case .batchnorm(let a):
-            guard a.eps > 0, a.eps.isFinite else { throw TailorError.invalid("node '\(node)': eps must be positive, got \(a.eps)") }
+            // The kernels use eps as a Float: it must be a normal, finite one (a subnormal eps
+            // would count as zero with denormals flushed).
+            guard a.eps >= Double(Float.leastNormalMagnitude), a.eps <= 1e6 else {
+                throw TailorError.invalid("node '\(node)': eps must be in \(Float.leastNormalMagnitude)...1e6, got \(a.eps)")
+            }
             guard a.momentum >= 0, a.momentum <= 1 else {
                 throw TailorError.invalid("node '\(node)': momentum must be in [0, 1], got \(a.momentum)")
             }

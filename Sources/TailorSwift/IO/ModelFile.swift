@@ -67,6 +67,9 @@ public enum ModelFile {
             guard t.shape == old.shape, t.isInteger == old.isInteger else {
                 throw TailorError.format("tensor '\(name)': \(t.isInteger ? "I64" : "F32") \(t.shape) does not match the graph's \(old.isInteger ? "I64" : "F32") \(old.shape)")
             }
+            if name.hasSuffix(".running_var"), let i = t.data.firstIndex(where: { $0 < 0 }) {
+                throw TailorError.format("tensor '\(name)': value \(t.data[i]) at flat index \(i) is negative; a running variance must be ≥ 0")
+            }
             seen.insert(name)
             net.replaceParameter(name, t)
         }

@@ -55,6 +55,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func loop(_ index: Int) {
+        FloatEnvironment.flushDenormalsOnThisThread()   // the pool's own threads always flush denormals
         var seen = 0
         pthread_mutex_lock(lock)
         while true {

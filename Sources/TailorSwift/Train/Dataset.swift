@@ -42,6 +42,11 @@ public struct Dataset: Sendable {
                 for q in 0..<hw { p[base + q] = (p[base + q] - mean[c]) * inv }
             } }
         }
+        // A tiny std (or a huge mean) can overflow finite inputs: say so here, not as a NaN loss later.
+        if let i = x.firstIndex(where: { !$0.isFinite }) {
+            let c = (i / max(hw, 1)) % max(channels, 1)
+            throw TailorError(.numeric, "normalised input value at flat index \(i) (sample \(i / shape.count), channel \(c)) is \(x[i]): mean[\(c)] = \(mean[c]), std[\(c)] = \(std[c]) overflow it")
+        }
     }
 }
 

@@ -60,7 +60,8 @@ final class Executor {
     private var partialGrads = FloatBuffer(count: 0)
     private var partialPerPart = 0
     private var argmaxOffset: [Int] = []
-    private var argmax: UnsafeMutablePointer<Int32> = .allocate(capacity: 1)
+    /// Owned only once argmaxCount > 0: a throwing init runs no deinit, so nothing may be allocated before it.
+    private var argmax: UnsafeMutablePointer<Int32> = Executor.noArgmax
     // BN caches (mean, rstd) per BN node, offsets shared with the store's stats layout.
     private let bnCache: FloatBuffer
     /// Winograd-transformed forward weights of every Winograd conv, and the store version they were
@@ -131,7 +132,8 @@ final class Executor {
         foldedBias = FloatBuffer(count: biasCount)
     }
 
-    deinit { argmax.deallocate() }
+    nonisolated(unsafe) private static let noArgmax = UnsafeMutablePointer<Int32>.allocate(capacity: 1)   // never written
+    deinit { if argmaxCount > 0 { argmax.deallocate() } }
 
     /// The inference parameters: the store's, with every folded BatchNorm's scale multiplied into its
     /// conv's weights and its shift into the conv's bias (InferencePlan), then Winograd-transformed.
@@ -249,7 +251,7 @@ final class Executor {
         if winogradWork.count < winoWork { winogradWork = FloatBuffer(count: winoWork) }
         if winogradBackU.count < winoBack { winogradBackU = FloatBuffer(count: winoBack) }
         if argmaxCount < amTotal {
-            argmax.deallocate()
+            if argmaxCount > 0 { argmax.deallocate() }
             argmax = .allocate(capacity: max(amTotal, 1))
             argmax.initialize(repeating: -1, count: max(amTotal, 1))
             argmaxCount = amTotal

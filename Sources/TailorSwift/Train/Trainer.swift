@@ -55,7 +55,11 @@ public final class Trainer {
                 guard let dp = d.baseAddress else { throw TailorError(.internal, "empty logits buffer") }
                 return try lossForwardBackward(loss, dp, logits, labels, teacher, B, C)
             }
-            guard value.isFinite else { throw TailorError(.numeric, "the loss is \(value) at \(stepLabel); the network keeps the weights of the last good step") }
+            guard value.isFinite else {
+                let bad = (0..<B * C).first { !logits[$0].isFinite }
+                let why = bad.map { "; logit \($0 % C) of sample \($0 / C) is \(logits[$0]): the forward pass overflowed" } ?? ""
+                throw TailorError(.numeric, "the loss is \(value) at \(stepLabel)\(why); the network keeps the weights of the last good step")
+            }
             var correct = 0
             for b in 0..<B {
                 var best = 0
@@ -63,27 +67,26 @@ public final class Trainer {
                 if Int32(best) == labels[b] { correct += 1 }
             }
             dLogits.withUnsafeBufferPointer { if let d = $0.baseAddress { e.backward(d) } }
-            let G = e.store.grads.p
-            var finite = true
-            for i in 0..<e.store.grads.count where !G[i].isFinite { finite = false; break }
-            guard finite else { throw TailorError(.numeric, "a gradient is not finite at \(stepLabel); the network keeps the weights of the last good step") }
-            let S = e.store.stats.p
-            for i in 0..<e.store.stats.count where !S[i].isFinite {
-                throw TailorError(.numeric, "a BatchNorm running statistic overflowed at \(stepLabel); the network keeps the weights of the last good step")
+            let badGrads = e.store.nonFinite(in: e.store.grads)
+            if let bad = badGrads.last {
+                // Backward runs from the output: the non-finite gradient nearest the output is where it began.
+                let more = badGrads.count > 1 ? " (nearest the output; \(badGrads.count - 1) earlier parameter(s) too)" : ""
+                throw TailorError(.numeric, "gradient of '\(bad.name)' is \(bad.what) at \(stepLabel)\(more); the network keeps the weights of the last good step")
+            }
+            if let bad = e.store.firstNonFiniteStat() {
+                throw TailorError(.numeric, "BatchNorm statistic '\(bad.name)' is \(bad.what) at \(stepLabel); the network keeps the weights of the last good step")
             }
             if update, let o = opt {
                 // Keep what an overflowing update would destroy, so the last good step survives.
                 let saved = (e.store.values.array, o.m.array, o.v.array, o.steps)
                 o.step(e.store, optimizer, lr: lr, momentum: momentum)
                 let P = e.store.values.p
-                var ok = true
-                for i in 0..<e.store.values.count where !P[i].isFinite { ok = false; break }
-                if !ok {
+                if let bad = e.store.nonFinite(in: e.store.values).first {
                     saved.0.withUnsafeBufferPointer { if let b = $0.baseAddress { P.update(from: b, count: $0.count) } }
                     saved.1.withUnsafeBufferPointer { if let b = $0.baseAddress { o.m.p.update(from: b, count: $0.count) } }
                     saved.2.withUnsafeBufferPointer { if let b = $0.baseAddress { o.v.p.update(from: b, count: $0.count) } }
                     o.steps = saved.3
-                    throw TailorError(.numeric, "the optimiser step overflowed (non-finite weights) at \(stepLabel); the network keeps the weights of the last good step")
+                    throw TailorError(.numeric, "the optimiser step made '\(bad.name)' \(bad.what) at \(stepLabel) (learning rate \(lr)); the network keeps the weights of the last good step")
                 }
             }
             return (value, correct)
@@ -129,6 +132,50 @@ public final class Trainer {
         e.store.write(to: net)
         return (r.loss, logits)
     }
+}
+
+extension ParameterStore {
+    /// The trainable parameters (in slot order, input to output) whose values in `buffer` (laid
+    /// out like `values`: the values themselves or their gradients) are not all finite, with what
+    /// went wrong ("NaN", "inf (3 of 2304 values non-finite)"). Empty when all are finite.
+    func nonFinite(in buffer: FloatBuffer) -> [(name: String, what: String)] {
+        let p = buffer.p
+        var out: [(name: String, what: String)] = []
+        for s in slots where s.offset + s.count <= buffer.count {
+            var first: Float? = nil, n = 0
+            for i in s.offset..<(s.offset + s.count) where !p[i].isFinite {
+                if first == nil { first = p[i] }
+                n += 1
+            }
+            if let first { out.append((s.name, nonFiniteDescription(first, n, of: s.count))) }
+        }
+        return out
+    }
+
+    /// The first BatchNorm running statistic ("layer1.0.bn1.running_var") that is not finite.
+    func firstNonFiniteStat() -> (name: String, what: String)? {
+        let p = stats.p
+        for (name, off) in statOffset.sorted(by: { $0.value < $1.value }) {
+            let c = statChannels[name] ?? 0
+            for (k, suffix) in ["running_mean", "running_var"].enumerated() {
+                let lo = off + k * c, hi = min(off + (k + 1) * c, stats.count)
+                guard lo < hi else { continue }
+                var first: Float? = nil, n = 0
+                for i in lo..<hi where !p[i].isFinite {
+                    if first == nil { first = p[i] }
+                    n += 1
+                }
+                if let first { return ("\(name).\(suffix)", nonFiniteDescription(first, n, of: c)) }
+            }
+        }
+        return nil
+    }
+}
+
+/// "NaN", "-inf (3 of 2304 values)".
+private func nonFiniteDescription(_ v: Float, _ n: Int, of count: Int) -> String {
+    let what = v.isNaN ? "NaN" : (v < 0 ? "-inf" : "inf")
+    return count > 1 ? "\(what) (\(n) of \(count) values non-finite)" : what
 }
 
 func checkTeacher(_ loss: LossKind, _ t: [Float]?, count: Int) throws {

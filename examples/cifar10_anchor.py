@@ -74,6 +74,8 @@ def main():
     ap.add_argument("--teacher-epochs", type=int, default=30)
     ap.add_argument("--kd-epochs", type=int, default=15)
     ap.add_argument("--every", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0, help="the teacher's initialisation, shuffling and augmentation")
+    ap.add_argument("--teacher-only", action="store_true", help="train and evaluate the teacher, no students")
     ap.add_argument("--out", default=".")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -93,13 +95,14 @@ def main():
         teacher = tailor.Network.load(a.teacher)
     else:
         t = time.time()
-        teacher = tailor.zoo.resnet8(seed=0)
+        teacher = tailor.zoo.resnet8(seed=a.seed)
         teacher.fit(train=d.train, val=d.test, epochs=a.teacher_epochs, batch_size=128, lr=0.2, schedule="onecycle",
-                    momentum=0.9, nesterov=True, weight_decay=5e-4, normalize=norm, progress=False, callback=log("teacher"))
+                    momentum=0.9, nesterov=True, weight_decay=5e-4, normalize=norm, progress=False, callback=log("teacher"),
+                    seed=a.seed)
         timings["teacher"] = time.time() - t
         teacher.save(os.path.join(a.out, "resnet8_teacher.tailor"))
     results = {"teacher": {"accuracy": teacher.evaluate(*d.test, normalize=norm)["accuracy"], "hardware": hardware(teacher)}}
-    for name, algorithm in (("removed", tailor.remove_skips), ("short", tailor.shorten_skips)):
+    for name, algorithm in () if a.teacher_only else (("removed", tailor.remove_skips), ("short", tailor.shorten_skips)):
         t = time.time()
         student = algorithm(teacher, d.train, d.test, every=a.every, epochs=a.kd_epochs, normalize=norm,
                             progress=False, callback=log(name), seed=1)

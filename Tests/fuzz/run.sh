@@ -33,7 +33,7 @@ for t in "${targets[@]}"; do
     [ -x "$out/fuzz_$t" ] || { echo "fuzz_$t: build failed"; exit 1; }
     corpus="$out/corpus_$t"
     mkdir -p "$corpus"
-    cp -n Tests/fuzz/seeds/"$t"/* "$corpus"/
+    for s in Tests/fuzz/seeds/"$t"/*; do [ -e "$corpus/${s##*/}" ] || cp "$s" "$corpus"/; done
     (cd "$out" && "./fuzz_$t" -max_total_time="$secs" -max_len=$maxlen -rss_limit_mb=6000 -print_final_stats=1 \
         -artifact_prefix="crash_${t}_" "corpus_$t" > "$t.log" 2>&1) || true
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log")

@@ -19,6 +19,26 @@ import Testing
         }
     }
 
+    /// NaN passes through every ReLU (plain, fused into an add or a BatchNorm) as torch.relu lets
+    /// it, so a fault upstream reaches the output checks instead of turning into a quiet 0; its
+    /// gradient is 0 (the mask out > 0 is false), as in torch.
+    @Test func reluKeepsNaN() {
+        let n = 19   // two SIMD8 steps and a scalar tail
+        var x = vals(n, 4)
+        for i in [0, 9, 18] { x[i] = .nan }
+        var out = [Float](repeating: 0, count: n), d = out
+        reluForward(&out, x, n)
+        addForward(&d, x, [Float](repeating: 0, count: n), n, relu: true)
+        for i in 0..<n { #expect(x[i].isNaN ? out[i].isNaN && d[i].isNaN : out[i] == max(0, x[i]) && d[i] == out[i]) }
+        var g = [Float](repeating: 0, count: n)
+        reluBackward(&g, [Float](repeating: 1, count: n), out, n)
+        for i in [0, 9, 18] { #expect(g[i] == 0) }
+        var mean: Float = 0, rstd: Float = 0, rm: Float = 0, rv: Float = 1
+        var bn = [Float](repeating: 0, count: 2)
+        batchnormForwardTrain(&bn, &mean, &rstd, &rm, &rv, [Float.nan, 1], [1], [0], 2, 1, eps: 1e-5, momentum: 0.1, relu: true)
+        #expect(bn.allSatisfy { $0.isNaN })
+    }
+
     @Test func denseMatchesLoopsAndFiniteDifference() throws {
         let B = 3, I = 5, O = 4
         let x = vals(B * I, 4), w = vals(O * I, 5), bias = vals(O, 6)

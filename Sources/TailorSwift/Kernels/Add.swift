@@ -5,7 +5,7 @@ func addForward(_ out: UnsafeMutablePointer<Float>,    // (n)
                 _ a: UnsafePointer<Float>,             // (n)
                 _ b: UnsafePointer<Float>,             // (n)
                 _ n: Int, relu: Bool) {
-    if relu { for i in 0..<n { let v = a[i] + b[i]; out[i] = v > 0 ? v : 0 } }
+    if relu { for i in 0..<n { let v = a[i] + b[i]; out[i] = v < 0 ? 0 : v } }
     else { for i in 0..<n { out[i] = a[i] + b[i] } }
 }
 

@@ -27,7 +27,7 @@ func batchnormForwardTrain(_ out: UnsafeMutablePointer<Float>,   // (N, C)
     parallelFor(N, grain: max(1, (1 << 14) / max(C, 1))) { rows in
         if relu {
             for r in rows { let x = inp + r * C, o = out + r * C
-                for c in 0..<C { let v = (x[c] - mean[c]) * rstd[c] * gamma[c] + beta[c]; o[c] = v > 0 ? v : 0 } }
+                for c in 0..<C { let v = (x[c] - mean[c]) * rstd[c] * gamma[c] + beta[c]; o[c] = v < 0 ? 0 : v } }
         } else {
             for r in rows { let x = inp + r * C, o = out + r * C
                 for c in 0..<C { o[c] = (x[c] - mean[c]) * rstd[c] * gamma[c] + beta[c] } }

@@ -46,7 +46,8 @@ func batchnormForwardEval(_ out: UnsafeMutablePointer<Float>,   // (N, C)
     for r in 0..<N { let x = inp + r * C, o = out + r * C; for c in 0..<C { o[c] = x[c] * a[c] + b[c] } }
 }
 
-/// Training backward: dInp, dGamma, dBeta all accumulate. With `reluOut` (a fused ReLU's forward
+/// Training backward: dInp (unless not `accumulate`: then it is overwritten), dGamma, dBeta
+/// accumulate. With `reluOut` (a fused ReLU's forward
 /// output), dOut is the ReLU's output gradient and is masked by reluOut > 0 as it is read.
 func batchnormBackward(_ dInp: UnsafeMutablePointer<Float>,    // (N, C)
                        _ dGamma: UnsafeMutablePointer<Float>,  // (C)
@@ -55,7 +56,7 @@ func batchnormBackward(_ dInp: UnsafeMutablePointer<Float>,    // (N, C)
                        _ inp: UnsafePointer<Float>,            // (N, C)
                        _ mean: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>, // (C) cache
                        _ gamma: UnsafePointer<Float>,          // (C)
-                       _ N: Int, _ C: Int, reluOut: UnsafePointer<Float>? = nil) {
+                       _ N: Int, _ C: Int, reluOut: UnsafePointer<Float>? = nil, accumulate: Bool = true) {
     var sg = [Double](repeating: 0, count: C), sgx = sg
     channelSums(&sg, &sgx, dOut, inp, mean, N, C, mask: reluOut)
     for c in 0..<C { sgx[c] *= Double(rstd[c]) }
@@ -73,9 +74,15 @@ func batchnormBackward(_ dInp: UnsafeMutablePointer<Float>,    // (N, C)
         bb[c] = Float(-kc * sg[c] * invN - a * Double(mean[c]))
     }
     parallelFor(N, grain: max(1, (1 << 14) / max(C, 1))) { rows in
-        if let reluOut {
+        if let reluOut, !accumulate {
+            for r in rows { let x = inp + r * C, g = dOut + r * C, d = dInp + r * C, m = reluOut + r * C
+                for c in 0..<C { d[c] = k[c] * (m[c] > 0 ? g[c] : 0) + aa[c] * x[c] + bb[c] } }
+        } else if let reluOut {
             for r in rows { let x = inp + r * C, g = dOut + r * C, d = dInp + r * C, m = reluOut + r * C
                 for c in 0..<C { d[c] += k[c] * (m[c] > 0 ? g[c] : 0) + aa[c] * x[c] + bb[c] } }
+        } else if !accumulate {
+            for r in rows { let x = inp + r * C, g = dOut + r * C, d = dInp + r * C
+                for c in 0..<C { d[c] = k[c] * g[c] + aa[c] * x[c] + bb[c] } }
         } else {
             for r in rows { let x = inp + r * C, g = dOut + r * C, d = dInp + r * C
                 for c in 0..<C { d[c] += k[c] * g[c] + aa[c] * x[c] + bb[c] } }

@@ -110,7 +110,7 @@ func winogradForward(_ out: UnsafeMutablePointer<Float>,   // (B, OH, OW, O)
     return true
 }
 
-/// dInp += (the gradient of conv(inp, w) w.r.t. inp given dOut), with `uBack` from
+/// dInp += (or = when not `accumulate`) (the gradient of conv(inp, w) w.r.t. inp given dOut), with `uBack` from
 /// `winogradTransformWeightsBackward`. Returns false and leaves `dInp` untouched when
 /// `winogradSupported(d)` is false. (dW and dBias: `winogradBackwardWeights`.)
 @discardableResult
@@ -118,10 +118,10 @@ func winogradBackwardData(_ dInp: UnsafeMutablePointer<Float>, // (B, H, W, Cin)
                           _ work: UnsafeMutablePointer<Float>, // winogradWorkspaceCount(d, tile)
                           _ dOut: UnsafePointer<Float>,        // (B, OH, OW, O)
                           _ uBack: UnsafePointer<Float>,       // (α², Cin, O)
-                          _ d: ConvDims, _ tile: WinogradTile,
+                          _ d: ConvDims, _ tile: WinogradTile, accumulate: Bool = true,
                           blockBytes: Int = WinogradPlan.defaultBlockBytes) -> Bool {
     guard winogradSupported(d) else { return false }
-    winogradConv(dInp, accumulate: true, relu: false, work, dOut, uBack, nil,
+    winogradConv(dInp, accumulate: accumulate, relu: false, work, dOut, uBack, nil,
                  WinogradPlan(winogradBackwardDims(d), tile, blockBytes: blockBytes))
     return true
 }

@@ -81,6 +81,11 @@ final class Executor {
     /// or -1; for a ReLU: whether its producer computes it.
     private let fusedReLU: [Int]
     private let reluFused: [Bool]
+    /// Gradient slots written (=) by their only reader's backward (a Winograd conv, a BatchNorm or
+    /// an add), so they need no zeroing before each backward; and the slots zeroed per backward
+    /// (accumulated into by several readers or by kernels that only accumulate), as (node, floats per sample).
+    private let assignsGradient: [Bool]
+    private let zeroedSlots: [(node: Int, count: Int)]
     /// The backward-data weights of one conv at a time (transformed where used) and the workspace
     /// all Winograd convs share.
     private var winogradBackU = FloatBuffer(count: 0)
@@ -126,6 +131,21 @@ final class Executor {
             fused[i] = k; isFused[k] = true
         }
         fusedReLU = fused; reluFused = isFused
+        var assigns = [Bool](repeating: false, count: plans.count), zeroed: [(node: Int, count: Int)] = []
+        for (j, p) in plans.enumerated() {
+            if readers[j].count == 1, let r = readers[j].first {
+                switch plans[r].op {
+                case .batchnorm, .add: assigns[j] = true
+                case .conv2d: assigns[j] = plans[r].winograd >= 0
+                default: break
+                }
+            }
+            // Slots nobody reads need nothing: the network input's, and a node's whose ReLU is fused
+            // (its backward reads the ReLU's slot).
+            if case .input = p.op { continue }
+            if !assigns[j] && fused[j] < 0 { zeroed.append((j, p.shape.count)) }
+        }
+        assignsGradient = assigns; zeroedSlots = zeroed
         inferenceValues = FloatBuffer(count: store.values.count)
         var biasCount = 0
         for i in inference.foldedBN.keys.sorted() { foldedBiasOffset[i] = biasCount; biasCount += plans[i].shape.c }
@@ -368,7 +388,10 @@ final class Executor {
         guard B > 0, dActs.count >= activationCount, let lastOff = actOffset.last else { return }
         let dA = dActs.p
         let zeroing = ExecutorProfile.enabled ? ExecutorProfile.now() : 0
-        parallelFor(activationCount, grain: 1 << 16) { r in (dA + r.lowerBound).update(repeating: 0, count: r.count) }
+        for (j, count) in zeroedSlots {
+            let slot = dA + actOffset[j]
+            parallelFor(B * count, grain: 1 << 16) { r in (slot + r.lowerBound).update(repeating: 0, count: r.count) }
+        }
         store.grads.zero()
         if ExecutorProfile.enabled { ExecutorProfile.record("zero gradients", since: zeroing) }
         (dActs.p + lastOff).update(from: dLogits, count: B * outputCount)
@@ -394,7 +417,7 @@ final class Executor {
                     winogradBackwardWeights(G + p.w, p.b >= 0 ? G + p.b : nil, winogradWork.p, g, inp, d, tile)
                     if let dInp {
                         winogradTransformWeightsBackward(winogradBackU.p, P + p.w, d, tile)
-                        winogradBackwardData(dInp, winogradWork.p, g, winogradBackU.p, d, tile)
+                        winogradBackwardData(dInp, winogradWork.p, g, winogradBackU.p, d, tile, accumulate: !assignsGradient[first])
                     }
                     continue
                 }
@@ -434,7 +457,7 @@ final class Executor {
                 let k = fusedReLU[i]
                 batchnormBackward(dActs.p + actOffset[first], G + p.w, G + p.b, k >= 0 ? dActs.p + actOffset[k] : g, inp,
                                   bnCache.p + so, bnCache.p + so + s.c, P + p.w, B * s.h * s.w, s.c,
-                                  reluOut: k >= 0 ? UnsafePointer(acts.p + actOffset[k]) : nil)
+                                  reluOut: k >= 0 ? UnsafePointer(acts.p + actOffset[k]) : nil, accumulate: !assignsGradient[first])
             case .relu:
                 // A fused ReLU's gradient is read, masked, by its producer.
                 if !reluFused[i], let dInp { parallelFor(B * s.count) { r in reluBackward(dInp + r.lowerBound, g + r.lowerBound, out + r.lowerBound, r.count) } }
@@ -444,8 +467,10 @@ final class Executor {
                 let k = fusedReLU[i]
                 let dA = dActs.p + actOffset[p.inputs[0]], dB = dActs.p + actOffset[p.inputs[1]]
                 let gIn = k >= 0 ? dActs.p + actOffset[k] : g, o = acts.p + actOffset[k >= 0 ? k : i]
+                let assignA = assignsGradient[p.inputs[0]], assignB = assignsGradient[p.inputs[1]]
                 parallelFor(B * s.count) { r in
-                    addBackward(dA + r.lowerBound, dB + r.lowerBound, gIn + r.lowerBound, o + r.lowerBound, r.count, relu: k >= 0)
+                    addBackward(dA + r.lowerBound, dB + r.lowerBound, gIn + r.lowerBound, o + r.lowerBound, r.count, relu: k >= 0,
+                                assignA: assignA, assignB: assignB)
                 }
             case .maxpool:
                 if let dInp { maxpoolBackward(dInp, g, argmax + argmaxOffset[i], B * s.count) }

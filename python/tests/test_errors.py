@@ -274,3 +274,16 @@ def test_status_names_and_error_attributes(resnet8):
     assert isinstance(e, RuntimeError)
     resnet8.state_dict()
     assert L.tailor_last_error() == b""  # cleared by the successful call
+
+
+def test_evaluate_that_overflows_is_a_numeric_error_not_a_nan_loss():
+    """Finite but huge weights overflow the logits: predict and evaluate both say so."""
+    with tailor.zoo.create("resnet8", seed=0) as net:
+        sd = net.state_dict()
+        sd["fc.weight"] = np.full_like(sd["fc.weight"], 3e38)
+        net.load_state_dict(sd)
+        x = np.random.default_rng(0).random((4, 3, 32, 32), dtype=np.float32)
+        for call in (lambda: net.predict(x), lambda: net.evaluate(x, np.zeros(4, np.int64))):
+            with pytest.raises(tailor.TailorError, match="overflowed") as e:
+                call()
+            assert e.value.status_name == "TAILOR_ERR_NUMERIC"

@@ -254,6 +254,9 @@ public enum Fit {
             throw TailorError.invalid("label \(data.labels[i]) at sample \(i) is outside 0..<\(C)")
         }
         let logits = try data.x.withUnsafeBufferPointer { try Inference.predict(net, input: $0, count: data.count) }
+        if let i = logits.firstIndex(where: { !$0.isFinite }) {
+            throw TailorError(.numeric, "output \(i % C) of sample \(i / C) is \(logits[i]): the forward pass overflowed (weights or inputs too large), so the loss is undefined")
+        }
         var loss = 0.0, correct = 0
         for b in 0..<data.count {
             var m = -Float.infinity, best = 0

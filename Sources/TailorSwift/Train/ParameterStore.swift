@@ -135,15 +135,7 @@ final class ParameterStore {
 
     /// Writes parameters and BN buffers back into the network's tensors (PyTorch layout).
     func write(to net: Network) {
-        for s in slots {
-            var data = [Float](repeating: 0, count: s.count)
-            data.withUnsafeMutableBufferPointer { dst in
-                guard let base = dst.baseAddress else { return }
-                if let c = s.conv { convWeightToOIHW(base, values.p + s.offset, o: c.o, i: c.i, k: c.k) }
-                else { base.update(from: values.p + s.offset, count: s.count) }
-            }
-            net.replaceParameter(s.name, Tensor(shape: s.shape, data: data))
-        }
+        for s in slots { net.replaceParameter(s.name, slotTensor(values, s)) }
         for (name, off) in statOffset {
             let c = statChannels[name] ?? 0
             net.replaceParameter("\(name).running_mean", Tensor(shape: [c], data: Array(UnsafeBufferPointer(start: stats.p + off, count: c))))
@@ -154,15 +146,7 @@ final class ParameterStore {
 
     /// The gradient of `name` in PyTorch layout, or nil for an unknown name.
     func gradient(_ name: String) -> Tensor? {
-        guard let i = slotIndex[name] else { return nil }
-        let s = slots[i]
-        var data = [Float](repeating: 0, count: s.count)
-        data.withUnsafeMutableBufferPointer { dst in
-            guard let base = dst.baseAddress else { return }
-            if let c = s.conv { convWeightToOIHW(base, grads.p + s.offset, o: c.o, i: c.i, k: c.k) }
-            else { base.update(from: grads.p + s.offset, count: s.count) }
-        }
-        return Tensor(shape: s.shape, data: data)
+        slotIndex[name].map { slotTensor(grads, slots[$0]) }
     }
 
     /// A copy of the BN statistics (to restore after a failed step).
@@ -171,4 +155,15 @@ final class ParameterStore {
         s.0.withUnsafeBufferPointer { if let b = $0.baseAddress { stats.p.update(from: b, count: min(stats.count, $0.count)) } }
         batchesTracked = s.1
     }
+}
+
+/// One parameter's slice of a flat buffer (values, gradients, optimiser state) as a PyTorch-layout tensor.
+func slotTensor(_ buf: FloatBuffer, _ s: ParamSlot) -> Tensor {
+    var data = [Float](repeating: 0, count: s.count)
+    data.withUnsafeMutableBufferPointer { dst in
+        guard let base = dst.baseAddress else { return }
+        if let c = s.conv { convWeightToOIHW(base, buf.p + s.offset, o: c.o, i: c.i, k: c.k) }
+        else { base.update(from: buf.p + s.offset, count: s.count) }
+    }
+    return Tensor(shape: s.shape, data: data)
 }

@@ -53,17 +53,6 @@ extension Trainer {
     }
 }
 
-/// One parameter's slice of a flat buffer as a PyTorch-layout tensor.
-private func slotTensor(_ buf: FloatBuffer, _ s: ParamSlot) -> Tensor {
-    var data = [Float](repeating: 0, count: s.count)
-    data.withUnsafeMutableBufferPointer { dst in
-        guard let base = dst.baseAddress else { return }
-        if let c = s.conv { convWeightToOIHW(base, buf.p + s.offset, o: c.o, i: c.i, k: c.k) }
-        else { base.update(from: buf.p + s.offset, count: s.count) }
-    }
-    return Tensor(shape: s.shape, data: data)
-}
-
 private func fillSlot(_ buf: FloatBuffer, _ s: ParamSlot, from t: Tensor, what: String) throws {
     guard t.shape == s.shape, !t.isInteger, t.count == s.count else {
         throw TailorError.format("optimiser state '\(what)' is \(t.shape), the parameter is \(s.shape)")

@@ -8,8 +8,9 @@
 //   V = Bᵀ·d·B (input transform),  U = G·g·Gᵀ (weight transform, once per weights),
 //   Y = Aᵀ·[U ⊙ V]·A (output transform).
 // Summing U ⊙ V over input channels is, for each of the α² positions ξ of the transformed tile,
-// a matrix product: M_ξ(tiles, O) = V_ξ(tiles, Cin) · U_ξ(O, Cin)ᵀ, so the work is α² sgemm
-// calls. Tiles are processed in blocks sized so that a block's V and M stay in L2 between the
+// a matrix product: M_ξ(tiles, O) = V_ξ(tiles, Cin) · U_ξ(Cin, O), so the work is α² matrix
+// products: `smallGemm` (SmallGemm.swift) up to 64 channels, where OpenBLAS's per-call packing costs
+// more than the arithmetic, OpenBLAS's sgemm above. Tiles are processed in blocks sized so that a block's V and M stay in L2 between the
 // input transform, the sgemms and the output transform; otherwise every stage would stream the
 // α²-times-inflated buffers through memory.
 //
@@ -60,9 +61,10 @@ func winogradSupported(_ d: ConvDims) -> Bool {
         && fits([a * a, d.O, d.Cin]) && fits([a * a, 4096, padLanes(d.Cin) + padLanes(d.O) + 32])
 }
 
-/// Floats of transformed weights: α²·O·Cin (the same count for the backward-data weights).
+/// Floats of transformed weights: α²·Cin·O with the row length padded to the SIMD lanes (the same
+/// count serves the backward-data weights).
 func winogradWeightCount(_ d: ConvDims, _ tile: WinogradTile) -> Int {
-    tile.alpha * tile.alpha * d.O * d.Cin
+    tile.alpha * tile.alpha * padLanes(d.O) * padLanes(d.Cin)
 }
 
 /// Floats of workspace that both `winogradForward` and `winogradBackwardData` need for `d`:
@@ -73,26 +75,28 @@ func winogradWorkspaceCount(_ d: ConvDims, _ tile: WinogradTile,
                                WinogradPlan(winogradBackwardDims(d), tile, blockBytes: blockBytes).workCount)
 }
 
-/// U[ξ, o, c] = (G·w[o, :, :, c]·Gᵀ)[ξ]: the forward weights, transformed once per weights.
-func winogradTransformWeights(_ u: UnsafeMutablePointer<Float>, // (α², O, Cin)
+/// U[ξ, c, o] = (G·w[o, :, :, c]·Gᵀ)[ξ]: the forward weights, transformed once per weights, laid
+/// out (depth, columns) for M = V·U, rows padded to the lanes with zeros.
+func winogradTransformWeights(_ u: UnsafeMutablePointer<Float>, // (α², Cin, pad(O))
                               _ w: UnsafePointer<Float>,        // (O, 3, 3, Cin)
                               _ d: ConvDims, _ tile: WinogradTile) {
-    transformWeights(u, rows: d.O, cols: d.Cin, tile, w)
+    // Permute to (Cin, 3, 3, O) first, so the transform reads and writes 8 consecutive o at a time.
+    let wt = UnsafeMutablePointer<Float>.allocate(capacity: 9 * d.O * d.Cin)
+    defer { wt.deallocate() }
+    for o in 0..<d.O { for q in 0..<9 {
+        let src = w + (o * 9 + q) * d.Cin
+        for c in 0..<d.Cin { wt[(c * 9 + q) * d.O + o] = src[c] }
+    } }
+    transformWeights(u, rows: d.Cin, cols: d.O, tile, wt, rotated: false)
 }
 
 /// The weights of the backward-data convolution, w'[c, ky, kx, o] = w[o, 2-ky, 2-kx, c],
-/// transformed: U'[ξ, c, o]. Transform once per weights (per optimiser step in training).
-func winogradTransformWeightsBackward(_ u: UnsafeMutablePointer<Float>, // (α², Cin, O)
+/// transformed: U'[ξ, o, c] (its depth is the forward's output channels). Transform once per
+/// weights (per optimiser step in training).
+func winogradTransformWeightsBackward(_ u: UnsafeMutablePointer<Float>, // (α², O, pad(Cin))
                                       _ w: UnsafePointer<Float>,        // (O, 3, 3, Cin)
                                       _ d: ConvDims, _ tile: WinogradTile) {
-    // Permute to (Cin, 3, 3, O) first, so the transform reads and writes 8 consecutive o at a time.
-    let wr = UnsafeMutablePointer<Float>.allocate(capacity: 9 * d.O * d.Cin)
-    defer { wr.deallocate() }
-    for o in 0..<d.O { for ky in 0..<3 { for kx in 0..<3 {
-        let src = w + ((o * 3 + 2 - ky) * 3 + 2 - kx) * d.Cin
-        for c in 0..<d.Cin { wr[((c * 3 + ky) * 3 + kx) * d.O + o] = src[c] }
-    } } }
-    transformWeights(u, rows: d.Cin, cols: d.O, tile, wr)
+    transformWeights(u, rows: d.O, cols: d.Cin, tile, w, rotated: true)
 }
 
 /// out = conv(inp, w) + bias (then max(0, ·) when `relu`, saving inference a pass) with `u` from
@@ -101,7 +105,7 @@ func winogradTransformWeightsBackward(_ u: UnsafeMutablePointer<Float>, // (α²
 func winogradForward(_ out: UnsafeMutablePointer<Float>,   // (B, OH, OW, O)
                      _ work: UnsafeMutablePointer<Float>,  // winogradWorkspaceCount(d, tile)
                      _ inp: UnsafePointer<Float>,          // (B, H, W, Cin)
-                     _ u: UnsafePointer<Float>,            // (α², O, Cin)
+                     _ u: UnsafePointer<Float>,            // (α², Cin, pad(O))
                      _ bias: UnsafePointer<Float>?,        // (O)
                      _ d: ConvDims, _ tile: WinogradTile, relu: Bool = false,
                      blockBytes: Int = WinogradPlan.defaultBlockBytes) -> Bool {
@@ -117,7 +121,7 @@ func winogradForward(_ out: UnsafeMutablePointer<Float>,   // (B, OH, OW, O)
 func winogradBackwardData(_ dInp: UnsafeMutablePointer<Float>, // (B, H, W, Cin) accumulated
                           _ work: UnsafeMutablePointer<Float>, // winogradWorkspaceCount(d, tile)
                           _ dOut: UnsafePointer<Float>,        // (B, OH, OW, O)
-                          _ uBack: UnsafePointer<Float>,       // (α², Cin, O)
+                          _ uBack: UnsafePointer<Float>,       // (α², O, pad(Cin))
                           _ d: ConvDims, _ tile: WinogradTile, accumulate: Bool = true,
                           blockBytes: Int = WinogradPlan.defaultBlockBytes) -> Bool {
     guard winogradSupported(d) else { return false }
@@ -129,7 +133,7 @@ func winogradBackwardData(_ dInp: UnsafeMutablePointer<Float>, // (B, H, W, Cin)
 /// Floats of workspace for `winogradBackwardWeights`: per thread, a block's V and Z and a partial dU.
 func winogradWeightGradWorkspaceCount(_ d: ConvDims, _ tile: WinogradTile,
                                       blockBytes: Int = WinogradPlan.defaultBlockBytes) -> Int {
-    WinogradPlan.threads * (WinogradPlan(d, tile, blockBytes: blockBytes).workCount + winogradWeightCount(d, tile))
+    WinogradPlan.threads * (WinogradPlan(d, tile, blockBytes: blockBytes).workCount + winogradWeightCount(d, tile))  // + dU
 }
 
 /// dW += ∂loss/∂w and dBias += Σ dOut for out = conv(inp, w) + bias, given dOut, by Winograd
@@ -214,6 +218,8 @@ struct WinogradPlan {
         if block * d.O * d.Cin > WinogradPlan.openblasThreadingMNK && openblas_get_num_threads() > 1 { return 1 }
         return min(WinogradPlan.threads, (tiles + block - 1) / block)
     }
+    /// Channel counts for which the products run on `smallGemm` rather than OpenBLAS.
+    var smallChannels: Bool { smallGemmPays(cinPad, oPad) }
     /// Floats of workspace per thread.
     var workCount: Int { tile.alpha * tile.alpha * (vStride + mStride) }
 }
@@ -234,13 +240,15 @@ private func gMatrix(_ tile: WinogradTile) -> [Double] {
     }
 }
 
-/// u[ξ, r, c] = (G·g(r, c)·Gᵀ)[ξ] for the 3×3 kernels g(r, c)[ky, kx] = w[r, ky, kx, c], eight c
-/// at a time: in training this runs every step, twice per layer. Float arithmetic: rounding G's
-/// sixths and twenty-fourths adds ~1e-7 relative, far below the Winograd error itself.
-private func transformWeights(_ u: UnsafeMutablePointer<Float>,   // (α², rows, cols)
+/// u[ξ, r, c] = (G·g(r, c)·Gᵀ)[ξ] for the 3×3 kernels g(r, c)[ky, kx] = w[r, ky, kx, c] (or
+/// w[r, 2-ky, 2-kx, c] when `rotated`), eight c at a time, rows padded to the lanes with zeros: in
+/// training this runs every step, twice per layer. Float arithmetic: rounding G's sixths and
+/// twenty-fourths adds ~1e-7 relative, far below the Winograd error itself.
+private func transformWeights(_ u: UnsafeMutablePointer<Float>,   // (α², rows, pad(cols))
                               rows: Int, cols: Int, _ tile: WinogradTile,
-                              _ w: UnsafePointer<Float>) {        // (rows, 3, 3, cols)
-    let a = tile.alpha, plane = rows * cols
+                              _ w: UnsafePointer<Float>,          // (rows, 3, 3, cols)
+                              rotated: Bool) {
+    let a = tile.alpha, ld = padLanes(cols), plane = rows * ld
     let G = gMatrix(tile).map { Float($0) }
     let scratch = UnsafeMutablePointer<WinogradLanes>.allocate(capacity: 9 + 3 * a)
     defer { scratch.deallocate() }
@@ -249,13 +257,14 @@ private func transformWeights(_ u: UnsafeMutablePointer<Float>,   // (α², rows
         var c0 = 0
         while c0 < cols {
             let nl = min(lanes, cols - c0)
-            for q in 0..<9 { k[q] = loadLanes(w + (r * 9 + q) * cols + c0, nl) }
+            for q in 0..<9 { k[q] = loadLanes(w + (r * 9 + (rotated ? 8 - q : q)) * cols + c0, nl) }
             // t = G·k (α × 3), then U = t·Gᵀ (α × α).
             for i in 0..<a { for x in 0..<3 { t[i * 3 + x] = G[i * 3] * k[x] + G[i * 3 + 1] * k[3 + x] + G[i * 3 + 2] * k[6 + x] } }
-            let dst = u + r * cols + c0
+            // Whole lanes: the ones past `cols` are zeros and pad the row.
+            let dst = UnsafeMutableRawPointer(u + r * ld + c0)
             for i in 0..<a { for j in 0..<a {
-                storeLanes(t[i * 3] * G[j * 3] + t[i * 3 + 1] * G[j * 3 + 1] + t[i * 3 + 2] * G[j * 3 + 2],
-                           dst + (i * a + j) * plane, nl)
+                dst.storeBytes(of: t[i * 3] * G[j * 3] + t[i * 3 + 1] * G[j * 3 + 1] + t[i * 3 + 2] * G[j * 3 + 2],
+                               toByteOffset: (i * a + j) * plane * MemoryLayout<Float>.stride, as: WinogradLanes.self)
             } }
             c0 += lanes
         }
@@ -393,9 +402,14 @@ private func winogradConv<T: WinogradTransforms>(_: T.Type, _ out: UnsafeMutable
         while let (t0, n) = queue.take() {
             for k in 0..<n { inputTile(T.self, v, k, t0 + k, inp, p, row, tmp) }
             for xi in 0..<aa {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(d.O), Int32(d.Cin),
-                            1, v + xi * p.vStride, Int32(p.cinPad), u + xi * d.O * d.Cin, Int32(d.Cin),
-                            0, mm + xi * p.mStride, Int32(p.oPad))
+                let vx = v + xi * p.vStride, ux = u + xi * d.Cin * p.oPad, mx = mm + xi * p.mStride
+                if p.smallChannels {
+                    smallGemm(rows: n, cols: p.oPad, depth: d.Cin, vx, rowStride: p.cinPad, depthStride: 1,
+                              ux, ldb: p.oPad, mx, ldc: p.oPad, accumulate: false)
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(d.O), Int32(d.Cin),
+                                1, vx, Int32(p.cinPad), ux, Int32(p.oPad), 0, mx, Int32(p.oPad))
+                }
             }
             for k in 0..<n { outputTile(T.self, out, accumulate, relu, mm, k, t0 + k, bias, p, orow, ycol) }
         }
@@ -408,7 +422,8 @@ private func winogradWeightGrad<T: WinogradTransforms>(_: T.Type, _ dW: UnsafeMu
                                                        _ work: UnsafeMutablePointer<Float>,
                                                        _ dOut: UnsafePointer<Float>, _ inp: UnsafePointer<Float>,
                                                        _ p: WinogradPlan) {
-    let d = p.d, a = p.tile.alpha, m = p.tile.m, aa = a * a, uCount = aa * d.O * d.Cin
+    // dU is (α², pad(O), pad(Cin)): whole lanes for smallGemm, zeros in the padding.
+    let d = p.d, a = p.tile.alpha, m = p.tile.m, aa = a * a, plane = p.oPad * p.cinPad, uCount = aa * plane
     // Fixed contiguous shares, not the BlockQueue: the partial sums then always cover the same
     // tiles, so dW is the same bit for bit from run to run (for a given thread count).
     let blocks = (p.tiles + p.block - 1) / p.block
@@ -429,9 +444,14 @@ private func winogradWeightGrad<T: WinogradTransforms>(_: T.Type, _ dW: UnsafeMu
                 gradTile(T.self, z, k, t0 + k, dOut, p, yrow, tmp)
             }
             for xi in 0..<aa {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d.O), Int32(d.Cin), Int32(n),
-                            1, z + xi * p.mStride, Int32(p.oPad), v + xi * p.vStride, Int32(p.cinPad),
-                            1, du + xi * d.O * d.Cin, Int32(d.Cin))
+                let zx = z + xi * p.mStride, vx = v + xi * p.vStride, ux = du + xi * plane
+                if p.smallChannels {
+                    smallGemm(rows: p.oPad, cols: p.cinPad, depth: n, zx, rowStride: 1, depthStride: p.oPad,
+                              vx, ldb: p.cinPad, ux, ldc: p.cinPad, accumulate: true)
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d.O), Int32(d.Cin), Int32(n),
+                                1, zx, Int32(p.oPad), vx, Int32(p.cinPad), 1, ux, Int32(p.cinPad))
+                }
             }
             t0 += n
         }
@@ -442,7 +462,7 @@ private func winogradWeightGrad<T: WinogradTransforms>(_: T.Type, _ dW: UnsafeMu
         for i in 0..<uCount { du0[i] += other[i] }
     }
     // dw[o, ky, kx, c] += Σ_ij G[i, ky]·dU[(i, j), o, c]·G[j, kx], eight c at a time.
-    let G = gMatrix(p.tile).map { Float($0) }, plane = d.O * d.Cin
+    let G = gMatrix(p.tile).map { Float($0) }
     let scratch = UnsafeMutablePointer<WinogradLanes>.allocate(capacity: aa + 3 * a)
     defer { scratch.deallocate() }
     let uu = scratch, t = scratch + aa
@@ -450,7 +470,7 @@ private func winogradWeightGrad<T: WinogradTransforms>(_: T.Type, _ dW: UnsafeMu
         var c0 = 0
         while c0 < d.Cin {
             let nl = min(lanes, d.Cin - c0)
-            for xi in 0..<aa { uu[xi] = loadLanes(du0 + xi * plane + o * d.Cin + c0, nl) }
+            for xi in 0..<aa { uu[xi] = loadLanes(du0 + xi * plane + o * p.cinPad + c0, nl) }
             // t = dU·G (α × 3), then Gᵀ·t (3 × 3).
             for i in 0..<a { for x in 0..<3 {
                 var s = WinogradLanes()

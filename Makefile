@@ -14,7 +14,8 @@ all: lib
 help:
 	@echo "make lib                 build $(LIB) (swift build -c release)"
 	@echo "make install PREFIX=dir  install tailor.h, libtailor.so and tailor.pc under dir"
-	@echo "make test                Swift tests, C/C++ consumers, self-containment check, Python tests, short fuzz run"
+	@echo "make test                C/C++ consumers, self-containment check, Python tests, short fuzz run, sanitize (CI)"
+	@echo "make test-swift          the Swift tests alone, plain debug build (quickest while developing)"
 	@echo "make bench-estimate      time the hardware resource model from C and Python"
 	@echo "make sanitize            Swift tests under ASan (+leaks) and TSan, and sanitize-python"
 	@echo "make sanitize-python     C-boundary Python tests against an ASan libtailor.so (leaks checked)"
@@ -32,7 +33,13 @@ install: lib
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/tailor.h $(DESTDIR)$(PREFIX)/lib/libtailor.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/tailor.pc
 
-test: test-swift test-c check-selfcontained examples-c test-python fuzz-short sanitize
+# Every suite, one after another, each followed by its wall time so a CI log shows where the minutes go.
+# The Swift tests run once, under AddressSanitizer (`sanitize`): the same tests as `test-swift`
+# plus memory and leak checks, so a plain debug run on top would only cost CI another build.
+TEST_STEPS := test-c check-selfcontained examples-c test-python fuzz-short sanitize
+test:
+	@for t in $(TEST_STEPS); do s=$$(date +%s); $(MAKE) --no-print-directory $$t || exit 1; \
+	   echo "== make $$t: $$(( $$(date +%s) - s )) s"; done
 
 # A short libFuzzer run of the model-file loader under AddressSanitizer (Tests/fuzz/run.sh SECONDS for longer).
 fuzz-short: lib
@@ -102,4 +109,4 @@ check-selfcontained: test-c
 	@echo "libtailor.so: $$(stat -c %s $(LIB)) bytes; NEEDED: $$(readelf -d $(LIB) | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | paste -sd' ')"
 
 test-python: lib
-	cd python && TAILOR_LIBRARY=$(abspath $(LIB)) python3 -m pytest -q tests
+	cd python && TAILOR_LIBRARY=$(abspath $(LIB)) python3 -m pytest -q --durations=10 tests

@@ -6,7 +6,8 @@ import CTailor
 // with odd shapes and values, copy, describe, save/load through memory, free), and training calls
 // on them (train_step, grad, fit, evaluate, predict) with odd shapes, labels out of range,
 // NaN/Inf/denormal inputs and weights, odd batch sizes and configurations, mode switches within a
-// run, teachers and cancelling callbacks. Any crash, trap or sanitizer report is a bug: every call
+// run, teachers and cancelling callbacks; fits that checkpoint, and resuming from those checkpoints
+// (intact, truncated or with a byte changed) and describing them. Any crash, trap or sanitizer report is a bug: every call
 // must return a status. The target also traps (so libFuzzer reports it) when a contract breaks:
 // a parameter becomes non-finite, a failed train_step changes the network, a callback can enter
 // the handle being trained, or a call leaves the caller's floating-point environment changed.
@@ -28,6 +29,9 @@ private struct Program {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     var p = Program(bytes: UnsafeBufferPointer(start: data, count: size))
+    // Each input starts without checkpoint files, so a run depends on its own bytes only.
+    unlink(checkpointPath); unlink(damagedPath)
+    defer { unlink(checkpointPath); unlink(damagedPath) }
     var nets: [OpaquePointer?] = [nil, nil, nil]
     var names: [[String]] = [[], [], []]
     var steps = 0
@@ -281,7 +285,9 @@ extension Program {
 /// A training configuration: the defaults with a small batch, then a few fields set to odd values.
 private func trainConfig(_ p: inout Program, switches: Buffer<tailor_mode_switch>) -> tailor_train_config {
     var c = tailor_train_config()
-    _ = cTrainConfigInit(&c)
+    // What the header's tailor_train_config_init macro calls: every field this build knows,
+    // the checkpoint fields included (the first-version initialiser leaves them out).
+    _ = cTrainConfigInit2(&c, Int64(MemoryLayout<tailor_train_config>.size))
     c.batch_size = Int64(1 + p.byte() % 3)
     c.epochs = Int64(1 + p.byte() % 2)
     if p.byte() % 2 == 0 {
@@ -408,7 +414,7 @@ private func trainingCall(_ p: inout Program, _ nets: [OpaquePointer?], _ h: Int
     if !usable { chw = [p.small(), p.small(), p.small()]; classes = p.small() }
     let cost = forwardCost(net) ?? 0
     let budget = 3_000_000   // multiply-accumulates per call (forward + backward ≈ 3×)
-    switch p.byte() % 6 {
+    switch p.byte() % 8 {
     case 0:
         // train_step
         var shape = chw
@@ -475,11 +481,17 @@ private func trainingCall(_ p: inout Program, _ nets: [OpaquePointer?], _ h: Int
         var history = [tailor_epoch_stats](repeating: tailor_epoch_stats(), count: Int(max(capacity, 1)))
         var historyCount: Int64 = -1
         let useCallback = p.byte() % 2 == 0
+        // Some fits checkpoint every epoch (to the file the resume calls below read), with a note.
+        let note = ["", "run 1", String(repeating: "n", count: 5000)][Int(p.byte()) % 3]
+        let checkpointing = p.byte() % 3 == 0
         let rc = withUnsafeMutablePointer(to: &state) { sp in
             withUnsafePointer(to: &train.d) { tp in
                 withOptionalData(val) { vp in
-                    cFit(net, tp, vp, &cfg, teacher, useCallback ? progressCallback : nil, UnsafeMutableRawPointer(sp),
-                         &history, capacity, &historyCount)
+                    checkpointPath.withCString { path in note.withCString { nt in
+                        if checkpointing { cfg.checkpoint_path = path; cfg.checkpoint_note = note.isEmpty ? nil : nt }
+                        return cFit(net, tp, vp, &cfg, teacher, useCallback ? progressCallback : nil, UnsafeMutableRawPointer(sp),
+                                    &history, capacity, &historyCount)
+                    } }
                 }
             }
         }
@@ -508,9 +520,26 @@ private func trainingCall(_ p: inout Program, _ nets: [OpaquePointer?], _ h: Int
         let rc = cPredict(net, data.x.p, n, data.d.channels, data.d.height, data.d.width, &out, outCount)
         trace("predict n=\(n)", rc)
         if rc == 0, out.prefix(Int(outCount)).contains(where: { !$0.isFinite }) { trap("predict succeeded with non-finite outputs") }
+    case 5:
+        resumeCall(&p, nets, h, chw: chw, classes: classes, cost: cost, budget: budget)
+    case 6:
+        // tailor_checkpoint_json on the checkpoint (or a damaged copy), with odd buffers
+        let path = damagedCheckpoint(&p)
+        let capacity = [0, 1, 16, 1 << 16, -1][Int(p.byte()) % 5] as Int64
+        var buf = [CChar](repeating: 1, count: Int(max(capacity, 1)))
+        var length: Int64 = -1
+        let noBuf = p.byte() % 4 == 0
+        let rc = buf.withUnsafeMutableBufferPointer { cCheckpointJSON(path, noBuf ? nil : $0.baseAddress, capacity, &length) }
+        trace("checkpoint_json capacity=\(capacity)", rc)
+        if rc == 0 && !noBuf && capacity > 0 {
+            guard let end = buf.firstIndex(of: 0), Int64(end) == length else { trap("checkpoint_json's text and length disagree") }
+        }
     default:
         _ = cTrainReset(p.byte() % 2 == 0 ? net : nil)
         _ = cTrainConfigInit(nil)
+        var first = tailor_train_config()
+        _ = cTrainConfigInit(&first)
+        _ = cTrainConfigInit2(&first, [-1, 0, 8, 1 << 17][Int(p.byte()) % 4])
         _ = cEvaluate(net, nil, nil, nil)
         _ = cFit(net, nil, nil, nil, nil, nil, nil, nil, 5, nil)
     }
@@ -519,4 +548,77 @@ private func trainingCall(_ p: inout Program, _ nets: [OpaquePointer?], _ h: Int
 private func withOptionalData<R>(_ d: FuzzData?, _ body: (UnsafePointer<tailor_data>?) -> R) -> R {
     guard let d else { return body(nil) }
     return withUnsafePointer(to: &d.d) { body($0) }
+}
+
+// MARK: checkpoints
+
+/// Where fits in this process write their checkpoint, and where damaged copies go.
+private let checkpointPath = "/tmp/capifuzz-\(getpid()).ckpt"
+private let damagedPath = "/tmp/capifuzz-\(getpid())-damaged.ckpt"
+
+/// The checkpoint's path, or that of a copy truncated or with one byte changed (or a missing file).
+private func damagedCheckpoint(_ p: inout Program) -> String {
+    let kind = p.byte() % 4                 // 0 intact, 1 truncated, 2 one bit flipped, 3 missing
+    if kind == 0 { return checkpointPath }
+    if kind == 3 { return "/nonexistent/capifuzz.ckpt" }
+    guard let f = fopen(checkpointPath, "rb") else { return checkpointPath }
+    var bytes = [UInt8](repeating: 0, count: 1 << 20)
+    let n = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+    fclose(f)
+    bytes.removeLast(bytes.count - n)
+    guard n > 0 else { return checkpointPath }
+    let at = (Int(p.byte()) << 8 | Int(p.byte())) % n
+    if kind == 1 { bytes.removeLast(n - at) } else { bytes[at] ^= 1 << (p.byte() % 8) }
+    guard let g = fopen(damagedPath, "wb") else { return checkpointPath }
+    _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, g) }
+    fclose(g)
+    return damagedPath
+}
+
+/// tailor_net_fit_resume from the checkpoint (or a damaged copy) with data that may or may not be
+/// the run's, an expected network, a cancelling callback and a history buffer of odd capacity.
+private func resumeCall(_ p: inout Program, _ nets: [OpaquePointer?], _ h: Int, chw: [Int64], classes: Int64,
+                        cost: Int, budget: Int) {
+    let path = damagedCheckpoint(&p)
+    let train = FuzzData(&p, chw: chw, classes: classes)
+    let val = p.byte() % 3 == 0 ? FuzzData(&p, chw: chw, classes: classes) : nil
+    let samples = Int(min(max(train.d.n, 0), 8)) + Int(min(max(val?.d.n ?? 0, 0), 8))
+    guard cost * samples * 3 * 3 <= 4 * budget else { return }
+    let expected: OpaquePointer? = [nil, nets[h], nets[(h + 1) % 3]][Int(p.byte()) % 3]
+    var state = CallbackState(net: nil, calls: 0, cancelAt: p.byte() % 3 == 0 ? Int(p.byte() % 6) : -1)
+    let capacity = Int64(p.byte() % 4)
+    var history = [tailor_epoch_stats](repeating: tailor_epoch_stats(), count: Int(max(capacity, 1)))
+    var historyCount: Int64 = -1
+    var student: OpaquePointer?, teacher: OpaquePointer?
+    let wantTeacher = p.byte() % 2 == 0
+    let useCallback = p.byte() % 2 == 0
+    let rc = withUnsafeMutablePointer(to: &state) { sp in
+        withUnsafePointer(to: &train.d) { tp in
+            withOptionalData(val) { vp in
+                withUnsafeMutablePointer(to: &teacher) { teacherOut in
+                    cFitResume(path, tp, vp, expected, useCallback ? resumeCallback : nil, UnsafeMutableRawPointer(sp),
+                               &student, wantTeacher ? teacherOut : nil, &history, capacity, &historyCount)
+                }
+            }
+        }
+    }
+    trace("fit_resume \(path == checkpointPath ? "intact" : "damaged") history=\(historyCount)", rc)
+    if historyCount < 0 { trap("fit_resume (status \(rc)) left history_count unset") }
+    if rc == 0 {
+        guard student != nil else { trap("fit_resume succeeded without a student") }
+        checkFinite(student, after: "fit_resume")
+    } else if student != nil || teacher != nil {
+        trap("fit_resume failed (status \(rc)) but handed out a handle")
+    }
+    cNetFree(student)
+    cNetFree(teacher)
+}
+
+/// Progress during a resume: counts calls and cancels when asked (the student is not a handle yet).
+private let resumeCallback: tailor_progress_fn = { progress, user in
+    guard let user else { return 0 }
+    let s = user.assumingMemoryBound(to: CallbackState.self)
+    s.pointee.calls += 1
+    if let progress, progress.pointee.loss.isNaN { trap("progress reported a NaN loss") }
+    return s.pointee.calls == s.pointee.cancelAt ? 1 : 0
 }

@@ -3,7 +3,8 @@
 
   modelfile/  a tiny one-block network saved in each skip mode;
   capi/       programs for CAPIFuzz.swift: a tiny trainable network (op 16) followed by
-              training calls (op 17: train_step, grad, fit, evaluate, predict), byte for byte in
+              training calls (op 17: train_step, grad, fit, evaluate, predict, fit_resume,
+              checkpoint_json), byte for byte in
               the order the target reads them, so the fuzzer starts inside the training paths.
 """
 import ctypes
@@ -77,14 +78,27 @@ def train_step(n, sample, classes, cfg=None, update=1):
     return out
 
 
-def fit(n, sample, classes, cfg, callback=True, cancel_at=None, denormal=False):
+def fit(n, sample, classes, cfg, callback=True, cancel_at=None, denormal=False, checkpoint=False):
     out = [0, 17, 2] + data(n, sample, classes, denormal=denormal)
     out += [1, 0]                              # no validation data, no mode switches
     out += cfg
     out += [0]                                 # no teacher
     out += [1] if cancel_at is None else [0, cancel_at]
     out += [3, 0 if callback else 1]           # history capacity 3, callback
+    out += [1, 0 if checkpoint else 1]         # note "run 1", checkpoint every epoch or not
     return out
+
+
+def resume(n, sample, classes, damage=0):
+    """Training op 5: the checkpoint (damage 0) or a truncated copy (1), the fit's own data, no
+    val, no expected network, no cancel, history capacity 3, the teacher wanted, a callback."""
+    out = [0, 17, 5, damage] + ([0, 40] if damage else [])
+    return out + data(n, sample, classes) + [1, 0, 1, 3, 0, 0]
+
+
+def checkpoint_json(damage=0):
+    """Training op 6: tailor_checkpoint_json into a 64 KiB buffer."""
+    return [0, 17, 6, damage] + ([0, 40, 3] if damage == 2 else [0, 40] if damage else []) + [3, 1]
 
 
 def grad(index=0):
@@ -119,6 +133,10 @@ def capi_programs():
         "huge_weights": tiny_net() + set_param(0, 6) + train_step(2, s, 3) + predict(1, s, 3),
         "denormal_weights": tiny_net() + set_param(0, 5) + set_param(1, 8) + train_step(2, s, 3),
         "modes": tiny_net() + [0, 9, 1, 2] + train_step(2, s, 3) + [0, 9, 1, 3] + fit(4, s, 3, config()),
+        "checkpoint_resume": tiny_net() + fit(4, s, 3, config(epochs=2), checkpoint=True) + checkpoint_json()
+                             + resume(4, s, 3) + predict(2, s, 3),
+        "checkpoint_damaged": tiny_net() + fit(4, s, 3, config(), checkpoint=True) + checkpoint_json(damage=2)
+                              + resume(4, s, 3, damage=1),
     }
 
 

@@ -108,3 +108,23 @@ def test_pickle_round_trip(resnet8):
     resnet8.set_mode(1, "short")
     with pickle.loads(pickle.dumps(resnet8)) as back:
         _same_network(resnet8, back)
+
+
+def test_save_sweeps_temporaries_left_by_killed_writers(tmp_path, resnet8):
+    """A writer killed mid-save leaves `<path>.tmp<pid>-<thread>`; the next save to that path
+    deletes it when the pid is gone, and leaves a live process's temporary alone."""
+    import os
+    import subprocess
+    import sys
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()                                   # a pid that no longer exists
+    path = tmp_path / "net.tailor"
+    dead = tmp_path / f"net.tailor.tmp{child.pid}-7f00"
+    live = tmp_path / f"net.tailor.tmp{os.getpid()}-7f00"
+    other = tmp_path / f"other.tailor.tmp{child.pid}-7f00"
+    for f in (dead, live, other):
+        f.write_bytes(b"half a file")
+    resnet8.save(str(path))
+    assert not dead.exists()
+    assert live.exists() and other.exists()        # a live writer's file, and another target's
+    assert tailor.load(str(path)).describe() == resnet8.describe()

@@ -129,7 +129,9 @@ public struct Safetensors {
     /// it, so a crash never leaves a half-written file at `path`. The temporary name is unique
     /// per process and thread, so two writers never share one; the directory is synced after the
     /// rename so the new name survives a power cut too. A process killed mid-write leaves its
-    /// `<path>.tmp<pid>-<thread>` behind, never a damaged `path`.
+    /// `<path>.tmp<pid>-<thread>` behind, never a damaged `path`; the next successful write to
+    /// `path` (or a resumed run's start, for checkpoints) deletes such leftovers of processes that
+    /// no longer exist.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         guard !path.isEmpty else { throw TailorError.invalid("path is empty") }
         let tmp = "\(path).tmp\(getpid())-\(String(pthread_self(), radix: 16))"
@@ -150,6 +152,32 @@ public struct Safetensors {
         let dir = slash.map { $0 == path.utf8.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let fd = open(dir, O_RDONLY)
         if fd >= 0 { _ = fsync(fd); close(fd) }   // best effort: some file systems refuse fsync on a directory
+        removeTemporariesOfDeadWriters(of: path)
+    }
+
+    /// Deletes the `<path>.tmp<pid>-<thread>` files whose writer process is gone (killed
+    /// mid-write). A live process's temporary (another writer at work) is left alone; best effort.
+    static func removeTemporariesOfDeadWriters(of path: String) {
+        let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
+        let dir = slash.map { $0 == path.utf8.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let base = slash.map { String(path[path.utf8.index(after: $0)...]) } ?? path
+        guard let d = opendir(dir) else { return }
+        let prefix = base + ".tmp"
+        // Collected first and deleted after closedir: unlinking while reading the directory can
+        // make readdir skip the entry after the deleted one (seen on tmpfs).
+        var dead: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard name.hasPrefix(prefix) else { continue }
+            let rest = name.dropFirst(prefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0,
+                  UInt64(rest[rest.index(after: dash)...], radix: 16) != nil else { continue }
+            if kill(pid, 0) == -1 && errno == ESRCH { dead.append(name) }
+        }
+        closedir(d)
+        for name in dead { unlink(dir + "/" + name) }
     }
 
     public static func readFile(_ path: String) throws -> [UInt8] {

@@ -9,10 +9,10 @@
 //   Y = Aᵀ·[U ⊙ V]·A (output transform).
 // Summing U ⊙ V over input channels is, for each of the α² positions ξ of the transformed tile,
 // a matrix product: M_ξ(tiles, O) = V_ξ(tiles, Cin) · U_ξ(Cin, O), so the work is α² matrix
-// products: `smallGemm` (SmallGemm.swift) up to 64 channels, where OpenBLAS's per-call packing costs
-// more than the arithmetic, OpenBLAS's sgemm above. Tiles are processed in blocks sized so that a block's V and M stay in L2 between the
-// input transform, the sgemms and the output transform; otherwise every stage would stream the
-// α²-times-inflated buffers through memory.
+// products: `smallGemm` (SmallGemm.swift) up to 64 channels, where OpenBLAS's per-call packing
+// costs more than the arithmetic, OpenBLAS's sgemm above. Tiles are processed in blocks sized so
+// that a block's V and M stay in L2 between the input transform, the products and the output
+// transform; otherwise every stage would stream the α²-times-inflated buffers through memory.
 //
 // The sgemms are usually below OpenBLAS's own threading threshold (M·N·K ≤ 2^18 runs on the
 // calling thread), so the tiles are split into contiguous ranges, one per thread (OpenBLAS's thread

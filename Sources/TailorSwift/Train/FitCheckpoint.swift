@@ -198,6 +198,9 @@ extension Fit {
                        expecting start: Network?, trainer: Trainer, history: inout [EpochRecord],
                        progress: (FitProgress) -> Bool) throws -> ResumedRun {
         func fail(_ code: TailorError.Code, _ m: String) -> TailorError { TailorError(code, "checkpoint '\(path)': \(m)") }
+        // The run continues here, so what its killed predecessors left half-written goes now, even
+        // when the run is already complete and nothing will be written again.
+        Safetensors.removeTemporariesOfDeadWriters(of: path)
         let state: FitRunState
         do { state = try FitRunState(json: ck.run) } catch let e as TailorError { throw fail(e.code, e.message) }
         guard state.libraryVersion == Checkpoint.libraryVersion else {

@@ -551,7 +551,8 @@ int tailor_net_evaluate(tailor_net *net, const tailor_data *data, double *loss, 
  * run's state (configuration, block switches, next epoch, history, the note, a fingerprint of the
  * training and validation data and of the network the run started from). The write is atomic:
  * a process killed at any moment leaves the previous complete checkpoint (and possibly a stray
- * "<path>.tmp<pid>-<thread>" file), never a damaged one.
+ * "<path>.tmp<pid>-<thread>" file, which the next write to that path or tailor_net_fit_resume
+ * deletes once its process is gone), never a damaged one.
  *
  * tailor_net_fit_resume continues such a run from its next epoch and reaches the same weights,
  * BN statistics, optimiser state and history as the uninterrupted run, bit for bit, when it runs

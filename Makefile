@@ -36,7 +36,8 @@ uninstall:
 # Every suite, one after another, each followed by its wall time so a CI log shows where the minutes go.
 # The Swift tests run once, under AddressSanitizer (`sanitize`): the same tests as `test-swift`
 # plus memory and leak checks, so a plain debug run on top would only cost CI another build.
-TEST_STEPS := test-c check-selfcontained examples-c test-python fuzz-short sanitize
+# A step's targets run in one make call, so prerequisites they share run once.
+TEST_STEPS := "test-c check-selfcontained examples-c" test-python fuzz-short sanitize
 test:
 	@for t in $(TEST_STEPS); do s=$$(date +%s); $(MAKE) --no-print-directory $$t || exit 1; \
 	   echo "== make $$t: $$(( $$(date +%s) - s )) s"; done

@@ -26,7 +26,6 @@ private struct Program {
     }
 }
 
-@_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     var p = Program(bytes: UnsafeBufferPointer(start: data, count: size))
     // Each input starts without checkpoint files, so a run depends on its own bytes only.

@@ -1,6 +1,5 @@
 // libFuzzer target: arbitrary bytes into the model-file loader. Any crash, trap or sanitizer
 // report is a bug: a damaged or hostile file must only ever produce a TailorError.
-@_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzModelFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let buf = UnsafeBufferPointer(start: data, count: size)
     if let net = try? ModelFile.decode(buf) {

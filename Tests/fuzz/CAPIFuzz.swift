@@ -6,9 +6,9 @@ import CTailor
 // with odd shapes and values, copy, describe, save/load through memory, free), and training calls
 // on them (train_step, grad, fit, evaluate, predict) with odd shapes, labels out of range,
 // NaN/Inf/denormal inputs and weights, odd batch sizes and configurations, mode switches within a
-// run, teachers and cancelling callbacks; fits that checkpoint, and resuming from those checkpoints
-// (intact, truncated or with a byte changed) and describing them. Any crash, trap or sanitizer report is a bug: every call
-// must return a status. The target also traps (so libFuzzer reports it) when a contract breaks:
+// run, teachers and cancelling callbacks; fits that checkpoint, and resuming from those
+// checkpoints (intact, truncated or with a byte changed) and describing them. Any crash, trap or
+// sanitizer report is a bug: every call must return a status. The target also traps (so libFuzzer reports it) when a contract breaks:
 // a parameter becomes non-finite, a failed train_step changes the network, a callback can enter
 // the handle being trained, or a call leaves the caller's floating-point environment changed.
 
@@ -382,7 +382,7 @@ private final class FuzzData {
 }
 
 /// What the progress callback sees: the handle being trained (which it must not be able to
-/// enter) and when to cancel.
+/// enter; nil for a resume, whose student is not a handle yet) and when to cancel.
 private struct CallbackState {
     var net: OpaquePointer?
     var calls = 0
@@ -394,7 +394,9 @@ private let progressCallback: tailor_progress_fn = { progress, user in
     let s = user.assumingMemoryBound(to: CallbackState.self)
     s.pointee.calls += 1
     var n: Int64 = 0
-    if cNodeCount(s.pointee.net, &n) != Int32(TAILOR_ERR_BUSY.rawValue) { trap("a callback entered the network being trained") }
+    if let net = s.pointee.net, cNodeCount(net, &n) != Int32(TAILOR_ERR_BUSY.rawValue) {
+        trap("a callback entered the network being trained")
+    }
     if let progress, progress.pointee.loss.isNaN { trap("progress reported a NaN loss") }
     return s.pointee.calls == s.pointee.cancelAt ? 1 : 0
 }
@@ -595,7 +597,7 @@ private func resumeCall(_ p: inout Program, _ nets: [OpaquePointer?], _ h: Int, 
         withUnsafePointer(to: &train.d) { tp in
             withOptionalData(val) { vp in
                 withUnsafeMutablePointer(to: &teacher) { teacherOut in
-                    cFitResume(path, tp, vp, expected, useCallback ? resumeCallback : nil, UnsafeMutableRawPointer(sp),
+                    cFitResume(path, tp, vp, expected, useCallback ? progressCallback : nil, UnsafeMutableRawPointer(sp),
                                &student, wantTeacher ? teacherOut : nil, &history, capacity, &historyCount)
                 }
             }
@@ -611,13 +613,4 @@ private func resumeCall(_ p: inout Program, _ nets: [OpaquePointer?], _ h: Int, 
     }
     cNetFree(student)
     cNetFree(teacher)
-}
-
-/// Progress during a resume: counts calls and cancels when asked (the student is not a handle yet).
-private let resumeCallback: tailor_progress_fn = { progress, user in
-    guard let user else { return 0 }
-    let s = user.assumingMemoryBound(to: CallbackState.self)
-    s.pointee.calls += 1
-    if let progress, progress.pointee.loss.isNaN { trap("progress reported a NaN loss") }
-    return s.pointee.calls == s.pointee.cancelAt ? 1 : 0
 }

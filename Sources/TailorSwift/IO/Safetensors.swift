@@ -148,9 +148,7 @@ public struct Safetensors {
             unlink(tmp)
             throw TailorError(.io, "cannot rename '\(tmp)' to '\(path)': \(why)")
         }
-        let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
-        let dir = slash.map { $0 == path.utf8.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let fd = open(dir, O_RDONLY)
+        let fd = open(directoryAndName(path).dir, O_RDONLY)
         if fd >= 0 { _ = fsync(fd); close(fd) }   // best effort: some file systems refuse fsync on a directory
         removeTemporariesOfDeadWriters(of: path)
     }
@@ -158,9 +156,7 @@ public struct Safetensors {
     /// Deletes the `<path>.tmp<pid>-<thread>` files whose writer process is gone (killed
     /// mid-write). A live process's temporary (another writer at work) is left alone; best effort.
     static func removeTemporariesOfDeadWriters(of path: String) {
-        let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
-        let dir = slash.map { $0 == path.utf8.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let base = slash.map { String(path[path.utf8.index(after: $0)...]) } ?? path
+        let (dir, base) = directoryAndName(path)
         guard let d = opendir(dir) else { return }
         let prefix = base + ".tmp"
         // Collected first and deleted after closedir: unlinking while reading the directory can
@@ -178,6 +174,12 @@ public struct Safetensors {
         }
         closedir(d)
         for name in dead { unlink(dir + "/" + name) }
+    }
+
+    /// The directory holding `path` ("." for a bare name) and the file's name in it.
+    private static func directoryAndName(_ path: String) -> (dir: String, name: String) {
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return (".", path) }
+        return (slash == path.utf8.startIndex ? "/" : String(path[..<slash]), String(path[path.utf8.index(after: slash)...]))
     }
 
     public static func readFile(_ path: String) throws -> [UInt8] {

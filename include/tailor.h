@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define TAILOR_VERSION_MAJOR 0
-#define TAILOR_VERSION_MINOR 1
+#define TAILOR_VERSION_MINOR 2
 #define TAILOR_VERSION_PATCH 0
 /** Bumped whenever a declaration in this header changes incompatibly. */
 #define TAILOR_ABI_VERSION 1
@@ -265,26 +265,38 @@ int tailor_net_predict(tailor_net *net, const float *x, int64_t n, int64_t chann
 
 /** Hardware configuration. Fill with tailor_hw_config_init, then change fields. */
 typedef struct tailor_hw_config {
-    int64_t size;               /**< sizeof(tailor_hw_config); set by tailor_hw_config_init */
+    int64_t size;               /**< bytes of the struct the caller has; set by tailor_hw_config_init */
     const char *target;         /**< "hls4ml" (default), "finn" or "pe_array" */
     int32_t bits;               /**< precision of every tensor and weight, 1..64 bits (16) */
-    int32_t reuse_factor;       /**< hls4ml reuse factor, FINN folding (words per pixel); >= 1 (1) */
-    const char *depth_policy;   /**< FIFO depths: "default" (H*W, hls4ml's unoptimised) or "optimized"
-                                     (lag-based, what FIFO-depth optimisation converges to); NULL: the
-                                     target's own (hls4ml: default; FINN always sizes by simulation) */
+    int32_t reuse_factor;       /**< hls4ml reuse factor of every conv/dense (an invalid one is moved to the
+                                     closest valid value, as hls4ml does); FINN folding; >= 1 (1) */
+    const char *depth_policy;   /**< FIFO depths: "default" (what hls4ml writes: the whole tensor) or
+                                     "optimized" (alias "simulated": what hls4ml's FifoDepthOptimization
+                                     writes, max occupancy from the dataflow simulation + 1); NULL: the
+                                     target's own (hls4ml: default; FINN always sizes by simulation).
+                                     Not for pe_array. */
     const char *memory_policy;  /**< "auto" (the tool's choice, default), "srl", "lutram", "bram", "uram" */
     const char *precision_json; /**< NULL, or per-tensor overrides {"node": bits, "node.weight": bits} */
     double clock_mhz;           /**< PE array clock (200) */
     int64_t pe_count;           /**< PE array multiply-accumulates per cycle (256) */
     double bandwidth_gbps;      /**< PE array off-chip bandwidth, GB/s (12.8) */
     int64_t onchip_kib;         /**< PE array on-chip activation buffer, KiB (256) */
+    /* Appended in 0.2 (read only when `size` covers them; older callers get the defaults): */
+    const char *backend;        /**< hls4ml only: "vivado" (default, hls4ml's: C FIFOs of T bits per
+                                     nnet::array<T,C> stream) or "vitis" (one packed FIFO of C*T bits) */
+    const char *interface;      /**< "stream" (default: the input port offers a pixel per cycle) or
+                                     "axi_wrapper" (the whole input is written to a FIFO first, as
+                                     hls4ml's VivadoAccelerator wrappers do) */
+    const char *strategy;       /**< hls4ml Strategy of every conv/dense: "latency" (default) or "resource" */
+    const char *layers_json;    /**< NULL, or per-layer settings {"node": {"reuse_factor": R, "strategy": "resource"}} */
 } tailor_hw_config;
 
-/** Fills *cfg with the defaults above (and its size). Strings point at static storage.
- *  (Maintainers: it writes every field this version has, so the first field appended to
- *  tailor_hw_config must come with a size-taking init reached through a macro, as
- *  tailor_train_config_init_2 is; otherwise programs built against this header overrun.) */
+/** Fills the first `size` bytes of *cfg with the defaults above and sets cfg->size. Strings point
+ *  at static storage. Call it through the macro, which passes the size this header declares. */
+int tailor_hw_config_init_2(tailor_hw_config *cfg, int64_t size);
+/** The 0.1 entry point (fills only the fields up to onchip_kib); kept for programs built against it. */
 int tailor_hw_config_init(tailor_hw_config *cfg);
+#define tailor_hw_config_init(cfg) tailor_hw_config_init_2((cfg), (int64_t)sizeof *(cfg))
 
 /** FPGA resources and off-chip traffic: BRAM18 halves, URAM288 blocks, LUT6, FFs, DSPs, bytes per inference. */
 typedef struct tailor_hw_cost {
@@ -344,6 +356,49 @@ int tailor_net_estimate_json(tailor_net *net, const tailor_hw_config *cfg, const
  * *json belongs to `after` (as for tailor_net_estimate_json). Both handles are locked for the call.
  */
 int tailor_net_compare_json(tailor_net *before, tailor_net *after, const tailor_hw_config *cfg, const char **json);
+
+/** One FIFO of the dataflow design (hls4ml io_stream or FINN) behind an estimate: every stream the
+ *  design declares, with the depth the configured policy gives it. Strings belong to the network handle. */
+typedef struct tailor_fifo {
+    int64_t size;             /**< set by the caller to sizeof(tailor_fifo); the library writes that many bytes */
+    const char *stream;       /**< the stream variable: "<writer>_out", or "<value>_cpy<k>" for a clone's copy */
+    const char *producer;     /**< the process that writes it: a node name, "zp2d_<conv>" (zero padding) or "clone_<value>" */
+    const char *consumer;     /**< the process that reads it */
+    const char *role;         /**< what it is in the report ("clone -> adder skip FIFO", "output stream", ...) */
+    int64_t block;            /**< block index of the skip it belongs to; -1 when it is not a skip's */
+    int64_t channels, height, width; /**< the tensor it carries: a word is one pixel of `channels` values */
+    int64_t bits;             /**< bits per value */
+    int64_t default_depth;    /**< what hls4ml writes before optimisation */
+    int64_t max_occupancy;    /**< most words waiting at once in the dataflow simulation */
+    int64_t hls4ml_max;       /**< the maximum hls4ml's FifoDepthOptimization would report (max_occupancy - 1, at least 1) */
+    int64_t depth;            /**< its depth under the configured policy (FINN: after FINN's rounding) */
+    int32_t memory;           /**< tailor_memory_kind */
+    int32_t is_port;          /**< 1 for a top-level port (no FIFO of its own; depth is not used) */
+    tailor_hw_cost cost;      /**< its memory and control logic */
+} tailor_fifo;
+
+/**
+ * Builds and simulates the network's dataflow design on cfg's target (hls4ml or finn) and keeps
+ * its FIFOs on the handle; *count receives how many there are. Read them with tailor_net_fifo.
+ * TAILOR_ERR_INVALID_ARGUMENT for pe_array (no FIFOs) or a bad configuration (naming the field).
+ */
+int tailor_net_fifos(tailor_net *net, const tailor_hw_config *cfg, int64_t *count);
+
+/** FIFO `index` (0 <= index < the count of the last tailor_net_fifos on this handle) into *out
+ *  (out->size must be set). TAILOR_ERR_NOT_FOUND for an index out of range or before any tailor_net_fifos. */
+int tailor_net_fifo(tailor_net *net, int64_t index, tailor_fifo *out);
+
+/**
+ * Simulates a dataflow design given as a JSON layer list in hls4ml's terms (see docs/hardware.md):
+ * {"interface", "reuse_factor", "strategy", "bits", "layers": [{"name", "class", "inputs", ...}]},
+ * for designs made by other tools (an hls4ml model, a published configuration).
+ * Writes the result JSON {"streams": [{"name", "producer", "consumer", "consumer_port", "shape",
+ * "default_depth", "max_occupancy", "hls4ml_max", "optimized_depth", ...}], "processes", "latency_cycles"}
+ * with its terminating NUL into buf when capacity is large enough; *needed receives the bytes
+ * required (NUL included) either way. buf may be NULL with capacity 0 to ask for the size.
+ * An unsupported layer class is TAILOR_ERR_UNSUPPORTED naming it. Thread-safe.
+ */
+int tailor_dataflow_simulate_json(const char *design_json, char *buf, int64_t capacity, int64_t *needed);
 
 /* ==== The Tailor schedule (DESIGN.md §4) ================================================= */
 

@@ -13,7 +13,7 @@ from .training import checkpoint_info
 from .plan import Plan, plan
 from . import plot
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def from_torch(model, input_shape, seed: int = 0) -> Network:

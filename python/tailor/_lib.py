@@ -83,12 +83,26 @@ class HwConfig(ctypes.Structure):
         ("pe_count", c_int64),
         ("bandwidth_gbps", c_double),
         ("onchip_kib", c_int64),
+        ("backend", c_char_p),
+        ("interface", c_char_p),
+        ("strategy", c_char_p),
+        ("layers_json", c_char_p),
     ]
 
 
 class HwCost(ctypes.Structure):
     """``tailor_hw_cost``."""
     _fields_ = [(f, c_int64) for f in ("bram18", "uram", "lut", "ff", "dsp", "bytes")]
+
+
+class Fifo(ctypes.Structure):
+    """``tailor_fifo``."""
+    _fields_ = [
+        ("size", c_int64), ("stream", c_char_p), ("producer", c_char_p), ("consumer", c_char_p), ("role", c_char_p),
+        ("block", c_int64), ("channels", c_int64), ("height", c_int64), ("width", c_int64), ("bits", c_int64),
+        ("default_depth", c_int64), ("max_occupancy", c_int64), ("hls4ml_max", c_int64), ("depth", c_int64),
+        ("memory", c_int32), ("is_port", c_int32), ("cost", HwCost),
+    ]
 
 
 class SkipCost(ctypes.Structure):
@@ -203,8 +217,14 @@ _PROTOTYPES = {
     # int tailor_net_predict(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height,
     #                        int64_t width, float *out, int64_t out_count);
     "tailor_net_predict": (c_int, [NetPtr, _f32p, c_int64, c_int64, c_int64, c_int64, _f32p, c_int64]),
-    # int tailor_hw_config_init(tailor_hw_config *cfg);
-    "tailor_hw_config_init": (c_int, [POINTER(HwConfig)]),
+    # int tailor_hw_config_init_2(tailor_hw_config *cfg, int64_t size);
+    "tailor_hw_config_init_2": (c_int, [POINTER(HwConfig), c_int64]),
+    # int tailor_net_fifos(tailor_net *net, const tailor_hw_config *cfg, int64_t *count);
+    "tailor_net_fifos": (c_int, [NetPtr, POINTER(HwConfig), POINTER(c_int64)]),
+    # int tailor_net_fifo(tailor_net *net, int64_t index, tailor_fifo *out);
+    "tailor_net_fifo": (c_int, [NetPtr, c_int64, POINTER(Fifo)]),
+    # int tailor_dataflow_simulate_json(const char *design_json, char *buf, int64_t capacity, int64_t *needed);
+    "tailor_dataflow_simulate_json": (c_int, [c_char_p, ctypes.c_char_p, c_int64, POINTER(c_int64)]),
     # int tailor_net_estimate(tailor_net *net, const tailor_hw_config *cfg, tailor_skip_cost *rows,
     #                         int64_t capacity, int64_t *count, tailor_hw_totals *totals);
     "tailor_net_estimate": (c_int, [NetPtr, POINTER(HwConfig), POINTER(SkipCost), c_int64, _i64p, POINTER(HwTotals)]),

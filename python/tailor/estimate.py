@@ -25,13 +25,22 @@ COST_FIELDS = (("bram18", "BRAM18"), ("uram", "URAM"), ("lut", "LUT"), ("ff", "F
 TARGETS = ("hls4ml", "finn", "pe_array")
 
 
-def _config(target: str, bits: int, reuse_factor: int, depth_policy: str | None, memory_policy: str,
-            precision: Mapping[str, int] | None, clock_mhz: float, pe_count: int, bandwidth_gbps: float,
-            onchip_kib: int) -> tuple[_lib.HwConfig, list]:
+#: Hardware options every estimate takes, with their defaults (the library's own: tailor_hw_config_init).
+HW_OPTIONS = {"reuse_factor": 1, "depth_policy": None, "memory_policy": "auto", "precision": None, "clock_mhz": 200.0,
+              "pe_count": 256, "bandwidth_gbps": 12.8, "onchip_kib": 256, "backend": None, "interface": "stream",
+              "strategy": "latency", "layers": None}
+
+
+def _config(target: str, bits: int, **options) -> tuple[_lib.HwConfig, list]:
     """A filled ``tailor_hw_config`` and the byte strings it points at (keep them alive)."""
+    unknown = set(options) - set(HW_OPTIONS)
+    if unknown:
+        raise TailorError(f"hardware config: unknown option(s) {sorted(unknown)}; expected {sorted(HW_OPTIONS)}",
+                          status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+    o = {**HW_OPTIONS, **options}
     lib = _lib.lib()
     cfg = _lib.HwConfig()
-    _check(lib.tailor_hw_config_init(ctypes.byref(cfg)))
+    _check(lib.tailor_hw_config_init_2(ctypes.byref(cfg), ctypes.sizeof(cfg)))
     keep = []
 
     def text(value, field):
@@ -56,16 +65,25 @@ def _config(target: str, bits: int, reuse_factor: int, depth_policy: str | None,
 
     cfg.target = text(target, "target")
     cfg.bits = integer(bits, "bits", -2**31, 2**31 - 1)
-    cfg.reuse_factor = integer(reuse_factor, "reuse_factor", -2**31, 2**31 - 1)
-    cfg.depth_policy = text(depth_policy, "depth_policy")
-    cfg.memory_policy = text(memory_policy, "memory_policy")
-    if precision:
+    cfg.reuse_factor = integer(o["reuse_factor"], "reuse_factor", -2**31, 2**31 - 1)
+    cfg.depth_policy = text(o["depth_policy"], "depth_policy")
+    cfg.memory_policy = text(o["memory_policy"], "memory_policy")
+    cfg.backend = text(o["backend"], "backend")
+    cfg.interface = text(o["interface"], "interface")
+    cfg.strategy = text(o["strategy"], "strategy")
+    if o["precision"]:
         cfg.precision_json = text(json.dumps({str(k): integer(v, f"precision[{k!r}]", -2**31, 2**31 - 1)
-                                              for k, v in dict(precision).items()}), "precision")
-    cfg.clock_mhz = float(clock_mhz)
-    cfg.pe_count = integer(pe_count, "pe_count", -2**63, 2**63 - 1)
-    cfg.bandwidth_gbps = float(bandwidth_gbps)
-    cfg.onchip_kib = integer(onchip_kib, "onchip_kib", -2**63, 2**63 - 1)
+                                              for k, v in dict(o["precision"]).items()}), "precision")
+    if o["layers"]:
+        if not isinstance(o["layers"], Mapping):
+            raise TailorError("hardware config: layers must be a dict {node: {'reuse_factor': R, 'strategy': 'resource'}}",
+                              status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        layers = {str(k): (v if isinstance(v, Mapping) else {"reuse_factor": v}) for k, v in o["layers"].items()}
+        cfg.layers_json = text(json.dumps(layers), "layers")
+    cfg.clock_mhz = float(o["clock_mhz"])
+    cfg.pe_count = integer(o["pe_count"], "pe_count", -2**63, 2**63 - 1)
+    cfg.bandwidth_gbps = float(o["bandwidth_gbps"])
+    cfg.onchip_kib = integer(o["onchip_kib"], "onchip_kib", -2**63, 2**63 - 1)
     return cfg, keep
 
 
@@ -324,16 +342,18 @@ def _apply_plan(net, plan):
     return altered
 
 
-def estimate(net, target: str = "hls4ml", bits: int = 16, *, reuse_factor: int = 1, depth_policy: str | None = None,
-             memory_policy: str = "auto", precision: Mapping[str, int] | None = None, plan=None,
-             clock_mhz: float = 200.0, pe_count: int = 256, bandwidth_gbps: float = 12.8,
-             onchip_kib: int = 256) -> Report | Comparison:
+def estimate(net, target: str = "hls4ml", bits: int = 16, *, plan=None, **options) -> Report | Comparison:
     """Estimates what `net`'s skips cost on `target` ("hls4ml", "finn", "pe_array").
 
-    bits: precision of every tensor and weight; precision: per-node overrides {"node": bits,
-    "node.weight": bits}; reuse_factor: hls4ml reuse factor / FINN folding; depth_policy:
-    "default" (H·W, hls4ml's unoptimised depths) or "optimized" (lag-based); memory_policy: "auto",
-    "srl", "lutram", "bram", "uram"; clock_mhz, pe_count, bandwidth_gbps, onchip_kib: the PE array.
+    bits: precision of every tensor and weight. Options (defaults in ``HW_OPTIONS``):
+    precision: per-node overrides {"node": bits, "node.weight": bits}; reuse_factor: hls4ml reuse
+    factor of every conv/dense (moved to the closest valid value, as hls4ml does) / FINN folding;
+    strategy: hls4ml "latency" or "resource"; layers: per-node {"node": {"reuse_factor": R,
+    "strategy": "resource"}} (or {"node": R}); backend: hls4ml "vivado" (default; a FIFO per
+    channel) or "vitis" (one packed FIFO); interface: "stream" or "axi_wrapper"; depth_policy:
+    "default" (what hls4ml writes) or "optimized" (alias "simulated": max occupancy from the
+    dataflow simulation + 1, what FifoDepthOptimization writes); memory_policy: "auto", "srl",
+    "lutram", "bram", "uram"; clock_mhz, pe_count, bandwidth_gbps, onchip_kib: the PE array.
 
     With ``plan`` ("remove", "shorten" or {block: mode}) returns a :class:`Comparison` of `net`
     against a copy altered by the plan; otherwise a :class:`Report`.
@@ -342,40 +362,69 @@ def estimate(net, target: str = "hls4ml", bits: int = 16, *, reuse_factor: int =
     if plan is not None:
         altered = _apply_plan(net, plan)
         try:
-            return compare(net, altered, target, bits, reuse_factor=reuse_factor, depth_policy=depth_policy,
-                           memory_policy=memory_policy, precision=precision, clock_mhz=clock_mhz, pe_count=pe_count,
-                           bandwidth_gbps=bandwidth_gbps, onchip_kib=onchip_kib)
+            return compare(net, altered, target, bits, **options)
         finally:
             altered.close()
-    cfg, _keep = _config(target, bits, reuse_factor, depth_policy, memory_policy, precision, clock_mhz, pe_count,
-                         bandwidth_gbps, onchip_kib)
+    cfg, _keep = _config(target, bits, **options)
     out = ctypes.c_char_p()
     _check(net._lib.tailor_net_estimate_json(net._h, ctypes.byref(cfg), ctypes.byref(out)))
     return Report(json.loads(out.value.decode()))
 
 
-def compare(before, after, target: str = "hls4ml", bits: int = 16, *, reuse_factor: int = 1,
-            depth_policy: str | None = None, memory_policy: str = "auto", precision: Mapping[str, int] | None = None,
-            clock_mhz: float = 200.0, pe_count: int = 256, bandwidth_gbps: float = 12.8,
-            onchip_kib: int = 256) -> Comparison:
+def compare(before, after, target: str = "hls4ml", bits: int = 16, **options) -> Comparison:
     """Hardware before/after Tailor: `after` must be an altered copy of `before` (same blocks).
     Same options as :func:`estimate`."""
     before, after = _net(before, "before"), _net(after, "after")
-    cfg, _keep = _config(target, bits, reuse_factor, depth_policy, memory_policy, precision, clock_mhz, pe_count,
-                         bandwidth_gbps, onchip_kib)
+    cfg, _keep = _config(target, bits, **options)
     out = ctypes.c_char_p()
     _check(after._lib.tailor_net_compare_json(before._h, after._h, ctypes.byref(cfg), ctypes.byref(out)))
     return Comparison(json.loads(out.value.decode()))
+
+
+def fifos(net, target: str = "hls4ml", bits: int = 16, **options) -> list[dict]:
+    """Every FIFO of the network's dataflow design through the struct API (``tailor_net_fifos`` /
+    ``tailor_net_fifo``): stream, producer, consumer, role, block, shape, default depth, simulated
+    occupancy, hls4ml's would-be maximum, depth under the policy, memory and cost."""
+    net = _net(net, "net")
+    cfg, _keep = _config(target, bits, **options)
+    lib = net._lib
+    count = ctypes.c_int64()
+    _check(lib.tailor_net_fifos(net._h, ctypes.byref(cfg), ctypes.byref(count)))
+    memory = ("none", "srl", "lutram", "bram", "uram", "dram")
+    out = []
+    for i in range(count.value):
+        f = _lib.Fifo()
+        f.size = ctypes.sizeof(f)
+        _check(lib.tailor_net_fifo(net._h, i, ctypes.byref(f)))
+        out.append({"stream": f.stream.decode(), "producer": f.producer.decode(), "consumer": f.consumer.decode(),
+                    "role": f.role.decode(), "block": None if f.block < 0 else f.block,
+                    "shape": [f.channels, f.height, f.width], "bits": f.bits, "default_depth": f.default_depth,
+                    "max_occupancy": f.max_occupancy, "hls4ml_max": f.hls4ml_max, "depth": f.depth,
+                    "memory": memory[f.memory], "port": bool(f.is_port),
+                    "cost": {k: getattr(f.cost, k) for k, _ in COST_FIELDS}})
+    return out
+
+
+def simulate_design(design: Mapping[str, Any] | str) -> dict:
+    """Simulates a dataflow design given as hls4ml-style layers (a dict or its JSON; see
+    docs/hardware.md) and returns every stream's occupancy and the depth FifoDepthOptimization
+    would write (``tailor_dataflow_simulate_json``)."""
+    text = design if isinstance(design, str) else json.dumps(design)
+    lib = _lib.lib()
+    needed = ctypes.c_int64()
+    src = text.encode()
+    _check(lib.tailor_dataflow_simulate_json(src, None, 0, ctypes.byref(needed)))
+    buf = ctypes.create_string_buffer(needed.value)
+    _check(lib.tailor_dataflow_simulate_json(src, buf, needed.value, ctypes.byref(needed)))
+    return json.loads(buf.value.decode())
 
 
 def estimate_rows(net, **options) -> tuple[list[dict], dict]:
     """The same figures through the struct API (``tailor_net_estimate``): per-skip summary rows
     and totals, without the JSON. Used by C-minded callers and to check both paths agree."""
     net = _net(net, "net")
-    cfg, _keep = _config(options.get("target", "hls4ml"), options.get("bits", 16), options.get("reuse_factor", 1),
-                         options.get("depth_policy"), options.get("memory_policy", "auto"), options.get("precision"),
-                         options.get("clock_mhz", 200.0), options.get("pe_count", 256),
-                         options.get("bandwidth_gbps", 12.8), options.get("onchip_kib", 256))
+    options = dict(options)
+    cfg, _keep = _config(options.pop("target", "hls4ml"), options.pop("bits", 16), **options)
     lib = net._lib
     count = ctypes.c_int64()
     _check(lib.tailor_net_estimate(net._h, ctypes.byref(cfg), None, 0, ctypes.byref(count), None))

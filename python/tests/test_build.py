@@ -110,7 +110,7 @@ def test_non_strict_load_reports_keys(resnet8):
 
 
 def test_library_identity():
-    assert tailor.library_version() == "0.1.0"
-    assert tailor.__version__ == "0.1.0"
+    assert tailor.library_version() == "0.2.0"
+    assert tailor.__version__ == "0.2.0"
     from tailor import _lib
     assert _lib.lib().tailor_abi_version() == _lib.EXPECTED_ABI_VERSION == 1

@@ -42,8 +42,12 @@ public struct Component: Sendable {
     public var shape: Shape?
     /// Bits per word of the stream (values per word × bits per value), 0 if not a stream.
     public var wordBits = 0
-    /// Words the branch lags behind the clone, for skip FIFOs.
+    /// For a FIFO: the design's stream variable it implements ("layer1.0.relu1_cpy2").
+    public var stream: String?
+    /// For a FIFO: the most words waiting in it at once, from the dataflow simulation.
     public var lagWords: Int?
+    /// For a FIFO: the maximum hls4ml's FifoDepthOptimization would report for it (usedw).
+    public var simulatedMax: Int?
     public var depthWords = 0
     public var memory: MemoryKind = .none
     public var cost = Cost()

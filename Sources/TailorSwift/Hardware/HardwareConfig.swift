@@ -12,8 +12,45 @@ public struct HardwareConfig: Sendable, Equatable {
     public enum DepthPolicy: String, Sendable, CaseIterable {
         /// What hls4ml writes before optimisation: every stream as deep as its tensor (H·W words).
         case `default`
-        /// What hls4ml's FifoDepthOptimization converges to (max occupancy + 1), from the branch lag.
+        /// What hls4ml's FifoDepthOptimization writes after co-simulation (measured max + 1), from
+        /// the dataflow simulation (`Dataflow/`). `simulated` is accepted as the same policy.
         case optimized
+
+        static func parse(_ text: String) throws -> DepthPolicy {
+            text == "simulated" ? .optimized : try HardwareConfig.parse(text, "depth_policy", as: DepthPolicy.self, also: ["simulated"])
+        }
+    }
+
+    /// hls4ml's HLS backends store an `nnet::array<T, C>` stream differently (DESIGN.md §5).
+    public enum Backend: String, Sendable, CaseIterable {
+        /// Vivado HLS (hls4ml's default): C FIFOs of T bits, each mapped to memory on its own.
+        case vivado
+        /// Vitis HLS: one packed FIFO of C·T bits.
+        case vitis
+    }
+
+    /// How the input reaches the network (the first stream of the design).
+    public enum InputInterface: String, Sendable, CaseIterable {
+        /// hls4ml's `io_stream` top-level port: the caller offers one pixel per cycle.
+        case stream
+        /// hls4ml's AXI wrappers (VivadoAccelerator): the whole input is written into a FIFO
+        /// (`in_local`) before the network starts.
+        case axiWrapper = "axi_wrapper"
+    }
+
+    /// hls4ml's layer `Strategy`: how a conv or dense layer schedules its multiplications.
+    public enum Strategy: String, Sendable, CaseIterable {
+        /// Every input pixel is pipelined at II = reuse factor (`#pragma HLS PIPELINE II=RF`).
+        case latency
+        /// The pixel loop is not pipelined; a pixel that completes a window runs the resource dense (RF cycles).
+        case resource
+    }
+
+    /// Per-layer settings, as hls4ml's `LayerName` configuration allows.
+    public struct LayerSettings: Sendable, Equatable {
+        public var reuseFactor: Int?
+        public var strategy: Strategy?
+        public init(reuseFactor: Int? = nil, strategy: Strategy? = nil) { self.reuseFactor = reuseFactor; self.strategy = strategy }
     }
 
     public enum MemoryPolicy: String, Sendable, CaseIterable {
@@ -32,6 +69,13 @@ public struct HardwareConfig: Sendable, Equatable {
     /// Nil: the target's own (hls4ml: `default`; FINN always sizes by simulation, i.e. `optimized`).
     public var depthPolicy: DepthPolicy? = nil
     public var memoryPolicy: MemoryPolicy = .auto
+    /// hls4ml target only: which HLS backend's FIFOs (nil: Vivado, hls4ml's default).
+    public var backend: Backend? = nil
+    public var interface: InputInterface = .stream
+    /// hls4ml's default `Strategy` for conv and dense layers.
+    public var strategy: Strategy = .latency
+    /// Reuse factor and strategy per node (conv or dense), overriding `reuseFactor` and `strategy`.
+    public var layers: [String: LayerSettings] = [:]
     /// Clock of the PE array (MHz), its multiply-accumulate units, off-chip bandwidth and on-chip buffer.
     public var clockMHz: Double = 200
     public var peCount: Int = 256
@@ -44,6 +88,14 @@ public struct HardwareConfig: Sendable, Equatable {
         depthPolicy ?? (target == .finn ? .optimized : .default)
     }
 
+    public var effectiveBackend: Backend { backend ?? .vivado }
+
+    /// The requested reuse factor and strategy of a node (before hls4ml moves an invalid one).
+    func settings(of node: String) -> (reuse: Int, strategy: Strategy) {
+        let l = layers[node]
+        return (l?.reuseFactor ?? reuseFactor, l?.strategy ?? strategy)
+    }
+
     /// Checks every field; errors name the field and the accepted range.
     public func validate() throws {
         func check(_ ok: Bool, _ field: String, _ message: String) throws {
@@ -54,6 +106,15 @@ public struct HardwareConfig: Sendable, Equatable {
             try check((1...64).contains(b), "precision['\(name)']", "must be in 1...64 bits, got \(b)")
         }
         try check((1...(1 << 20)).contains(reuseFactor), "reuse_factor", "must be in 1...\(1 << 20), got \(reuseFactor)")
+        for (name, l) in layers.sorted(by: { $0.key < $1.key }) {
+            if let r = l.reuseFactor { try check((1...(1 << 20)).contains(r), "layers['\(name)'].reuse_factor", "must be in 1...\(1 << 20), got \(r)") }
+        }
+        if backend != nil, target != .hls4ml {
+            throw TailorError.invalid("hardware config: backend '\(backend!.rawValue)' does not apply to target '\(target.rawValue)': backends are hls4ml's (vivado, vitis)")
+        }
+        if target == .peArray, depthPolicy != nil {
+            throw TailorError.invalid("hardware config: depth_policy does not apply to target 'pe_array', which has no FIFOs")
+        }
         if target == .finn, depthPolicy == .default {
             throw TailorError.invalid("hardware config: depth_policy 'default' does not apply to target 'finn': FINN sizes every FIFO by simulation (use 'optimized' or leave it unset)")
         }
@@ -69,9 +130,9 @@ public struct HardwareConfig: Sendable, Equatable {
     func weightBits(of node: String) -> Int { precision["\(node).weight"] ?? bits }
 
     /// Parses a target / policy name, naming the field and the accepted values on error.
-    static func parse<T: RawRepresentable & CaseIterable>(_ text: String, _ field: String, as: T.Type) throws -> T where T.RawValue == String {
+    static func parse<T: RawRepresentable & CaseIterable>(_ text: String, _ field: String, as: T.Type, also: [String] = []) throws -> T where T.RawValue == String {
         guard let v = T(rawValue: text) else {
-            throw TailorError.invalid("hardware config: unknown \(field) '\(text)'; expected one of \(T.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))")
+            throw TailorError.invalid("hardware config: unknown \(field) '\(text)'; expected one of \((T.allCases.map(\.rawValue) + also).map { "'\($0)'" }.joined(separator: ", "))")
         }
         return v
     }

@@ -14,6 +14,13 @@ extension HardwareConfig {
             ("memory_policy", .string(memoryPolicy.rawValue)),
             ("precision", .object(precision.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) })),
         ]
+        if target == .hls4ml { kv.append(("backend", .string(effectiveBackend.rawValue))) }
+        if target != .peArray {
+            kv += [("interface", .string(interface.rawValue)), ("strategy", .string(strategy.rawValue)),
+                   ("layers", .object(layers.sorted { $0.key < $1.key }.map { name, l in
+                       (name, .object([("reuse_factor", int(l.reuseFactor)), ("strategy", l.strategy.map { .string($0.rawValue) } ?? .null)]))
+                   }))]
+        }
         if target == .peArray {
             kv += [("clock_mhz", .number(clockMHz)), ("pe_count", .number(Double(peCount))),
                    ("bandwidth_gbps", .number(bandwidthGBps)), ("onchip_kib", .number(Double(onChipKiB)))]
@@ -31,7 +38,7 @@ extension Component {
     var json: JSON {
         .object([
             ("name", .string(name)), ("shape", shapeJSON(shape)), ("word_bits", int(wordBits)),
-            ("lag_words", int(lagWords)), ("depth_words", int(depthWords)), ("memory", .string(memory.rawValue)),
+            ("stream", stream.map { .string($0) } ?? .null), ("lag_words", int(lagWords)), ("simulated_max", int(simulatedMax)), ("depth_words", int(depthWords)), ("memory", .string(memory.rawValue)),
             ("cost", cost.json), ("macs", int(macs)),
             ("explain", .object(explain.map { ($0.0, .string($0.1)) })),
         ])
@@ -59,8 +66,17 @@ extension HardwareReport {
         let share: [(String, JSON)] = zip(skip.fields, total.fields).map { s, t in
             (s.0, t.1 == 0 ? .null : .number(Double(s.1) / Double(t.1) * 100))
         }
+        let fifoRows: [JSON] = fifos.map { f in
+            .object([("stream", .string(f.stream)), ("producer", .string(f.producer)), ("consumer", .string(f.consumer)),
+                     ("role", .string(f.role)), ("block", int(f.block)),
+                     ("shape", .array([.number(Double(f.channels)), .number(Double(f.height)), .number(Double(f.width))])),
+                     ("bits", int(f.bits)), ("default_depth", int(f.defaultDepth)), ("max_occupancy", int(f.maxOccupancy)),
+                     ("hls4ml_max", int(f.hls4mlMax)), ("depth", int(f.depth)), ("memory", .string(f.memory.rawValue)),
+                     ("port", .bool(f.isPort)), ("cost", f.cost.json)])
+        }
         return .object([
-            ("config", config.json), ("skips", .array(skipRows)), ("layers", .array(layerRows)),
+            ("config", config.json), ("skips", .array(skipRows)), ("layers", .array(layerRows)), ("fifos", .array(fifoRows)),
+            ("latency_cycles", config.target == .peArray ? .null : int(simulation.latencyCycles)),
             ("totals", .object([("skips", skip.json), ("rest", restCost.json), ("total", total.json),
                                 ("skip_share_percent", .object(share)), ("macs", int(macs)),
                                 ("latency_us", latencyMicroseconds.map { .number($0) } ?? .null)])),

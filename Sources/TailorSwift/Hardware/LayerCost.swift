@@ -11,44 +11,36 @@ public struct LayerRow: Sendable {
 }
 
 extension ResourceModel {
-    func layerRow(_ node: Node, consumers: Int, skipSources: Set<String>) -> LayerRow? {
+    /// A layer's compute and the design's streams listed with it (its output, zero padding, clone copies).
+    func layerRow(_ node: Node) -> LayerRow? {
         var row = LayerRow(node: node.name, op: node.op.kind)
         let input = node.inputs.first.flatMap { net.node(named: $0)?.shape } ?? node.shape
         let b = config.bits(of: node.name)
         let pe = config.target == .peArray
-        func out(_ name: String = "output stream") -> Component {
-            stream(name, shape: node.shape, bits: b, occupancyPixels: nil)
-        }
+        let owned = pe ? [] : streams(ownedBy: .layer(node.name))
         switch node.op {
         case .input:
-            return nil
+            row.components = []
         case .conv2d(let a):
             row.components = convCompute(node, a, input: input)
-            if !pe {
-                if a.padding > 0 {
-                    let padded = (input.h + 2 * a.padding) * (input.w + 2 * a.padding)
-                    row.components.append(stream("zero-padding stream", shape: input, bits: bitsOfInput(node), occupancyPixels: nil, defaultWords: padded))
-                }
-                row.components.append(out())
-            }
         case .batchnorm:
             // After a conv, BN folds into its weights and bias (no layer, no stream).
             if let src = node.inputs.first.flatMap({ net.node(named: $0) }), case .conv2d = src.op { return nil }
             if pe { return nil }
-            row.components = [multipliers(node: node.name, macsPerOutput: node.shape.c, inputBits: bitsOfInput(node)), out()]
+            row.components = [multipliers(node: node.name, macsPerOutput: node.shape.c, inputBits: bitsOfInput(node))]
         case .relu:
             if pe { return nil }
             var logic = Component(name: "relu", shape: node.shape)
             let vpw = packing(channels: node.shape.c).valuesPerWord
             logic.cost.lut = vpw * b
             if explaining { logic.explain = [("lut", "\(vpw) values × \(b) bits, each bit gated by the sign = \(logic.cost.lut)")] }
-            row.components = [logic, out()]
+            row.components = [logic]
         case .add:
             // Adds outside residual blocks (blocks' joins are costed with their skips).
             if pe {
                 row.components = [peTraffic(node: node.name, input: Shape(2 * input.c, input.h, input.w), output: node.shape, macs: 0)]
             } else {
-                row.components = [adder(shape: node.shape, bits: b), out()]
+                row.components = [adder(shape: node.shape, bits: b)]
             }
         case .maxpool(let a), .avgpool(let a):
             if pe {
@@ -60,7 +52,6 @@ extension ResourceModel {
                 if explaining { cmp.explain = [("lut", "\(vpw) values × (K²−1) = \(a.kernel * a.kernel - 1) \(b)-bit comparators/adders = \(cmp.cost.lut)")] }
                 row.components = [cmp]
                 if a.kernel > 1 { row.components.append(lineBuffer(kernel: a.kernel, padding: a.padding, input: input, bits: bitsOfInput(node))) }
-                row.components.append(out())
             }
         case .globalAvgPool:
             if pe {
@@ -73,7 +64,7 @@ extension ResourceModel {
                 acc.cost.ff = node.shape.c * accBits
                 if explaining { acc.explain = [("lut", "\(vpw) adders × (\(b) + ⌈log2 \(input.h * input.w)⌉) bits = \(acc.cost.lut)"),
                                ("ff", "\(node.shape.c) accumulators × \(accBits) bits = \(acc.cost.ff)")] }
-                row.components = [acc, out()]
+                row.components = [acc]
             }
         case .flatten:
             return nil
@@ -85,14 +76,15 @@ extension ResourceModel {
             } else {
                 var mult = multipliers(node: node.name, macsPerOutput: input.c * a.outFeatures, inputBits: bitsOfInput(node))
                 mult.macs = input.c * a.outFeatures
-                row.components += [mult, out()]
+                row.components += [mult]
             }
         }
-        // A tensor read by several layers for reasons other than a skip is cloned here.
-        if consumers > 1, !skipSources.contains(node.name), !pe {
-            row.components.append(clone(shape: node.shape, bits: b, outputs: consumers))
-            for k in 0..<consumers { row.components.append(stream("clone copy \(k + 1)", shape: node.shape, bits: b, occupancyPixels: nil)) }
+        // A value read by several layers for reasons other than a skip is cloned here.
+        let copies = owned.filter { $0.name.hasPrefix("clone copy") }
+        if let first = copies.first, let shape = first.shape {
+            row.components.append(clone(shape: shape, bits: first.wordBits / max(1, packing(channels: shape.c).valuesPerWord), outputs: copies.count))
         }
+        row.components += owned
         return row.components.isEmpty ? nil : row
     }
 }

@@ -82,6 +82,51 @@ enum Memory {
     }
 }
 
+extension Memory {
+    /// Vivado HLS splits an `nnet::array<T, C>` stream into C FIFOs of T bits, each mapped on its own.
+    /// Vivado HLS publishes no SRL/BRAM rule; this is fpgaConvNet's (resource_analytical_model.py,
+    /// `bram_array_resource_model`): a FIFO stays in shift registers when depth ≤ 32 or
+    /// depth·width ≤ 1024 bits, else BRAM, whose depth 7-series rounds up to a power of two
+    /// (Xilinx AR 61995). Every FIFO has its own pointers and flags.
+    static func vivadoFifos(depth d: Int, channels c: Int, bits w: Int, policy: HardwareConfig.MemoryPolicy, explaining: Bool = true) -> MemoryMapping {
+        let autoSRL = d <= 32 || d * w <= 1024
+        let kind: MemoryKind
+        switch policy {
+        case .auto: kind = autoSRL ? .srl : .bram
+        case .srl: kind = .srl
+        case .lutram: kind = .lutram
+        case .bram: kind = .bram
+        case .uram: kind = .uram
+        }
+        let ctl = control(depth: d)
+        var one = Cost(lut: ctl, ff: ctl)
+        let ramDepth = HardwareMath.nextPow2(d)
+        switch kind {
+        case .srl: one.lut += w * HardwareMath.ceilDiv(d, 32)
+        case .lutram: one.lut += 4 * HardwareMath.ceilDiv(d, 64) * HardwareMath.ceilDiv(w, 3)
+        case .bram: one.bram18 = bram18(depth: ramDepth, width: w).count
+        case .uram: one.uram = uram(depth: d, width: w)
+        case .none, .dram: break
+        }
+        let cost = Cost(bram18: c * one.bram18, uram: c * one.uram, lut: c * one.lut, ff: c * one.ff)
+        guard explaining else { return MemoryMapping(kind: kind, cost: cost, explain: []) }
+        var explain = [("memory", policy != .auto ? "memory policy forces \(policy.rawValue.uppercased())"
+                        : "Vivado backend: \(c) FIFOs of \(d) × \(w) bits; " + (autoSRL ? "depth ≤ 32 or \(d * w) bits ≤ 1024 → SRL" : "depth > 32 and \(d * w) bits > 1024 → BRAM"))]
+        switch kind {
+        case .srl: explain.append(("lut", "\(c) × (W·⌈D/32⌉ + 2·⌈log2 D⌉) = \(c) × (\(w)·⌈\(d)/32⌉ + \(ctl)) = \(cost.lut)"))
+        case .lutram: explain.append(("lut", "\(c) × (4·⌈D/64⌉·⌈W/3⌉ + 2·⌈log2 D⌉) = \(cost.lut)"))
+        case .bram:
+            let (n, sh) = bram18(depth: ramDepth, width: w)
+            explain.append(("bram18", "\(c) × ⌈\(ramDepth)/\(sh.depth)⌉·⌈\(w)/\(sh.width)⌉ = \(c) × \(n) = \(cost.bram18) (depth \(d) rounded up to \(ramDepth))"))
+            explain.append(("lut", "control: \(c) × 2·⌈log2 \(d)⌉ = \(cost.lut)"))
+        case .uram: explain.append(("uram", "\(c) × ⌈\(d)/4096⌉·⌈\(w)/72⌉ = \(cost.uram)"))
+        case .none, .dram: break
+        }
+        explain.append(("ff", "pointers and flags: \(c) × 2·⌈log2 \(d)⌉ = \(cost.ff)"))
+        return MemoryMapping(kind: kind, cost: cost, explain: explain)
+    }
+}
+
 /// FINN's StreamingFIFO sizing and estimates, reproduced exactly (finn: set_fifo_depths.py
 /// `optimize_depth`, streamingfifo.py `bram_estimation` / `uram_estimation` / `lut_estimation`,
 /// streamingfifo_rtl.py `get_adjusted_depth`). FINN gives no FF figure; ours is the control estimate.

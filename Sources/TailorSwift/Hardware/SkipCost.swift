@@ -9,7 +9,7 @@ public struct SkipRow: Sendable {
     public var buffer: String?
     public var shape: Shape?
     public var wordBits = 0
-    /// Words of the source stream the branch lags behind the clone.
+    /// The most words waiting in that buffer at once (dataflow simulation); nil when removed or on a PE array.
     public var lagWords: Int?
     public var depthWords = 0
     public var memory: MemoryKind = .none
@@ -19,63 +19,33 @@ public struct SkipRow: Sendable {
 }
 
 extension ResourceModel {
-    func skipRow(_ skip: Skip) throws -> SkipRow {
+    /// Skip `index` of `net.skips`: its clone, the FIFOs the design gives it, its projection, its adder.
+    func skipRow(_ skip: Skip, index si: Int) throws -> SkipRow {
         var row = SkipRow(skip: skip)
         guard skip.mode != .removed, let join = skip.join else { return row }
         guard let source = net.node(named: skip.source), let joinNode = net.node(named: join) else {
             throw TailorError(.internal, "skip of block '\(skip.block)': node '\(skip.source)' or '\(join)' is missing")
         }
-        let branch = try skip.spans.map { name -> Window in
-            guard let n = net.node(named: name), case .conv2d(let a) = n.op, let i = n.inputs.first, let inp = net.node(named: i) else {
-                throw TailorError(.internal, "skip of block '\(skip.block)': '\(name)' is not a convolution of the graph")
-            }
-            return Window(kernel: a.kernel, stride: a.stride, padding: a.padding, input: inp.shape)
-        }
-        let lag = StreamLag.lagPixels(branch)
-        let (r, c) = StreamLag.firstDependency(branch)
-        let lagText = !explaining ? "" : "branch \(skip.spans.joined(separator: " → ")): first output needs source pixel (\(r), \(c)); the clone has emitted \(r)·\(source.shape.w) + \(c) + 1 = \(lag) pixels"
-        let bs = config.bits(of: source.name)
-        row.lagWords = lag * packing(channels: source.shape.c).wordsPerPixel
-
         if config.target == .peArray {
-            row.components = try peArraySkip(skip, source: source, lagText: lagText)
+            row.components = try peArraySkip(skip, source: source)
         } else {
-            var parts: [Component] = []
-            parts.append(clone(shape: source.shape, bits: bs, outputs: 2))
-            var branchCopy = stream("clone -> branch stream", shape: source.shape, bits: bs, occupancyPixels: nil)
-            if explaining { branchCopy.explain.insert(("why", "the clone's copy for the branch: without the skip the branch reads the source stream directly"), at: 0) }
+            var parts = [clone(shape: source.shape, bits: config.bits(of: source.name), outputs: 2)]
+            parts += streams(ownedBy: .skip(si))
             if let prefix = skip.projection {
-                // The projection runs ahead of the branch, so the words wait behind it, at the adder.
-                guard let pconv = net.node(named: "\(prefix).0"), case .conv2d(let pa) = pconv.op,
-                      let pbn = net.node(named: "\(prefix).1") else {
+                guard let pconv = net.node(named: "\(prefix).0"), case .conv2d(let pa) = pconv.op else {
                     throw TailorError(.internal, "projection '\(prefix)' of block '\(skip.block)' is missing")
                 }
-                var toProj = stream("clone -> projection stream", shape: source.shape, bits: bs, occupancyPixels: nil)
-                if explaining { toProj.explain.insert(("why", "the clone's copy for the projection, which keeps pace with it"), at: 0) }
-                toProj.onSkipPath = true
-                let waiting = StreamLag.projectionOutputs(afterPixels: lag, source: source.shape, stride: pa.stride)
-                var fifo = stream("projection -> adder FIFO", shape: pbn.shape, bits: config.bits(of: pbn.name), occupancyPixels: waiting)
-                if explaining { fifo.explain.insert(("lag", lagText + "; by then the 1×1 stride-\(pa.stride) projection has produced \(waiting) outputs"), at: 0) }
-                fifo.onSkipPath = true
                 var proj = convCompute(pconv, pa, input: source.shape)
                 for k in proj.indices { proj[k].name = "projection \(proj[k].name)" }
-                parts += [toProj, branchCopy] + proj + [fifo]
-            } else {
-                var fifo = stream("clone -> adder skip FIFO", shape: source.shape, bits: bs, occupancyPixels: lag)
-                if explaining { fifo.explain.insert(("lag", lagText), at: 0) }
-                fifo.onSkipPath = true
-                parts += [fifo, branchCopy]
+                parts += proj
             }
             parts.append(adder(shape: joinNode.shape, bits: config.bits(of: join)))
-            var out = stream("adder output stream", shape: joinNode.shape, bits: config.bits(of: join) + (config.target == .finn ? 1 : 0), occupancyPixels: nil)
-            if explaining { out.explain.insert(("why", "without the add, the ReLU reads the branch's stream directly"), at: 0) }
-            parts.append(out)
             row.components = parts
         }
         // Summary: the skip path's buffer holding the most bits (the first on ties).
         if let top = row.components.filter({ $0.onSkipPath }).max(by: { $0.depthWords * $0.wordBits < $1.depthWords * $1.wordBits }) {
             row.buffer = top.name; row.shape = top.shape; row.wordBits = top.wordBits
-            row.depthWords = top.depthWords; row.memory = top.memory
+            row.depthWords = top.depthWords; row.memory = top.memory; row.lagWords = top.lagWords
         } else if let trip = row.components.first(where: { $0.memory == .dram && $0.name == "off-chip round trip" }) {
             row.buffer = trip.name; row.shape = trip.shape; row.memory = .dram
             row.wordBits = trip.wordBits
@@ -85,7 +55,7 @@ extension ResourceModel {
 
     /// PE array: a long skip's tensor goes off-chip and back (2·H·W·C·b/8 bytes); a short one that
     /// fits the on-chip buffer stays there; a projection adds its weights and MACs.
-    private func peArraySkip(_ skip: Skip, source: Node, lagText: String) throws -> [Component] {
+    private func peArraySkip(_ skip: Skip, source: Node) throws -> [Component] {
         let b = config.bits(of: source.name)
         let tensorBytes = HardwareMath.ceilDiv(source.shape.count * b, 8)
         var trip = Component(name: "off-chip round trip", shape: source.shape)

@@ -1,6 +1,7 @@
-// Streams and FIFOs of a dataflow design (hls4ml io_stream, FINN), costed under the configured
-// depth and memory policies. A tensor C×H×W is a stream of H·W·f words of ⌈C/f⌉ values each,
-// f = 1 for hls4ml and the folding factor for FINN (DESIGN.md §5).
+// The FIFOs of a dataflow design (hls4ml io_stream, FINN), costed under the configured depth
+// policy, backend and memory policy. A tensor C×H×W is a stream of H·W·f words of ⌈C/f⌉ values
+// each, f = 1 for hls4ml and the folding factor for FINN (DESIGN.md §5). The streams themselves,
+// and their occupancies, come from the design and its simulation (Dataflow*.swift).
 
 extension ResourceModel {
     /// Words per pixel and values per word of a C-channel stream.
@@ -10,47 +11,51 @@ extension ResourceModel {
         return (HardwareMath.ceilDiv(c, vpw), vpw)
     }
 
-    /// A stream carrying `shape` at `bits` per value. `occupancyPixels` is the most pixels it
-    /// ever holds under lag-based sizing (nil: a plain stream between two stages that keep pace,
-    /// which holds one word). `defaultWords` overrides H·W for the `default` policy (padding streams).
-    func stream(_ name: String, shape: Shape, bits: Int, occupancyPixels: Int?, defaultWords: Int? = nil) -> Component {
-        var comp = Component(name: name, shape: shape)
-        let (wpp, vpw) = packing(channels: shape.c)
-        let width = vpw * bits
+    /// The design's streams listed in a report row.
+    func streams(ownedBy owner: DataflowStream.Owner) -> [Component] {
+        (streamIndex[owner] ?? []).map(fifo)
+    }
+
+    /// Stream `i` of the design as a costed FIFO.
+    func fifo(_ i: Int) -> Component {
+        let s = design.streams[i]
+        let occ = simulation.streams[i]
+        var comp = Component(name: s.role, shape: Shape(s.channels, s.height, s.width))
+        comp.stream = s.name
+        comp.onSkipPath = s.onSkipPath
+        let (wpp, vpw) = packing(channels: s.channels)
+        let width = vpw * s.bits
         comp.wordBits = width
-        let occupancy = occupancyPixels.map { $0 * wpp } ?? 1
-        if let p = occupancyPixels { comp.lagWords = p * wpp }
+        comp.lagWords = occ.maxOccupancy * wpp
+        comp.simulatedMax = occ.hls4mlMax * wpp
         if explaining {
-            comp.explain.append(("word_bits", wpp == 1 ? "\(shape.c) values × \(bits) bits = \(width) bits per word"
-                : "⌈\(shape.c)/\(wpp)⌉ = \(vpw) values × \(bits) bits = \(width) bits per word, \(wpp) words per pixel"))
+            comp.explain.append(("word_bits", wpp == 1 ? "\(s.channels) values × \(s.bits) bits = \(width) bits per word"
+                : "⌈\(s.channels)/\(wpp)⌉ = \(vpw) values × \(s.bits) bits = \(width) bits per word, \(wpp) words per pixel"))
+            comp.explain.append(("occupancy", "dataflow simulation: at most \(occ.maxOccupancy) of the stream's \(s.words) words wait at once"
+                                 + (wpp > 1 ? " (× \(wpp) words per pixel)" : "")))
         }
         switch config.target {
         case .finn:
-            let (depth, mapping) = FINNFifo.fifo(occupancy: occupancy, width: width, policy: config.memoryPolicy, explaining: explaining)
+            let (depth, mapping) = FINNFifo.fifo(occupancy: occ.maxOccupancy * wpp, width: width, policy: config.memoryPolicy, explaining: explaining)
             comp.depthWords = depth
             comp.memory = mapping.kind
             comp.cost = mapping.cost
-            if explaining {
-                comp.explain.append(("occupancy", occupancyPixels.map { "occupancy = lag \($0) pixels × \(wpp) words" } ?? "stages keep pace: occupancy 1 word"))
-                comp.explain += mapping.explain
-            }
+            if explaining { comp.explain += mapping.explain }
         case .hls4ml, .peArray:
             let depth: Int
             if config.effectiveDepthPolicy == .default {
-                depth = defaultWords ?? shape.h * shape.w
-                if explaining {
-                    comp.explain.append(("depth", defaultWords != nil ? "default policy: the padded tensor, \(depth) words"
-                                                                      : "default policy: H·W = \(shape.h)·\(shape.w) = \(depth) words"))
-                }
-            } else if let p = occupancyPixels {
-                depth = occupancy + 1
-                if explaining { comp.explain.append(("depth", "optimized: max occupancy + 1 = \(p) + 1 = \(depth) words")) }
+                depth = s.defaultDepth
+                if explaining { comp.explain.append(("depth", "default policy: what hls4ml writes, the whole tensor = \(depth) words")) }
             } else {
-                depth = 2
-                if explaining { comp.explain.append(("depth", "optimized: stages keep pace, max occupancy 1 word + 1 = 2")) }
+                depth = occ.optimizedDepth
+                if explaining {
+                    comp.explain.append(("depth", "optimized: FifoDepthOptimization's max (usedw, the occupancy less the show-ahead word: \(occ.hls4mlMax)) + 1 = \(depth)"))
+                }
             }
             comp.depthWords = depth
-            let mapping = Memory.vitisFifo(depth: depth, width: width, policy: config.memoryPolicy, explaining: explaining)
+            let mapping = config.effectiveBackend == .vivado
+                ? Memory.vivadoFifos(depth: depth, channels: vpw, bits: s.bits, policy: config.memoryPolicy, explaining: explaining)
+                : Memory.vitisFifo(depth: depth, width: width, policy: config.memoryPolicy, explaining: explaining)
             comp.memory = mapping.kind
             comp.cost = mapping.cost
             if explaining { comp.explain += mapping.explain }

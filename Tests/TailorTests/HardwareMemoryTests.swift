@@ -107,22 +107,33 @@ import Glibc
         #expect(FINNFifo.lut(depth: 33, width: 8, vivado: false, style: .block) == 20)
     }
 
-    @Test func lagOfBranches() {
-        // One 3×3 same conv on 32 wide: first output needs pixel (1,1) → 1·32 + 1 + 1 = 34 pixels.
-        let conv = Window(kernel: 3, stride: 1, padding: 1, input: Shape(16, 32, 32))
-        #expect(StreamLag.lagPixels([conv]) == 34)
-        // Two of them: (2,2) → 2·32 + 2 + 1 = 67.
-        #expect(StreamLag.lagPixels([conv, conv]) == 67)
-        // 1×1 conv: pixel (0,0) → 1.
-        #expect(StreamLag.lagPixels([Window(kernel: 1, stride: 1, padding: 0, input: Shape(8, 4, 4))]) == 1)
-        // Valid 3×3 (no padding) on 10 wide: (2,2) → 2·10 + 2 + 1 = 23.
-        #expect(StreamLag.lagPixels([Window(kernel: 3, stride: 1, padding: 0, input: Shape(1, 10, 10))]) == 23)
-        // The dependency is clamped inside the image: 7×7 pad 3 on a 2×2 input needs (1,1) → 1·2 + 1 + 1 = 4.
-        #expect(StreamLag.lagPixels([Window(kernel: 7, stride: 1, padding: 3, input: Shape(1, 2, 2))]) == 4)
-        // Projection 1×1 stride 2 over 32×32 after 100 source pixels: row 0 gives 16, row 2 (starts at 64) gives
-        // outputs at columns 0, 2, …, 30 ≤ 35 → 16; total 32.
-        #expect(StreamLag.projectionOutputs(afterPixels: 100, source: Shape(16, 32, 32), stride: 2) == 32)
-        #expect(StreamLag.projectionOutputs(afterPixels: 1, source: Shape(16, 32, 32), stride: 2) == 1)
-        #expect(StreamLag.projectionOutputs(afterPixels: 34, source: Shape(16, 32, 32), stride: 2) == 16)
+    @Test func vivadoSplitsAStreamIntoOneFifoPerChannel() {
+        // A long skip after FIFO optimisation (ResNet-8 layer1.0 ≈ 68 words) at 16 channels × 16 bits:
+        // each channel FIFO is 68 × 16 = 1088 bits > 1024 and deeper than 32 → BRAM, its depth rounded up
+        // to 128; 128 × 16 fits one 1K×18 BRAM18 → 16 BRAM18; control 2·⌈log2 68⌉ = 14 LUT and FF per FIFO.
+        let long = Memory.vivadoFifos(depth: 68, channels: 16, bits: 16, policy: .auto)
+        #expect(long.kind == .bram && long.cost == Cost(bram18: 16, lut: 224, ff: 224))
+        // A short skip (≈ 35 words): 35 × 16 = 560 bits ≤ 1024 → SRL, 16·⌈35/32⌉ + 2·⌈log2 35⌉ = 32 + 12 = 44 LUT each.
+        let short = Memory.vivadoFifos(depth: 35, channels: 16, bits: 16, policy: .auto)
+        #expect(short.kind == .srl && short.cost == Cost(lut: 16 * 44, ff: 16 * 12))
+        // Depth ≤ 32 stays in SRL however wide (fpgaConvNet's rule): 32 × 64 bits.
+        #expect(Memory.vivadoFifos(depth: 32, channels: 1, bits: 64, policy: .auto).kind == .srl)
+        // The same 68-word stream packed by Vitis: one 68 × 256-bit FIFO, 17408 bits → BRAM, 512×36: ⌈256/36⌉ = 8.
+        #expect(Memory.vitisFifo(depth: 68, width: 256, policy: .auto).cost.bram18 == 8)
+    }
+
+    @Test func reuseFactorsMoveAsHls4mlMovesThem() {
+        // The measured MLPerf Tiny design asked for 16384 everywhere; hls4ml used 96, 2048, 2048, 16384,
+        // 16384 and 20480 (shared/data/hls4ml_fifo/streams_rf16384.json, effective_rf).
+        #expect(ReuseFactor.closestValid(nIn: 3, nOut: 32, requested: 16384) == 96)
+        #expect(ReuseFactor.closestValid(nIn: 4 * 4 * 32, nOut: 4, requested: 16384) == 2048)
+        #expect(ReuseFactor.closestValid(nIn: 4 * 4 * 4, nOut: 32, requested: 16384) == 2048)
+        #expect(ReuseFactor.closestValid(nIn: 4 * 4 * 32, nOut: 32, requested: 16384) == 16384)
+        // Dense 2048 → 10: valid at or above n_in are 2048·{1, 2, 5, 10}; 20480 is nearer 16384 than 10240.
+        #expect(ReuseFactor.closestValid(nIn: 2048, nOut: 10, requested: 16384) == 20480)
+        #expect(ReuseFactor.valid(nIn: 2048, nOut: 10).filter { $0 >= 2048 } == [2048, 4096, 10240, 20480])
+        // A valid request is kept; below n_in the request must divide n_in·n_out and keep n_out | the multipliers.
+        #expect(ReuseFactor.closestValid(nIn: 144, nOut: 16, requested: 9) == 9)
+        #expect(ReuseFactor.isValid(nIn: 144, nOut: 16, 9) && !ReuseFactor.isValid(nIn: 144, nOut: 16, 7))
     }
 }

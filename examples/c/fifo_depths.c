@@ -1,11 +1,13 @@
-/* fifo_depths: what an HLS flow needs to size the skip FIFOs of a (Tailor-altered) network.
+/* fifo_depths: what an HLS flow needs to size every FIFO of a (Tailor-altered) network.
  *
- *   fifo_depths MODEL [--target hls4ml|finn] [--bits N] [--policy default|optimized] [--json FILE]
+ *   fifo_depths MODEL [--target hls4ml|finn] [--bits N] [--policy default|optimized]
+ *               [--backend vivado|vitis] [--reuse R] [--strategy latency|resource] [--json FILE]
  *
  * MODEL is a model file written by Tailor (net.save / tailor_net_save) or a zoo name (resnet8).
- * Prints one row per skip (block, buffer, stream shape, word width, lag, depth, memory, BRAM18,
- * LUT, FF) and, with --json, writes {"target", "bits", "depth_policy", "skips": [...]} for a flow
- * to read. Build against an installed libtailor:
+ * Prints one row per skip (block, buffer, stream shape, word width, simulated occupancy, depth,
+ * memory, BRAM18, LUT, FF), then every FIFO of the dataflow design (the depth of each
+ * `#pragma HLS STREAM`), and, with --json, writes {"target", "bits", "depth_policy", "skips": [...],
+ * "fifos": [...]} for a flow to read. Build against an installed libtailor:
  *   cc -std=c99 fifo_depths.c $(pkg-config --cflags --libs tailor) -o fifo_depths
  */
 #include <stdio.h>
@@ -39,7 +41,7 @@ int main(int argc, char **argv) {
     tailor_net *net = NULL;
     tailor_skip_cost *rows = NULL;
     tailor_hw_totals totals;
-    int64_t n = 0, i;
+    int64_t n = 0, nf = 0, i;
     int a, status = 1;
 
     if (tailor_hw_config_init(&cfg) != TAILOR_OK) return 1;
@@ -47,10 +49,14 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[a], "--target") && a + 1 < argc) cfg.target = argv[++a];
         else if (!strcmp(argv[a], "--bits") && a + 1 < argc) cfg.bits = atoi(argv[++a]);
         else if (!strcmp(argv[a], "--policy") && a + 1 < argc) cfg.depth_policy = argv[++a];
+        else if (!strcmp(argv[a], "--backend") && a + 1 < argc) cfg.backend = argv[++a];
+        else if (!strcmp(argv[a], "--reuse") && a + 1 < argc) cfg.reuse_factor = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--strategy") && a + 1 < argc) cfg.strategy = argv[++a];
         else if (!strcmp(argv[a], "--json") && a + 1 < argc) json_path = argv[++a];
         else if (argv[a][0] != '-' && !model) model = argv[a];
         else {
-            fprintf(stderr, "usage: %s MODEL [--target hls4ml|finn] [--bits N] [--policy default|optimized] [--json FILE]\n", argv[0]);
+            fprintf(stderr, "usage: %s MODEL [--target hls4ml|finn] [--bits N] [--policy default|optimized] "
+                            "[--backend vivado|vitis] [--reuse R] [--strategy latency|resource] [--json FILE]\n", argv[0]);
             return 2;
         }
     }
@@ -83,6 +89,18 @@ int main(int argc, char **argv) {
            (long long)totals.skips.bram18, (long long)totals.skips.lut, (long long)totals.skips.ff,
            (long long)totals.total.bram18, (long long)totals.total.lut, (long long)totals.total.ff);
 
+    /* Every FIFO of the design: one `#pragma HLS STREAM variable=... depth=...` each. */
+    if (tailor_net_fifos(net, &cfg, &nf) != TAILOR_OK) goto fail;
+    printf("\n%-34s %-28s %-28s %6s %6s %6s %-6s\n", "stream", "producer", "consumer", "words", "max", "depth", "memory");
+    for (i = 0; i < nf; i++) {
+        tailor_fifo f;
+        f.size = (int64_t)sizeof f;
+        if (tailor_net_fifo(net, i, &f) != TAILOR_OK) goto fail;
+        if (f.is_port) continue;
+        printf("%-34s %-28s %-28s %6lld %6lld %6lld %-6s\n", f.stream, f.producer, f.consumer, (long long)(f.height * f.width),
+               (long long)f.hls4ml_max, (long long)f.depth, memory_name(f.memory));
+    }
+
     if (json_path) {
         FILE *f = fopen(json_path, "w");
         if (!f) {
@@ -105,6 +123,23 @@ int main(int argc, char **argv) {
                     (long long)r->shape[0], (long long)r->shape[1], (long long)r->shape[2], (long long)r->word_bits,
                     (long long)r->depth_words, memory_name(r->memory), (long long)r->cost.bram18, (long long)r->cost.lut,
                     (long long)r->cost.ff);
+        }
+        fprintf(f, "\n], \"fifos\": [");
+        for (i = 0; i < nf; i++) {
+            tailor_fifo q;
+            q.size = (int64_t)sizeof q;
+            if (tailor_net_fifo(net, i, &q) != TAILOR_OK) break;
+            fprintf(f, "%s\n  {\"stream\": ", i ? "," : "");
+            json_string(f, q.stream);
+            fprintf(f, ", \"producer\": ");
+            json_string(f, q.producer);
+            fprintf(f, ", \"consumer\": ");
+            json_string(f, q.consumer);
+            fprintf(f, ", \"block\": %lld, \"port\": %s, \"shape\": [%lld, %lld, %lld], \"bits\": %lld, \"default_depth\": %lld, "
+                       "\"max_occupancy\": %lld, \"hls4ml_max\": %lld, \"depth\": %lld, \"memory\": \"%s\", \"bram18\": %lld, \"lut\": %lld, \"ff\": %lld}",
+                    (long long)q.block, q.is_port ? "true" : "false", (long long)q.channels, (long long)q.height, (long long)q.width,
+                    (long long)q.bits, (long long)q.default_depth, (long long)q.max_occupancy, (long long)q.hls4ml_max, (long long)q.depth,
+                    memory_name(q.memory), (long long)q.cost.bram18, (long long)q.cost.lut, (long long)q.cost.ff);
         }
         fprintf(f, "\n]}\n");
         fclose(f);

@@ -7,7 +7,8 @@ weights in and out as numpy arrays with PyTorch's names and layouts.
 from ._lib import TailorError
 from .network import Block, Network, Node, Skip, load
 from . import zoo
-from .estimate import Comparison, Report, estimate
+from .estimate import Comparison, Report, estimate, simulate_design
+from .estimate import fifos as estimate_fifos
 from .algorithms import compare, remove_skips, resume, shorten_skips
 from .training import checkpoint_info
 from .plan import Plan, plan
@@ -37,5 +38,5 @@ def library_version() -> str:
 
 
 __all__ = ["TailorError", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
-           "library_version", "__version__", "estimate", "compare", "Report", "Comparison", "plan", "Plan", "plot", "remove_skips", "shorten_skips",
+           "library_version", "__version__", "estimate", "estimate_fifos", "simulate_design", "compare", "Report", "Comparison", "plan", "Plan", "plot", "remove_skips", "shorten_skips",
            "resume", "checkpoint_info"]

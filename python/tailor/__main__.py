@@ -73,7 +73,8 @@ def cmd_estimate(args) -> int:
             net.set_modes(args.mode)
         result = estimate(net, target=args.target, bits=args.bits, reuse_factor=args.reuse_factor,
                           depth_policy=args.depth_policy, memory_policy=args.memory_policy,
-                          precision=precision or None, plan=args.plan)
+                          precision=precision or None, plan=args.plan, backend=args.backend,
+                          strategy=args.strategy, interface=args.interface)
         print(f"{args.model}" + (f" (mode {args.mode})" if args.mode else "") + (f", plan {args.plan}" if args.plan else ""))
         print(result.table())
         if args.explain is not None and not args.plan:
@@ -301,7 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("--bits", type=int, default=16, help="precision of every tensor and weight")
     es.add_argument("--precision", action="append", metavar="NODE=BITS", help="per-tensor override (repeatable)")
     es.add_argument("--reuse-factor", type=int, default=1, help="hls4ml reuse factor / FINN folding")
-    es.add_argument("--depth-policy", choices=("default", "optimized"), help="FIFO depths (hls4ml: default)")
+    es.add_argument("--depth-policy", choices=("default", "optimized", "simulated"),
+                    help="FIFO depths: what hls4ml writes (default) or what its FIFO optimisation writes, "
+                         "from the dataflow simulation (optimized = simulated)")
+    es.add_argument("--backend", choices=("vivado", "vitis"), help="hls4ml backend (default vivado: a FIFO per channel)")
+    es.add_argument("--strategy", choices=("latency", "resource"), default="latency", help="hls4ml Strategy of every layer")
+    es.add_argument("--interface", choices=("stream", "axi_wrapper"), default="stream", help="how the input arrives")
     es.add_argument("--memory-policy", choices=("auto", "srl", "lutram", "bram", "uram"), default="auto")
     es.add_argument("--mode", choices=MODES, help="switch every block to this mode first")
     es.add_argument("--plan", choices=("remove", "shorten"), help="compare with every block removed / shortened")

@@ -32,13 +32,10 @@ private func hwDefaults() -> tailor_hw_config {
     return c
 }
 
-/// Writes the defaults into the caller's `size` bytes (zeroing a tail this library does not know).
 private func initHwConfig(_ cfg: UnsafeMutablePointer<tailor_hw_config>?, size: Int) throws {
-    let p = UnsafeMutableRawPointer(try requirePointer(cfg, "cfg"))
     var d = hwDefaults()
     d.size = Int64(size)
-    p.initializeMemory(as: UInt8.self, repeating: 0, count: size)
-    withUnsafeBytes(of: &d) { p.copyMemory(from: $0.baseAddress!, byteCount: min(size, $0.count)) }
+    try writeVersioned(cfg, d, size: size)
 }
 
 @_cdecl("tailor_hw_config_init")

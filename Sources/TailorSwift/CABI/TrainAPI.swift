@@ -176,14 +176,20 @@ func dataset(_ dp: UnsafePointer<tailor_data>?, _ what: String, input: Shape, cl
 /// `tailor_train_config_init`, called by programs built before fields were appended, may write.
 private let trainConfigFirstSize = MemoryLayout<tailor_train_config>.offset(of: \tailor_train_config.checkpoint_path) ?? 8
 
-/// Writes the defaults into the caller's `size` bytes (zeroing any tail this library does not
-/// know) and sets `size`, so a struct from an older or newer header is never overrun.
-private func initConfig(_ cfg: UnsafeMutablePointer<tailor_train_config>?, size: Int) throws {
+/// Writes `defaults` (whose `size` field the caller has set to `size`) into the caller's `size`
+/// bytes, zeroing any tail this library does not know, so a versioned struct from an older or
+/// newer header is never overrun.
+func writeVersioned<T>(_ cfg: UnsafeMutablePointer<T>?, _ defaults: T, size: Int) throws {
     let p = UnsafeMutableRawPointer(try requirePointer(cfg, "cfg"))
-    var d = defaultConfig()
-    d.size = Int64(size)
+    var d = defaults
     p.initializeMemory(as: UInt8.self, repeating: 0, count: size)
     withUnsafeBytes(of: &d) { p.copyMemory(from: $0.baseAddress!, byteCount: min(size, $0.count)) }
+}
+
+private func initConfig(_ cfg: UnsafeMutablePointer<tailor_train_config>?, size: Int) throws {
+    var d = defaultConfig()
+    d.size = Int64(size)
+    try writeVersioned(cfg, d, size: size)
 }
 
 @_cdecl("tailor_train_config_init")

@@ -140,25 +140,43 @@ def _step_tailor(state) -> None:
         state["acc"][label] = student.evaluate(*state["val"], normalize=state["norm"])["accuracy"]
 
 
+def _deployed(target: str) -> dict:
+    """The hardware options of the design a user ships: for hls4ml, the Vivado backend (hls4ml's
+    default) with FIFO-optimised depths (what FifoDepthOptimization writes, from the simulation)."""
+    return {"backend": "vivado", "depth_policy": "optimized"} if target == "hls4ml" else {}
+
+
 def _results(entries, target: str, bits: int) -> list:
     """Prints accuracy and hardware totals of (label, net, accuracy) entries, the first the
-    reference the others are compared with; returns (label, accuracy, report) per entry."""
-    rows = [("network", "test acc", "Δ points", "BRAM18", "LUT", "FF", "bytes")]
-    reports = []
+    reference the others are compared with; for hls4ml each network gets the deployed design
+    (Vivado, FIFO-optimised) and, on a second line, hls4ml's default depths. Columns that are zero
+    for every row are left out. Returns (label, accuracy, deployed report) per entry."""
+    designs = [("FIFO-optimised", _deployed(target))]
+    if target == "hls4ml":
+        designs.append(("default depths", {"backend": "vivado", "depth_policy": "default"}))
+    fields = ("bram18", "lut", "ff", "bytes")
+    reports, grid = [], []
     for label, net, acc in entries:
-        rep = estimate(net, target=target, bits=bits)
-        reports.append((label, acc, rep))
-        t, t0 = rep.totals["total"], reports[0][2].totals["total"]
-        first = len(reports) == 1
+        per = [estimate(net, target=target, bits=bits, **opts) for _, opts in designs]
+        reports.append((label, acc, per[0]))
+        grid.append((label, acc, per))
+    keep = [f for f in fields if any(per[d].totals["total"][f] for _, _, per in grid for d in range(len(designs)))]
+    heads = {"bram18": "BRAM18", "lut": "LUT", "ff": "FF", "bytes": "bytes"}
+    rows = [("network", "test acc", "Δ points", "design") + tuple(heads[f] for f in keep)]
+    for k, (label, acc, per) in enumerate(grid):
+        for d, (design, _) in enumerate(designs):
+            t, t0 = per[d].totals["total"], grid[0][2][d].totals["total"]
 
-        def cell(f):
-            pct = "" if first or not t0[f] else f" ({100 * (t[f] - t0[f]) / t0[f]:+.1f}%)"
-            return f"{t[f]:,}{pct}"
-        rows.append((label, f"{100 * acc:.2f}%", "" if first else f"{100 * (acc - reports[0][1]):+.2f}",
-                     cell("bram18"), cell("lut"), cell("ff"), cell("bytes")))
+            def cell(f):
+                pct = "" if k == 0 or not t0[f] else f" ({100 * (t[f] - t0[f]) / t0[f]:+.1f}%)"
+                return f"{t[f]:,}{pct}"
+            first = d == 0
+            rows.append((label if first else "", f"{100 * acc:.2f}%" if first else "",
+                         "" if k == 0 or not first else f"{100 * (acc - grid[0][1]):+.2f}", design) +
+                        tuple(cell(f) for f in keep))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for k, r in enumerate(rows):
-        print("   " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        print("   " + "  ".join(c.ljust(w) if i in (0, 3) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
         if k == 0:
             print("   " + "  ".join("-" * w for w in widths))
     return reports
@@ -168,11 +186,13 @@ def _step_results(state) -> None:
     from .algorithms import compare
     a = state["args"]
     acc = state["acc"]
-    print(f"\n== Results ({a.target}, {a.bits} bits)")
+    where = "; Vivado backend, FIFO-optimised depths from the dataflow simulation, then hls4ml's defaults" \
+        if a.target == "hls4ml" else ""
+    print(f"\n== Results ({a.target}, {a.bits} bits{where})")
     state["reports"] = _results([(label, state["net"] if label == "teacher" else state[label], acc[label])
                                  for label in ("teacher", "removed", "shortened")], a.target, a.bits)
     print()
-    print(compare(state["net"], state["removed"], target=a.target, bits=a.bits).table())
+    print(compare(state["net"], state["removed"], target=a.target, bits=a.bits, **_deployed(a.target)).table())
 
 
 def _step_outputs(state) -> None:

@@ -153,20 +153,27 @@ class Report(_Tabular):
         """The whole report as plain, JSON-ready Python data (a copy)."""
         return copy.deepcopy(self._data)
 
+    def _fields(self) -> list[tuple[str, str]]:
+        """The cost columns worth showing: those the design has (a column zero for the whole design,
+        such as bytes on a dataflow target, says nothing)."""
+        total = self.totals["total"]
+        return [(f, h) for f, h in COST_FIELDS if total[f]] or list(COST_FIELDS)
+
     def _rows(self) -> tuple[list[str], list[list[str]]]:
+        fields = self._fields()
         headers = ["block", "skip", "mode", "buffer", "shape (C×H×W)", "word bits", "lag", "depth", "memory"] + \
-                  [h for _, h in COST_FIELDS]
+                  [h for _, h in fields]
         rows = []
         for s in self.skips:
             shape = "×".join(map(str, s["shape"])) if s["shape"] else "-"
             rows.append([s["block"], str(s["index"]), s["mode"], s["buffer"] or "-", shape, _fmt_int(s["word_bits"] or None),
                          _fmt_int(s["lag_words"]), _fmt_int(s["depth_words"] or None), s["memory"]] +
-                        [_fmt_int(s["cost"][f]) for f, _ in COST_FIELDS])
+                        [_fmt_int(s["cost"][f]) for f, _ in fields])
         for label, key in (("skips total", "skips"), ("rest of design", "rest"), ("design total", "total")):
-            rows.append([label, "", "", "", "", "", "", "", ""] + [_fmt_int(self.totals[key][f]) for f, _ in COST_FIELDS])
+            rows.append([label, "", "", "", "", "", "", "", ""] + [_fmt_int(self.totals[key][f]) for f, _ in fields])
         share = self.totals["skip_share_percent"]
         rows.append(["skip share", "", "", "", "", "", "", "", ""] +
-                    ["n/a" if share[f] is None else f"{share[f]:.1f}%" for f, _ in COST_FIELDS])
+                    ["n/a" if share[f] is None else f"{share[f]:.1f}%" for f, _ in fields])
         return headers, rows
 
     def _caption(self) -> str:
@@ -251,7 +258,10 @@ class Comparison(_Tabular):
             d["accuracy"] = dict(self.accuracy)
         return d
 
-    def _rows(self, fields=("bram18", "lut", "ff", "bytes")) -> tuple[list[str], list[list[str]]]:
+    def _rows(self, fields=None) -> tuple[list[str], list[list[str]]]:
+        if fields is None:   # the columns either design has: BRAM18/LUT/FF on dataflow targets, bytes on a PE array
+            t = self.totals["total"]
+            fields = [f for f in ("bram18", "lut", "ff", "bytes") if t[f]["before"] or t[f]["after"]] or ["bram18", "lut", "ff", "bytes"]
         headers = ["block", "before", "after"]
         for f in fields:
             h = dict(COST_FIELDS)[f]

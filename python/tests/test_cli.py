@@ -44,9 +44,18 @@ def test_demo(subprocess_env, tmp_path):
     assert "== Data: mnist-demo, 512 training and 256 test images of 1x28x28" in out
     assert "== Teacher: ResNet-8" in out
     assert "== SkipRemover" in out and "== SkipShortener" in out
-    rows = {l.split()[0]: l.split() for l in out.splitlines() if l.strip().split()[:1] in (["teacher"], ["removed"], ["shortened"])}
+    lines = out.splitlines()
+    rows = {l.split()[0]: (l.split(), lines[k + 1].split()) for k, l in enumerate(lines)
+            if l.strip().split()[:1] in (["teacher"], ["removed"], ["shortened"])}
     assert set(rows) == {"teacher", "removed", "shortened"}
-    assert "(-34.2%)" in " ".join(rows["removed"]), "removing ResNet-8's skips saves 34.2 % BRAM18 (hls4ml default)"
+    # First line: the deployed design (Vivado, FIFO-optimised): every skip FIFO BRAM goes with either
+    # algorithm. Second line: hls4ml's default depths, where removing saves 34.2 % and shortening costs.
+    deployed, default = rows["removed"]
+    assert "FIFO-optimised" in deployed and "(-100.0%)" in " ".join(deployed)
+    assert default[:2] == ["default", "depths"] and "(-34.2%)" in " ".join(default)
+    assert "(-100.0%)" in " ".join(rows["shortened"][0])
+    header = next(l for l in lines if l.strip().startswith("network"))
+    assert "bytes" not in header, "a column that is zero for every hls4ml design is left out"
     assert (tmp_path / "resnet8_removed.tailor").exists() and (tmp_path / "tailor_demo.png").exists()
     with tailor.load(str(tmp_path / "resnet8_shortened.tailor")) as s:
         assert set(s.modes.values()) == {"short"}
@@ -64,7 +73,9 @@ def test_remove_with_a_checkpoint_then_resume(subprocess_env, tmp_path):
     text = tailor_cli(subprocess_env, "remove", *common, "--checkpoint", str(ckpt), "--out", str(out)).stdout
     assert "== SkipRemover" in text and f"== Saved {out}" in text
     rows = {l.split()[0]: l for l in text.splitlines() if l.strip().split()[:1] in (["teacher"], ["removed"])}
-    assert set(rows) == {"teacher", "removed"} and "(-34.2%)" in rows["removed"]
+    # Deployed design (Vivado, FIFO-optimised) on the removed row, hls4ml's default depths on the line after it.
+    assert set(rows) == {"teacher", "removed"} and "(-100.0%)" in rows["removed"]
+    assert "default depths  401 (-34.2%)" in text
     assert tailor.checkpoint_info(ckpt)["next_epoch"] == 4
     # An existing checkpoint is never overwritten by a new run; --resume finishes it (here: already done).
     proc = tailor_cli(subprocess_env, "remove", *common, "--checkpoint", str(ckpt), check=False)

@@ -369,8 +369,10 @@ typedef struct tailor_fifo {
     int64_t channels, height, width; /**< the tensor it carries: a word is one pixel of `channels` values */
     int64_t bits;             /**< bits per value */
     int64_t default_depth;    /**< what hls4ml writes before optimisation */
-    int64_t max_occupancy;    /**< most words waiting at once in the dataflow simulation */
-    int64_t hls4ml_max;       /**< the maximum hls4ml's FifoDepthOptimization would report (max_occupancy - 1, at least 1) */
+    int64_t max_occupancy;    /**< most words waiting at once in the dataflow simulation; -1 when none ran
+                                   (default depths of a design over 2^26 words, too large to simulate) */
+    int64_t hls4ml_max;       /**< the maximum hls4ml's FifoDepthOptimization would report (max_occupancy - 1,
+                                   at least 1); -1 when no simulation ran */
     int64_t depth;            /**< its depth under the configured policy (FINN: after FINN's rounding) */
     int32_t memory;           /**< tailor_memory_kind */
     int32_t is_port;          /**< 1 for a top-level port (no FIFO of its own; depth is not used) */

@@ -159,6 +159,61 @@ int main(int argc, char **argv) {
         tailor_net_free(r8);
     }
 
+    /* Every FIFO of the dataflow design, through counts and index accessors: ResNet-8 has the 33
+     * streams hls4ml declares plus its input and output ports. With FIFO-optimised depths every
+     * FIFO is hls4ml's would-be maximum + 1, and the skip FIFO of layer1.0 is the deepest. */
+    {
+        tailor_net *r8 = NULL;
+        tailor_hw_config cfg;
+        tailor_fifo f;
+        int64_t n = 0, k, fifos = 0, deepest = 0;
+        char buf[64];
+        const char *design = "{\"layers\": [{\"name\": \"x\", \"class\": \"Input\", \"shape\": [1, 8, 4]},"
+                             "{\"name\": \"c\", \"class\": \"Conv2D\", \"inputs\": [\"x\"], \"filters\": 4, \"kernel\": [1, 1],"
+                             " \"stride\": [1, 1], \"reuse_factor\": 4}, {\"name\": \"a\", \"class\": \"Add\", \"inputs\": [\"c\", \"x\"]}]}";
+        char *result;
+        CHECK(tailor_zoo_create("resnet8", 10, NULL, 0, &r8) == TAILOR_OK, "zoo resnet8 for fifos");
+        CHECK(tailor_hw_config_init(&cfg) == TAILOR_OK && cfg.backend == NULL && !strcmp(cfg.strategy, "latency"), "new config defaults");
+        f.size = (int64_t)sizeof f;
+        CHECK(tailor_net_fifo(r8, 0, &f) == TAILOR_ERR_NOT_FOUND, "no FIFOs before tailor_net_fifos");
+        cfg.depth_policy = "simulated";
+        CHECK(tailor_net_fifos(r8, &cfg, &n) == TAILOR_OK && n == 35, "35 streams");
+        for (k = 0; k < n; k++) {
+            CHECK(tailor_net_fifo(r8, k, &f) == TAILOR_OK && f.stream && f.producer && f.consumer, "fifo row");
+            if (f.is_port) continue;
+            fifos++;
+            CHECK(f.depth == f.hls4ml_max + 1 && f.default_depth == f.height * f.width, "optimized depth and default depth");
+            if (f.depth > deepest) { deepest = f.depth; snprintf(buf, sizeof buf, "%s", f.stream); }
+        }
+        CHECK(fifos == 33 && !strcmp(buf, "relu_cpy2"), "33 FIFOs, the first skip's the deepest");
+        CHECK(tailor_net_fifo(r8, n, &f) == TAILOR_ERR_NOT_FOUND && tailor_net_fifo(r8, -1, &f) == TAILOR_ERR_NOT_FOUND, "index range");
+        CHECK(tailor_net_fifo(r8, 0, NULL) == TAILOR_ERR_INVALID_ARGUMENT, "null out");
+        cfg.backend = "quartus";
+        CHECK(tailor_net_fifos(r8, &cfg, &n) == TAILOR_ERR_INVALID_ARGUMENT && strstr(tailor_last_error(), "backend"), "unknown backend named");
+        cfg.backend = "vitis";
+        cfg.target = "pe_array";
+        cfg.depth_policy = NULL;
+        CHECK(tailor_net_fifos(r8, &cfg, &n) == TAILOR_ERR_INVALID_ARGUMENT && strstr(tailor_last_error(), "backend"), "backend for pe_array refused");
+        cfg.backend = NULL;
+        CHECK(tailor_net_fifos(r8, &cfg, &n) == TAILOR_ERR_INVALID_ARGUMENT && strstr(tailor_last_error(), "pe_array"), "pe_array has no FIFOs");
+        cfg.target = "hls4ml";
+        cfg.layers_json = "{\"conv1\": {\"reuse_factor\": \"many\"}}";
+        CHECK(tailor_net_fifos(r8, &cfg, &n) == TAILOR_ERR_INVALID_ARGUMENT && strstr(tailor_last_error(), "conv1"), "bad layer setting named");
+        tailor_net_free(r8);
+
+        /* A design from another tool: size query, then the result. */
+        CHECK(tailor_dataflow_simulate_json(design, NULL, 0, &n) == TAILOR_OK && n > 1, "result size");
+        result = (char *)malloc((size_t)n);
+        CHECK(result && tailor_dataflow_simulate_json(design, result, n, &k) == TAILOR_OK && k == n &&
+              strlen(result) + 1 == (size_t)n && strstr(result, "\"x_cpy2\""), "result JSON");
+        free(result);
+        CHECK(tailor_dataflow_simulate_json("{\"layers\": [{\"name\": \"x\", \"class\": \"Input\", \"shape\": [2, 2, 1]},"
+                                            " {\"name\": \"s\", \"class\": \"Softmax\", \"inputs\": [\"x\"]}]}", NULL, 0, &n) ==
+              TAILOR_ERR_UNSUPPORTED && strstr(tailor_last_error(), "Softmax"), "a layer without a timing rule is named");
+        CHECK(tailor_dataflow_simulate_json(NULL, NULL, 0, &n) == TAILOR_ERR_INVALID_ARGUMENT, "null design");
+        CHECK(tailor_dataflow_simulate_json("{", NULL, 0, &n) == TAILOR_ERR_INVALID_ARGUMENT, "bad JSON");
+    }
+
     /* Training: one step and its gradient, a short fit with validation, a cancelling callback. */
     {
         enum { N = 8, VALUES = 8 * 3 * 32 * 32 };

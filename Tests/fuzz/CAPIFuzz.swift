@@ -123,7 +123,20 @@ public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         case 15:
             // The resource model with odd configurations, through every entry point.
             var cfg = tailor_hw_config()
-            _ = cHwConfigInit(&cfg)
+            // Half the time the 0.1-sized init (as an old caller), half the full one with the appended fields.
+            let full = p.byte() % 2 == 0
+            if full { _ = cHwConfigInit2(&cfg, Int64(MemoryLayout<tailor_hw_config>.size)) } else { _ = cHwConfigInit(&cfg) }
+            let choice: [UnsafeMutablePointer<CChar>?] = (["vivado", "vitis", "latency", "resource", "stream", "axi_wrapper", "simulated", "?"] as [String]).map { strdup($0) }
+            let layers: UnsafeMutablePointer<CChar>? = strdup((["{\"conv1\": {\"reuse_factor\": 7}}", "{\"layer1.0.conv2\": {\"strategy\": \"resource\", \"reuse_factor\": 100000}}",
+                                                                 "{\"fc\": 3}", "{\"conv1\": {\"x\": 1}}", "[]", "{"] as [String])[Int(p.byte()) % 6])
+            defer { choice.forEach { free($0) }; free(layers) }
+            if full {
+                if p.byte() % 2 == 0 { cfg.backend = choice[Int(p.byte()) % 8].map { UnsafePointer($0) } }
+                if p.byte() % 2 == 0 { cfg.strategy = choice[Int(p.byte()) % 8].map { UnsafePointer($0) } }
+                if p.byte() % 2 == 0 { cfg.interface = choice[Int(p.byte()) % 8].map { UnsafePointer($0) } }
+                if p.byte() % 3 == 0 { cfg.layers_json = layers.map { UnsafePointer($0) } }
+                if p.byte() % 3 == 0 { cfg.depth_policy = choice[6].map { UnsafePointer($0) } }
+            }
             let target: [UnsafeMutablePointer<CChar>?] = (["hls4ml", "finn", "pe_array", "x"] as [String]).map { strdup($0) }
             let policy: [UnsafeMutablePointer<CChar>?] = (["default", "optimized", "auto", "srl", "lutram", "bram", "uram", ""] as [String]).map { strdup($0) }
             let precision: UnsafeMutablePointer<CChar>? = strdup((["{\"relu\": 3}", "{\"nope\": 8}", "[1]", "{\"conv1.weight\": 70}", "{", "{\"relu\": 1.5}"] as [String])[Int(p.byte()) % 6])
@@ -145,6 +158,25 @@ public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             var json: UnsafePointer<CChar>?
             _ = cEstimateJSON(net, &cfg, &json)
             _ = cCompareJSON(net, nets[Int(p.byte() % 3)], &cfg, &json)
+            var fifoCount: Int64 = 0
+            if cNetFifos(net, &cfg, &fifoCount) == 0 {
+                var f = tailor_fifo()
+                f.size = [Int64(MemoryLayout<tailor_fifo>.size), 8, 16, 4, 1 << 20][Int(p.byte()) % 5]
+                for k in [0, fifoCount - 1, fifoCount, p.small()] { _ = cNetFifo(net, k, &f) }
+            }
+            // A design given as layers, with odd sizes: shapes, kernels, strides, padding, reuse, two readers.
+            let design = """
+                {"interface": "\(["stream", "axi_wrapper", "x"][Int(p.byte()) % 3])", "strategy": "\(["latency", "resource"][Int(p.byte()) % 2])",
+                 "layers": [{"name": "x", "class": "Input", "shape": [\(p.size()), \(p.size()), \(p.small())]},
+                  {"name": "p", "class": "ZeroPadding2D", "inputs": ["x"], "pad": [\(p.small()), \(p.small()), \(p.small()), \(p.small())]},
+                  {"name": "c", "class": "\(["Conv2D", "Pooling2D", "Dense", "GlobalPooling2D", "Nope"][Int(p.byte()) % 5])", "inputs": ["p"],
+                   "filters": \(p.small()), "units": \(p.small()), "kernel": [\(p.small()), \(p.small())], "pool": [2, 2],
+                   "stride": [\(p.small()), \(p.small())], "reuse_factor": \(p.size())},
+                  {"name": "a", "class": "Add", "inputs": ["c", "\(["c", "p", "x"][Int(p.byte()) % 3])"]}]}
+                """
+            var needed: Int64 = 0
+            var buf = [CChar](repeating: 0, count: Int(p.byte()) * 64)
+            _ = cDataflowSimulateJSON(design, &buf, Int64(buf.count), &needed)
         case 16:
             cNetFree(nets[h]); nets[h] = nil
             nets[h] = tinyNet(&p); names[h] = []

@@ -409,7 +409,8 @@ def fifos(net, target: str = "hls4ml", bits: int = 16, **options) -> list[dict]:
         out.append({"stream": f.stream.decode(), "producer": f.producer.decode(), "consumer": f.consumer.decode(),
                     "role": f.role.decode(), "block": None if f.block < 0 else f.block,
                     "shape": [f.channels, f.height, f.width], "bits": f.bits, "default_depth": f.default_depth,
-                    "max_occupancy": f.max_occupancy, "hls4ml_max": f.hls4ml_max, "depth": f.depth,
+                    "max_occupancy": None if f.max_occupancy < 0 else f.max_occupancy,
+                    "hls4ml_max": None if f.hls4ml_max < 0 else f.hls4ml_max, "depth": f.depth,
                     "memory": memory[f.memory], "port": bool(f.is_port),
                     "cost": {k: getattr(f.cost, k) for k, _ in COST_FIELDS}})
     return out

@@ -176,3 +176,30 @@ def test_tailor_plot_module(resnet8):
     assert len(tailor.plot.skip_costs(rep, metrics=("lut",)).axes) == 1
     with pytest.raises(ValueError):
         tailor.plot.accuracy_vs_resources([])
+
+
+def test_hardware_options_are_checked(resnet8):
+    with pytest.raises(tailor.TailorError, match="backend"):
+        tailor.estimate(resnet8, backend="quartus")
+    with pytest.raises(tailor.TailorError, match="does not apply to target 'finn'"):
+        tailor.estimate(resnet8, target="finn", backend="vitis")
+    with pytest.raises(tailor.TailorError, match="strategy"):
+        tailor.estimate(resnet8, strategy="fast")
+    with pytest.raises(tailor.TailorError, match="layers\\['conv1'\\]"):
+        tailor.estimate(resnet8, layers={"conv1": {"reuse": 4}})
+    with pytest.raises(tailor.TailorError, match="unknown option"):
+        tailor.estimate(resnet8, depth="optimized")
+    # A per-layer reuse factor is moved as hls4ml moves it, and slows only that layer's readers.
+    rep = tailor.estimate(resnet8, depth_policy="optimized", strategy="resource", layers={"layer1.0.conv2": 1000})
+    assert rep.config["layers"] == {"layer1.0.conv2": {"reuse_factor": 1000, "strategy": None}}
+    base = tailor.estimate(resnet8, depth_policy="optimized", strategy="resource")
+    assert rep.skips[0]["lag_words"] > base.skips[0]["lag_words"]
+
+
+def test_a_design_too_large_to_simulate_is_still_priced_at_default_depths():
+    with tailor.zoo.create("resnet8", num_classes=10, input_shape=(3, 4096, 4096)) as big:
+        rep = tailor.estimate(big, depth_policy="default")
+        assert rep.skips[0]["depth_words"] == 4096 * 4096 and rep.skips[0]["lag_words"] is None
+        assert all(f["max_occupancy"] is None for f in tailor.estimate_fifos(big))
+        with pytest.raises(tailor.TailorError, match="too large to simulate"):
+            tailor.estimate(big, depth_policy="optimized")

@@ -220,7 +220,7 @@ public func cNetFifo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutable
             r.stream = h.cString(f.stream); r.producer = h.cString(f.producer); r.consumer = h.cString(f.consumer); r.role = h.cString(f.role)
             r.block = Int64(f.block ?? -1)
             r.channels = Int64(f.channels); r.height = Int64(f.height); r.width = Int64(f.width); r.bits = Int64(f.bits)
-            r.default_depth = Int64(f.defaultDepth); r.max_occupancy = Int64(f.maxOccupancy); r.hls4ml_max = Int64(f.hls4mlMax)
+            r.default_depth = Int64(f.defaultDepth); r.max_occupancy = Int64(f.maxOccupancy ?? -1); r.hls4ml_max = Int64(f.hls4mlMax ?? -1)
             r.depth = Int64(f.depth); r.memory = memoryCode(f.memory); r.is_port = f.isPort ? 1 : 0
             r.cost = cCost(f.cost)
             withUnsafeBytes(of: &r) { UnsafeMutableRawPointer(out).copyMemory(from: $0.baseAddress!, byteCount: min(Int(size), $0.count)) }

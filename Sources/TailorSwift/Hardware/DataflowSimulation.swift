@@ -27,9 +27,21 @@ public struct DataflowSimulation: Sendable {
 }
 
 extension DataflowDesign {
+    /// Most words the simulation handles in all streams together (two times per word: 1 GiB).
+    static let maxWords = 1 << 26
+
     public func simulate() throws -> DataflowSimulation {
-        var writes = [[Int]](repeating: [], count: streams.count)
-        var reads = [[Int]](repeating: [], count: streams.count)
+        var total = 0
+        for s in streams {
+            let (hw, o1) = s.height.multipliedReportingOverflow(by: s.width)
+            let (sum, o2) = total.addingReportingOverflow(hw)
+            guard !o1, !o2, sum <= Self.maxWords else {
+                throw TailorError(.unsupported, "dataflow simulation: the design's streams carry more than \(Self.maxWords) words (stream '\(s.name)' is \(s.height)×\(s.width)); it is too large to simulate")
+            }
+            total = sum
+        }
+        var writes = streams.map { s -> [Int] in var a: [Int] = []; a.reserveCapacity(s.words); return a }
+        var reads = writes
         let order = try topologicalOrder()
         // The AXI wrapper writes the whole input before the network (a dataflow region) starts.
         let axiInput = processes.first { $0.kind == .input(axiWrapper: true) }.flatMap { p in p.outputs.first.map { streams[$0].words } }

@@ -76,7 +76,7 @@ extension HardwareReport {
         }
         return .object([
             ("config", config.json), ("skips", .array(skipRows)), ("layers", .array(layerRows)), ("fifos", .array(fifoRows)),
-            ("latency_cycles", config.target == .peArray ? .null : int(simulation.latencyCycles)),
+            ("latency_cycles", config.target == .peArray ? .null : int(simulation?.latencyCycles)),
             ("totals", .object([("skips", skip.json), ("rest", restCost.json), ("total", total.json),
                                 ("skip_share_percent", .object(share)), ("macs", int(macs)),
                                 ("latency_us", latencyMicroseconds.map { .number($0) } ?? .null)])),

@@ -5,9 +5,10 @@ public struct HardwareReport: Sendable {
     public var config: HardwareConfig
     public var skips: [SkipRow]
     public var layers: [LayerRow]
-    /// The dataflow design behind the figures and every stream's simulated occupancy (empty for the PE array).
+    /// The dataflow design behind the figures (empty for the PE array) and every stream's simulated
+    /// occupancy (nil for the PE array, and at default depths for a design too large to simulate).
     public var design: DataflowDesign
-    public var simulation: DataflowSimulation
+    public var simulation: DataflowSimulation?
 
     public var skipCost: Cost { skips.reduce(Cost()) { $0 + $1.cost } }
     public var restCost: Cost { layers.reduce(Cost()) { $0 + $1.cost } }
@@ -36,17 +37,23 @@ struct ResourceModel {
     let explaining: Bool
     /// The design hls4ml (or FINN) builds and its simulated occupancies; empty for the PE array.
     let design: DataflowDesign
-    let simulation: DataflowSimulation
+    let simulation: DataflowSimulation?
     /// Streams by the report row that lists them, FIFOs only (top-level ports have no memory).
     let streamIndex: [DataflowStream.Owner: [Int]]
 
     init(net: Network, config: HardwareConfig, explaining: Bool) throws {
         self.net = net; self.config = config; self.explaining = explaining
         if config.target == .peArray {
-            design = DataflowDesign(); simulation = DataflowSimulation(streams: [], latencyCycles: 0)
+            design = DataflowDesign(); simulation = nil
         } else {
             design = try net.dataflowDesign(config)
-            simulation = try design.simulate()
+            // Default depths need no occupancy: a design too large to simulate is still priced.
+            let needed = config.target == .finn || config.effectiveDepthPolicy == .optimized
+            if needed || design.streams.reduce(0, { $0 + $1.words }) <= DataflowDesign.maxWords {
+                simulation = try design.simulate()
+            } else {
+                simulation = nil
+            }
         }
         var index: [DataflowStream.Owner: [Int]] = [:]
         for (i, s) in design.streams.enumerated() where !s.isPort { index[s.owner, default: []].append(i) }
@@ -90,7 +97,9 @@ public struct FifoRow: Sendable {
     /// Block index of the skip it belongs to, nil when not a skip's.
     public var block: Int?
     public var channels: Int, height: Int, width: Int, bits: Int
-    public var defaultDepth: Int, maxOccupancy: Int, hls4mlMax: Int
+    public var defaultDepth: Int
+    /// From the simulation; nil when the report has none.
+    public var maxOccupancy: Int?, hls4mlMax: Int?
     /// Depth under the report's policy (a port keeps its default: it is not a FIFO of the design).
     public var depth: Int
     public var memory: MemoryKind
@@ -105,13 +114,13 @@ extension HardwareReport {
         for c in skips.flatMap(\.components) + layers.flatMap(\.components) { if let s = c.stream { costed[s] = c } }
         let skipList = skips.map(\.skip)
         return design.streams.enumerated().map { i, s in
-            let o = simulation.streams[i]
+            let o = simulation?.streams[i]
             let c = costed[s.name]
             var block: Int? = nil
             if case .skip(let si) = s.owner, si < skipList.count { block = skipList[si].blockIndex }
             return FifoRow(stream: s.name, producer: design.processes[s.producer].name, consumer: design.processes[s.consumer].name,
                            role: s.role, block: block, channels: s.channels, height: s.height, width: s.width, bits: s.bits,
-                           defaultDepth: s.defaultDepth, maxOccupancy: o.maxOccupancy, hls4mlMax: o.hls4mlMax,
+                           defaultDepth: s.defaultDepth, maxOccupancy: o?.maxOccupancy, hls4mlMax: o?.hls4mlMax,
                            depth: c?.depthWords ?? s.defaultDepth, memory: c?.memory ?? .none, cost: c?.cost ?? Cost(), isPort: s.isPort)
         }
     }

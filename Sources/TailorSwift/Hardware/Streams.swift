@@ -19,20 +19,25 @@ extension ResourceModel {
     /// Stream `i` of the design as a costed FIFO.
     func fifo(_ i: Int) -> Component {
         let s = design.streams[i]
-        let occ = simulation.streams[i]
+        // Default depths need no simulation; without one (a design too large to simulate) there is no occupancy.
+        let occ = simulation?.streams[i] ?? StreamOccupancy(maxOccupancy: 0, hls4mlMax: 0)
+        let simulated = simulation != nil
         var comp = Component(name: s.role, shape: Shape(s.channels, s.height, s.width))
         comp.stream = s.name
         comp.onSkipPath = s.onSkipPath
         let (wpp, vpw) = packing(channels: s.channels)
         let width = vpw * s.bits
         comp.wordBits = width
-        comp.lagWords = occ.maxOccupancy * wpp
-        comp.simulatedMax = occ.hls4mlMax * wpp
-        if explaining {
+        comp.lagWords = simulated ? occ.maxOccupancy * wpp : nil
+        comp.simulatedMax = simulated ? occ.hls4mlMax * wpp : nil
+        if explaining, simulated {
             comp.explain.append(("word_bits", wpp == 1 ? "\(s.channels) values × \(s.bits) bits = \(width) bits per word"
                 : "⌈\(s.channels)/\(wpp)⌉ = \(vpw) values × \(s.bits) bits = \(width) bits per word, \(wpp) words per pixel"))
             comp.explain.append(("occupancy", "dataflow simulation: at most \(occ.maxOccupancy) of the stream's \(s.words) words wait at once"
                                  + (wpp > 1 ? " (× \(wpp) words per pixel)" : "")))
+        }
+        if explaining, !simulated {
+            comp.explain.append(("word_bits", "\(s.channels) values × \(s.bits) bits = \(width) bits per word"))
         }
         switch config.target {
         case .finn:

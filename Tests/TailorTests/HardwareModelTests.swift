@@ -36,7 +36,8 @@ import Testing
         for row in rep.skips {
             let top = try #require(row.components.filter(\.onSkipPath).max { $0.depthWords * $0.wordBits < $1.depthWords * $1.wordBits })
             let f = try #require(fifos[top.stream ?? ""])
-            #expect(row.depthWords == max(1, f.maxOccupancy - 1) + 1 && row.lagWords == f.maxOccupancy)
+            let occupancy = try #require(f.maxOccupancy)
+            #expect(row.depthWords == max(1, occupancy - 1) + 1 && row.lagWords == occupancy)
         }
         // Shortening halves the branch a skip waits for: every short skip FIFO holds fewer words than the long one of its block.
         let short = try Zoo.build("resnet8")

@@ -6,7 +6,7 @@ VERSION := $(shell sed -n 's/^\#define TAILOR_VERSION_\(MAJOR\|MINOR\|PATCH\) \(
 CWARN  := -Wall -Wextra -Werror -pedantic
 OUT    := .build/c-tests
 
-.PHONY: examples-c sanitize sanitize-python fuzz-long
+.PHONY: examples-c sanitize sanitize-python fuzz-long valgrind
 .PHONY: all lib install uninstall test test-swift test-python test-c check-selfcontained fuzz-short help bench-estimate
 
 all: lib
@@ -20,6 +20,7 @@ help:
 	@echo "make sanitize            Swift tests under ASan (+leaks) and TSan, and sanitize-python"
 	@echo "make sanitize-python     C-boundary Python tests against an ASan libtailor.so (leaks checked)"
 	@echo "make fuzz-long           each libFuzzer target for 10 minutes"
+	@echo "make valgrind            the C/C++ consumers and the C example under valgrind memcheck"
 
 lib:
 	swift build -c release
@@ -37,7 +38,7 @@ uninstall:
 # The Swift tests run once, under AddressSanitizer (`sanitize`): the same tests as `test-swift`
 # plus memory and leak checks, so a plain debug run on top would only cost CI another build.
 # A step's targets run in one make call, so prerequisites they share run once.
-TEST_STEPS := "test-c check-selfcontained examples-c" test-python fuzz-short sanitize
+TEST_STEPS := "test-c check-selfcontained examples-c valgrind" test-python fuzz-short sanitize
 test:
 	@for t in $(TEST_STEPS); do s=$$(date +%s); $(MAKE) --no-print-directory $$t || exit 1; \
 	   echo "== make $$t: $$(( $$(date +%s) - s )) s"; done
@@ -75,6 +76,15 @@ examples-c: test-c
 	$(OUT)/fifo_depths resnet8 --policy optimized --json $(OUT)/resnet8_fifos.json
 	python3 -c "import json; d=json.load(open('$(OUT)/resnet8_fifos.json')); f=[x for x in d['fifos'] if not x['port']]; \
 	   assert len(f) == 33 and all(x['depth'] == x['hls4ml_max'] + 1 for x in f), f;"
+
+# The C and C++ consumers and the C example under valgrind's memcheck, as a toolflow runs them:
+# any invalid access, use of uninitialised memory or leak fails; what the Swift runtime keeps for the
+# process's life (metadata caches) and worker threads' TLS are suppressed (Tests/c/valgrind.supp).
+VALGRIND := valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+            --suppressions=$(abspath Tests/c/valgrind.supp)
+valgrind: examples-c
+	cd $(OUT) && $(VALGRIND) ./consumer_c >/dev/null && $(VALGRIND) ./consumer_cpp >/dev/null && \
+	   $(VALGRIND) ./fifo_depths resnet8 --policy optimized >/dev/null && echo "valgrind: consumers and fifo_depths clean"
 
 # The Swift tests under AddressSanitizer (with leak checking) and ThreadSanitizer, then the
 # Python tests that cross the C boundary against an ASan build of libtailor.so.

@@ -152,6 +152,15 @@ int tailor_net_add_flatten(tailor_net *net, const char *name, const char *input,
 int tailor_net_add_dense(tailor_net *net, const char *name, const char *input, int64_t out_features, int bias,
                          int64_t *node_out);
 
+/**
+ * Declares node `name` the network's output (without it, the last node added is). Every node must
+ * lead to the output when the network is used (predict, train, estimate): a node that does not,
+ * such as one added off an inner tensor by mistake, makes those calls fail with
+ * TAILOR_ERR_INVALID_ARGUMENT naming it, instead of silently becoming the output.
+ * TAILOR_ERR_NOT_FOUND for an unknown name.
+ */
+int tailor_net_set_output(tailor_net *net, const char *name);
+
 /* ---- Inspecting ---- */
 
 /** Description of one node. Strings belong to the network handle. */

@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
 
-# System packages: OpenBLAS for GEMM, pkg-config for C toolflows, Python headers.
+# System packages: OpenBLAS for GEMM, pkg-config for C toolflows, Python headers, valgrind (the C
+# consumers are checked under memcheck).
 need=()
-for p in libopenblas-dev pkg-config python3-dev; do
+for p in libopenblas-dev pkg-config python3-dev valgrind; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

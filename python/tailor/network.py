@@ -229,6 +229,11 @@ class Network:
             self._h, s(_name(name, "name")), s(_name(input, "input")), int(out_features), int(bool(bias)),
             None), name)
 
+    def set_output(self, name: str) -> None:
+        """Declares node `name` the output (otherwise the last node added is). Every node must lead
+        to the output when the network is used: a stray node is then an error naming it."""
+        _check(self._lib.tailor_net_set_output(self._h, s(_name(name, "name"))))
+
     # ---- inspecting --------------------------------------------------------------------------
 
     def _count(self, fn) -> int:

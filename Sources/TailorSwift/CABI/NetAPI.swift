@@ -87,6 +87,14 @@ public func cAddRelu(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ inp
     addNode(net, name, [input], nodeOut) { .relu }
 }
 
+@_cdecl("tailor_net_set_output")
+public func cSetOutput(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?) -> Int32 {
+    guarded {
+        let n = try requireString(name, "name")
+        try withHandle(net) { try $0.net.setOutput(n) }
+    }
+}
+
 @_cdecl("tailor_net_add_add")
 public func cAddAdd(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ a: UnsafePointer<CChar>?, _ b: UnsafePointer<CChar>?,
                     _ nodeOut: UnsafeMutablePointer<Int64>?) -> Int32 {

@@ -23,6 +23,7 @@ public final class Network {
     public func copy() -> Network {
         let n = Network()
         n.nodes = nodes; n.indexOf = indexOf; n.params = params; n.blocks = blocks; n.rng = rng
+        n.declaredOutput = declaredOutput
         return n
     }
 
@@ -30,7 +31,34 @@ public final class Network {
         if case .input(let s)? = nodes.first?.op { return s }
         return nil
     }
-    public var outputNode: Node? { nodes.last }
+    /// The node declared the output (`setOutput`); nil: the last node added.
+    public private(set) var declaredOutput: String?
+    /// The network's output: the declared one, else the last node added.
+    public var outputNode: Node? { declaredOutput.flatMap(node(named:)) ?? nodes.last }
+
+    /// Declares which node is the output. Every node must lead to it when the network is used
+    /// (`requireOutput`), so a node added off an inner tensor by mistake is an error, not a new output.
+    public func setOutput(_ name: String) throws {
+        guard node(named: name) != nil else { throw TailorError.notFound("no node named '\(name)' to make the output") }
+        declaredOutput = name
+        generation += 1
+    }
+
+    /// The output node, after checking that every node leads to it and that it is the last node
+    /// computed; errors name the nodes that do not (they would be computed for nothing, or the
+    /// output would not be what the caller meant).
+    public func requireOutput() throws -> Node {
+        guard let out = outputNode else { throw TailorError.invalid("the network has no nodes yet") }
+        var reaches = Set([out.name])
+        for n in nodes.reversed() where reaches.contains(n.name) { reaches.formUnion(n.inputs) }
+        let dead = nodes.filter { !reaches.contains($0.name) }.map(\.name)
+        guard dead.isEmpty else {
+            let list = dead.prefix(5).map { "'\($0)'" }.joined(separator: ", ") + (dead.count > 5 ? " and \(dead.count - 5) more" : "")
+            throw TailorError.invalid("node(s) \(list) do not lead to the output '\(out.name)'"
+                + (declaredOutput == nil ? " (the last node added is the output; declare another with set_output)" : ""))
+        }
+        return out
+    }
     public func node(named name: String) -> Node? { indexOf[name].map { nodes[$0] } }
 
     // MARK: building

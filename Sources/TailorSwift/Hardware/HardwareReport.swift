@@ -67,6 +67,7 @@ extension Network {
     public func estimate(_ config: HardwareConfig, explain: Bool = true) throws -> HardwareReport {
         try config.validate()
         guard inputShape != nil else { throw TailorError.invalid("the network has no nodes yet") }
+        _ = try requireOutput()
         for name in config.precision.keys {
             let nodeName = name.hasSuffix(".weight") ? String(name.dropLast(7)) : name
             guard node(named: nodeName) != nil else {

@@ -162,10 +162,11 @@ public struct Safetensors {
         // Collected first and deleted after closedir: unlinking while reading the directory can
         // make readdir skip the entry after the deleted one (seen on tmpfs).
         var dead: [String] = []
+        let direntNameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 19
         while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            // Read the name in place, up to its NUL: the record may be shorter than `struct dirent`,
+            // so copying the whole `d_name` array would read bytes the record does not have.
+            let name = String(cString: (UnsafeRawPointer(entry) + direntNameOffset).assumingMemoryBound(to: CChar.self))
             guard name.hasPrefix(prefix) else { continue }
             let rest = name.dropFirst(prefix.count)
             guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0,

@@ -92,7 +92,8 @@ final class Executor {
     private var winogradWork = FloatBuffer(count: 0)
 
     init(_ net: Network) throws {
-        guard let inShape = net.inputShape, let out = net.outputNode else { throw TailorError.invalid("the network has no nodes yet") }
+        let out = try net.requireOutput()
+        guard let inShape = net.inputShape else { throw TailorError.invalid("the network has no nodes yet") }
         guard out.shape.h == 1, out.shape.w == 1 else {
             throw TailorError(.unsupported, "training needs a flat output (classes×1×1); the output '\(out.name)' is \(out.shape)")
         }

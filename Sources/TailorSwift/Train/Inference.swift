@@ -7,9 +7,8 @@ public enum Inference {
 
     /// Logits (n × outputs, row-major) for `n` samples of `x` (NCHW, float32).
     public static func predict(_ net: Network, input x: UnsafeBufferPointer<Float>, count n: Int) throws -> [Float] {
-        guard let inShape = net.inputShape, let outNode = net.outputNode else {
-            throw TailorError.invalid("the network has no nodes yet")
-        }
+        let outNode = try net.requireOutput()
+        guard let inShape = net.inputShape else { throw TailorError.invalid("the network has no nodes yet") }
         guard n >= 1 else { throw TailorError.invalid("batch size must be at least 1, got \(n)") }
         guard x.count == n * inShape.count else {
             throw TailorError.shape("input holds \(x.count) values; \(n) samples of \(inShape) need \(n * inShape.count)")

@@ -102,7 +102,8 @@ public final class Trainer {
     public func trainStep(_ net: Network, x: UnsafeBufferPointer<Float>, labels: [Int32], teacherLogits: [Float]?,
                           loss: LossKind, optimizer: OptimizerConfig, update: Bool = true) throws -> (loss: Float, logits: [Float]) {
         try optimizer.validate()
-        guard let inShape = net.inputShape, let out = net.outputNode else { throw TailorError.invalid("the network has no nodes yet") }
+        let out = try net.requireOutput()
+        guard let inShape = net.inputShape else { throw TailorError.invalid("the network has no nodes yet") }
         let B = labels.count
         guard B >= 1 else { throw TailorError.invalid("the batch is empty") }
         guard B <= Executor.maxBatch else { throw TailorError.invalid("batch size must be in 1...\(Executor.maxBatch), got \(B)") }

@@ -216,13 +216,16 @@ typedef struct tailor_skip_info {
     const char *source;       /**< node whose output the skip carries (where the stream is cloned) */
     const char *join;         /**< add node where it joins; NULL when removed */
     const char *projection;   /**< projection prefix ("layer2.0.downsample"), NULL for identity */
-    int64_t num_spans;        /**< convolutions bypassed */
-    const char *spans[8];     /**< their node names (first num_spans entries) */
+    int64_t num_spans;        /**< convolutions bypassed (any number: read each with tailor_net_skip_span) */
+    const char *spans[8];     /**< the first min(num_spans, 8) of their node names */
     int64_t shape[3];         /**< channels, height, width of the carried tensor */
 } tailor_skip_info;
 
 int tailor_net_skip_count(tailor_net *net, int64_t *count);
 int tailor_net_skip_info(tailor_net *net, int64_t index, tailor_skip_info *out);
+/** Name of convolution `k` (0 <= k < num_spans) that skip `index` bypasses; *name belongs to the handle.
+ *  TAILOR_ERR_INVALID_ARGUMENT for an index out of range. */
+int tailor_net_skip_span(tailor_net *net, int64_t index, int64_t k, const char **name);
 
 /* ---- Parameters (weights and BN buffers), by PyTorch state_dict name ---- */
 

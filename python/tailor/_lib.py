@@ -180,6 +180,8 @@ _PROTOTYPES = {
     # int tailor_net_add_dense(tailor_net *net, const char *name, const char *input, int64_t out_features,
     #                          int bias, int64_t *node_out);
     "tailor_net_add_dense": (c_int, [NetPtr, c_char_p, c_char_p, c_int64, c_int, _i64p]),
+    # int tailor_net_skip_span(tailor_net *net, int64_t index, int64_t k, const char **name);
+    "tailor_net_skip_span": (c_int, [NetPtr, c_int64, c_int64, POINTER(c_char_p)]),
     # int tailor_net_set_output(tailor_net *net, const char *name);
     "tailor_net_set_output": (c_int, [NetPtr, c_char_p]),
     # int tailor_net_node_count(tailor_net *net, int64_t *count);

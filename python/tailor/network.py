@@ -289,9 +289,14 @@ class Network:
             si = _lib.SkipInfo()
             _check(self._lib.tailor_net_skip_info(self._h, i, ctypes.byref(si)))
             block_name = u(si.block_name)
+            span = ctypes.c_char_p()
+            spans = []
+            for k in range(si.num_spans):
+                _check(self._lib.tailor_net_skip_span(self._h, i, k, ctypes.byref(span)))
+                spans.append(u(span.value))
             out.append(Skip(f"{block_name}.skip{si.index}", si.block, si.index, _label(KINDS, si.kind),
                             _label(MODES, si.mode), u(si.source), u(si.join),
-                            tuple(u(si.spans[k]) for k in range(min(si.num_spans, 8))),
+                            tuple(spans),
                             u(si.projection), tuple(si.shape)))
         return out
 

@@ -35,3 +35,27 @@ def test_a_stray_node_is_an_error_naming_it():
     assert ok.predict(x).shape == (1, 3)
     with pytest.raises(tailor.TailorError, match="no node named 'nope'"):
         ok.set_output("nope")
+
+
+def test_a_branch_of_ten_convolutions_is_a_residual_block():
+    # Before: branches of more than 8 convs were not recognised; the skip vanished from the
+    # inventory and the estimate, and the block could not be tailored.
+    net = tailor.Network()
+    net.add_input("x", (4, 6, 6))
+    prev = "x"
+    for k in range(10):
+        net.add_conv2d(f"b.conv{k}", prev, 4, 3, padding=1)
+        net.add_batchnorm(f"b.bn{k}", f"b.conv{k}")
+        prev = f"b.bn{k}"
+        if k < 9:
+            net.add_relu(f"b.relu{k}", prev)
+            prev = f"b.relu{k}"
+    net.add_add("b.add", prev, "x")
+    net.add_relu("b.out", "b.add")
+    assert len(net.blocks) == 1
+    (skip,) = net.skips
+    assert skip.spans == tuple(f"b.conv{k}" for k in range(10))
+    rep = tailor.estimate(net, depth_policy="optimized")
+    assert rep.skips[0]["buffer"] == "clone -> adder skip FIFO" and rep.skips[0]["lag_words"] == 36   # ten convs: the whole 6×6 input waits
+    net.set_mode(0, "short")
+    assert len(net.skips) == 10

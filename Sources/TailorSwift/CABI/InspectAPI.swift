@@ -116,13 +116,25 @@ public func cSkipInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutabl
             info.join = s.join.map { h.cString($0) }
             info.projection = s.projection.map { h.cString($0) }
             let spans = s.spans.prefix(8).map { Optional(h.cString($0)) }
-            info.num_spans = Int64(spans.count)
+            info.num_spans = Int64(s.spans.count)
             withUnsafeMutableBytes(of: &info.spans) { raw in
                 let p = raw.bindMemory(to: UnsafePointer<CChar>?.self)
                 for i in 0..<8 { p[i] = i < spans.count ? spans[i] : nil }
             }
             info.shape = (Int64(s.shape.c), Int64(s.shape.h), Int64(s.shape.w))
             out.pointee = info
+        }
+    }
+}
+
+@_cdecl("tailor_net_skip_span")
+public func cSkipSpan(_ net: OpaquePointer?, _ index: Int64, _ k: Int64, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    guarded {
+        let name = try requirePointer(name, "name")
+        try withHandle(net) { h in
+            let skips = h.net.skips
+            let s = skips[try checkIndex(index, skips.count, "skip")]
+            name.pointee = h.cString(s.spans[try checkIndex(k, s.spans.count, "span")])
         }
     }
 }

@@ -91,15 +91,17 @@ extension Network {
             var cur = main
             var nextRelu: Node? = nil
             var ok = false
-            while stages.count < 8 {
+            // Any length of branch: each step moves to an earlier node, so the walk ends.
+            while stages.count <= nodes.count {
                 guard let bn = node(named: cur), case .batchnorm = bn.op, single(bn),
                       let conv = node(named: bn.inputs[0]), case .conv2d = conv.op, single(conv) else { break }
-                stages.insert(Stage(conv: conv, bn: bn, relu: nextRelu), at: 0)
+                stages.append(Stage(conv: conv, bn: bn, relu: nextRelu))
                 if conv.inputs[0] == entry { ok = true; break }
                 guard let r = node(named: conv.inputs[0]), r.op == .relu, single(r) else { break }
                 nextRelu = r
                 cur = r.inputs[0]
             }
+            stages.reverse()   // walked from the join back to the entry
             guard ok, !stages.isEmpty, let e = node(named: entry), e.shape == join.shape || proj != nil else { continue }
             var members = Set(stages.flatMap { [$0.conv.name, $0.bn.name] + ($0.relu.map { [$0.name] } ?? []) })
             members.formUnion([join.name, relu.name])

@@ -329,10 +329,12 @@ typedef struct tailor_skip_cost {
     int64_t index;            /**< position within the block */
     int32_t mode;             /**< tailor_skip_mode */
     int32_t memory;           /**< tailor_memory_kind of the dominant buffer */
-    const char *buffer;       /**< its name ("clone -> adder skip FIFO"); NULL when removed */
+    const char *buffer;       /**< its name ("clone -> adder skip FIFO"; PE array: "off-chip round trip" or
+                                   "on-chip buffer"); NULL only when removed */
     int64_t shape[3];         /**< channels, height, width of the stream it holds (0 when removed) */
     int64_t word_bits;        /**< bits per stream word */
-    int64_t lag_words;        /**< words of the source stream the branch lags behind the clone; -1 when removed */
+    int64_t lag_words;        /**< most words waiting in that same buffer at once (dataflow simulation);
+                                   -1 when removed, on the PE array, or when no simulation ran */
     int64_t depth_words;      /**< depth under the configured policy */
     int64_t macs;             /**< multiply-accumulates per inference of its projection */
     tailor_hw_cost cost;

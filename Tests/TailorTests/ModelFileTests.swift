@@ -66,3 +66,19 @@ import Testing
         #expect(try JSON.parse(v.serialized()) == v)
     }
 }
+
+@Suite struct ParameterNameTests {
+    @Test func namesAreComputedOncePerStructuralChange() throws {
+        // tailor_net_param_info reads one name per call; recomputing every name each time made
+        // reading a network's parameters quadratic. The list is now shared until the graph changes.
+        let net = try Zoo.build("resnet20")
+        let a = net.parameterNames, b = net.parameterNames
+        #expect(a.withUnsafeBufferPointer { $0.baseAddress } == b.withUnsafeBufferPointer { $0.baseAddress })
+        let projected = try #require(net.blocks.firstIndex { $0.projection != nil })
+        try net.setMode(block: projected, .removed)   // its projection's parameters go
+        let c = net.parameterNames
+        #expect(c.count < a.count && c.withUnsafeBufferPointer { $0.baseAddress } != a.withUnsafeBufferPointer { $0.baseAddress })
+        try net.setMode(block: projected, .long)
+        #expect(net.parameterNames == a)
+    }
+}

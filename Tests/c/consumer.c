@@ -201,6 +201,34 @@ int main(int argc, char **argv) {
         CHECK(tailor_net_fifos(r8, &cfg, &n) == TAILOR_ERR_INVALID_ARGUMENT && strstr(tailor_last_error(), "conv1"), "bad layer setting named");
         tailor_net_free(r8);
 
+        /* The skip rows describe one buffer each: with optimized depths its depth is the occupancy the
+         * simulation saw in that same buffer (hls4ml's max + 1 = occupancy, at least 2). Before, the
+         * lag of the source stream was reported beside the depth of the projection FIFO (100 vs 33). */
+        {
+            tailor_skip_cost rows[8];
+            tailor_net *short8 = NULL;
+            CHECK(tailor_zoo_create("resnet8", 10, NULL, 0, &r8) == TAILOR_OK && tailor_hw_config_init(&cfg) == TAILOR_OK, "resnet8 again");
+            cfg.depth_policy = "optimized";
+            CHECK(tailor_net_estimate(r8, &cfg, rows, 8, &n, NULL) == TAILOR_OK && n == 3, "optimized rows");
+            for (k = 0; k < n; k++)
+                CHECK(rows[k].depth_words == (rows[k].lag_words > 2 ? rows[k].lag_words : 2), "lag and depth of the same buffer");
+            cfg.precision_json = "{\"nope\": 8}";
+            CHECK(tailor_net_estimate(r8, &cfg, rows, 8, &n, NULL) == TAILOR_ERR_INVALID_ARGUMENT && strstr(tailor_last_error(), "nope"),
+                  "an unknown node in precision_json is INVALID_ARGUMENT, as the config's other errors");
+            cfg.precision_json = NULL;
+            cfg.target = "pe_array";
+            CHECK(tailor_net_estimate(r8, &cfg, rows, 8, &n, NULL) == TAILOR_ERR_INVALID_ARGUMENT && strstr(tailor_last_error(), "depth_policy"),
+                  "depth_policy is refused for pe_array, not ignored");
+            cfg.depth_policy = NULL;
+            CHECK(tailor_net_copy(r8, &short8) == TAILOR_OK, "copy for short");
+            for (k = 0; k < 3; k++) CHECK(tailor_net_set_block_mode(short8, k, TAILOR_MODE_SHORT) == TAILOR_OK, "shorten");
+            CHECK(tailor_net_estimate(short8, &cfg, rows, 8, &n, NULL) == TAILOR_OK && n == 6, "PE-array short rows");
+            for (k = 0; k < n; k++)
+                CHECK(rows[k].buffer && !strcmp(rows[k].buffer, "on-chip buffer") && rows[k].memory == TAILOR_MEM_NONE, "a short skip's on-chip buffer is named");
+            tailor_net_free(short8);
+            tailor_net_free(r8);
+        }
+
         /* A design from another tool: size query, then the result. */
         CHECK(tailor_dataflow_simulate_json(design, NULL, 0, &n) == TAILOR_OK && n > 1, "result size");
         result = (char *)malloc((size_t)n);

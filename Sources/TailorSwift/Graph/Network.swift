@@ -132,7 +132,15 @@ public final class Network {
     // MARK: parameters
 
     /// Parameter and buffer names in PyTorch `state_dict` order.
-    public var parameterNames: [String] { nodes.flatMap { parameterNames(of: $0) } }
+    /// Every parameter's name in state_dict order; computed once per structural change, so reading
+    /// parameters by index (the C API's `tailor_net_param_info`) is not quadratic over a network.
+    public var parameterNames: [String] {
+        if let c = parameterNameCache, c.generation == generation { return c.names }
+        let names = nodes.flatMap { parameterNames(of: $0) }
+        parameterNameCache = (generation, names)
+        return names
+    }
+    private var parameterNameCache: (generation: Int, names: [String])?
 
     func parameterNames(of node: Node) -> [String] {
         let input = node.inputs.first.flatMap { indexOf[$0] }.map { nodes[$0].shape } ?? node.shape

@@ -71,7 +71,7 @@ extension Network {
         for name in config.precision.keys {
             let nodeName = name.hasSuffix(".weight") ? String(name.dropLast(7)) : name
             guard node(named: nodeName) != nil else {
-                throw TailorError.notFound("hardware config: precision names '\(name)', which is not a node of the network (or '<node>.weight')")
+                throw TailorError.invalid("hardware config: precision names '\(name)', which is not a node of the network (or '<node>.weight')")
             }
         }
         let model = try ResourceModel(net: self, config: config, explaining: explain)

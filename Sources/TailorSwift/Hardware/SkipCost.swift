@@ -46,8 +46,9 @@ extension ResourceModel {
         if let top = row.components.filter({ $0.onSkipPath }).max(by: { $0.depthWords * $0.wordBits < $1.depthWords * $1.wordBits }) {
             row.buffer = top.name; row.shape = top.shape; row.wordBits = top.wordBits
             row.depthWords = top.depthWords; row.memory = top.memory; row.lagWords = top.lagWords
-        } else if let trip = row.components.first(where: { $0.memory == .dram && $0.name == "off-chip round trip" }) {
-            row.buffer = trip.name; row.shape = trip.shape; row.memory = .dram
+        } else if config.target == .peArray, let trip = row.components.first {
+            // The skip's tensor: off-chip and back, or kept in the on-chip buffer (a short skip that fits).
+            row.buffer = trip.name; row.shape = trip.shape; row.memory = trip.memory
             row.wordBits = trip.wordBits
         }
         return row
@@ -62,6 +63,7 @@ extension ResourceModel {
         trip.wordBits = source.shape.c * b
         let buffer = config.onChipKiB * 1024
         if skip.mode == .short && tensorBytes <= buffer {
+            trip.name = "on-chip buffer"
             trip.memory = .none
             if explaining { trip.explain = [("bytes", "short skip: its tensor (\(tensorBytes) bytes) fits the \(config.onChipKiB) KiB on-chip buffer and stays there: 0")] }
         } else {

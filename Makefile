@@ -3,6 +3,9 @@ PREFIX ?= /usr/local
 BUILD  := .build/release
 LIB    := $(BUILD)/libtailor.so
 VERSION := $(shell sed -n 's/^\#define TAILOR_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)/\2/p' include/tailor.h | paste -sd.)
+# The SONAME is libtailor.so.$(ABI), following TAILOR_ABI_VERSION (Package.swift reads the same line).
+ABI    := $(shell sed -n 's/^\#define TAILOR_ABI_VERSION \([0-9]*\)/\1/p' include/tailor.h)
+SOURCES := Package.swift $(shell find Sources include -type f)
 CWARN  := -Wall -Wextra -Werror -pedantic
 OUT    := .build/c-tests
 
@@ -22,17 +25,25 @@ help:
 	@echo "make fuzz-long           each libFuzzer target for 10 minutes"
 	@echo "make valgrind            the C/C++ consumers and the C example under valgrind memcheck"
 
-lib:
-	swift build -c release
+lib: $(LIB)
 
-install: lib
+# Rebuilt only when a source is newer, so `sudo make install` after a build installs what was built.
+# The link named after the SONAME lets programs linked against the build tree run from it.
+$(LIB): $(SOURCES)
+	swift build -c release
+	ln -sf libtailor.so $(BUILD)/libtailor.so.$(ABI)
+
+# libtailor.so.$(ABI) is the library (its SONAME); libtailor.so is the link the linker's -ltailor finds.
+install: $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/tailor.h $(DESTDIR)$(PREFIX)/include/tailor.h
-	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libtailor.so
+	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libtailor.so.$(ABI)
+	ln -sf libtailor.so.$(ABI) $(DESTDIR)$(PREFIX)/lib/libtailor.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' tailor.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/tailor.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/include/tailor.h $(DESTDIR)$(PREFIX)/lib/libtailor.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/tailor.pc
+	rm -f $(DESTDIR)$(PREFIX)/include/tailor.h $(DESTDIR)$(PREFIX)/lib/libtailor.so $(DESTDIR)$(PREFIX)/lib/libtailor.so.$(ABI) \
+	   $(DESTDIR)$(PREFIX)/lib/pkgconfig/tailor.pc
 
 # Every suite, one after another, each followed by its wall time so a CI log shows where the minutes go.
 # The Swift tests run once, under AddressSanitizer (`sanitize`): the same tests as `test-swift`
@@ -113,6 +124,8 @@ bench-estimate: lib
 # tailor_* exported, and the C consumer must run with /opt/swift hidden (private mount namespace).
 check-selfcontained: test-c
 	@! readelf -d $(LIB) | grep -E 'NEEDED.*(swift|Foundation|dispatch)' || { echo "libtailor.so needs Swift runtime libraries"; exit 1; }
+	@readelf -d $(LIB) | grep -q 'SONAME.*\[libtailor.so.$(ABI)\]' || { echo "libtailor.so's SONAME is not libtailor.so.$(ABI)"; exit 1; }
+	@readelf -d $(OUT)/consumer_c | grep -q 'NEEDED.*\[libtailor.so.$(ABI)\]' || { echo "the consumer does not record libtailor.so.$(ABI)"; exit 1; }
 	@test -z "$$(nm -D --defined-only $(LIB) | awk '$$2 ~ /[A-Z]/ && $$3 !~ /^tailor_/')" || { echo "symbols other than tailor_* exported"; exit 1; }
 	@if [ -d /opt/swift ] && unshare -m true 2>/dev/null; then \
 	   unshare -m sh -c 'mount -t tmpfs none /opt/swift && cd $(OUT) && ./consumer_c >/dev/null' && \

@@ -20,6 +20,14 @@ let targetCPU: String = {
 }()
 let needsAVX2 = targetCPU != "x86-64"
 
+/// The library's SONAME follows TAILOR_ABI_VERSION in the public header (libtailor.so.N), so a
+/// program linked against one ABI never loads a library of another.
+let abiVersion: String = {
+    let header = (try? String(contentsOfFile: "include/tailor.h", encoding: .utf8)) ?? ""
+    let line = header.split(separator: "\n").first { $0.hasPrefix("#define TAILOR_ABI_VERSION ") }
+    return line.map { String($0.split(separator: " ").last ?? "1") } ?? "1"
+}()
+
 let package = Package(
     name: "tailor",
     products: [
@@ -45,7 +53,7 @@ let package = Package(
                     "-static-stdlib",
                     "-Xlinker", "--version-script=Sources/TailorSwift/exports.map",
                     "-Xlinker", "--gc-sections",
-                    "-Xlinker", "-soname=libtailor.so",
+                    "-Xlinker", "-soname=libtailor.so.\(abiVersion)",
                 ], .when(configuration: .release)),
             ]
         ),

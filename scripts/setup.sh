@@ -30,6 +30,6 @@ $PY -m pip install -q --disable-pip-version-check \
 $PY -c "import torch" 2>/dev/null || { echo "setup: torch==2.13.0+cpu did not install" >&2; exit 1; }
 
 # The library and the Python package that bundles it.
-swift build -c release
+make lib   # swift build -c release, plus the libtailor.so.N link named after the SONAME
 $PY -m pip install -q --disable-pip-version-check ./python 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
 $PY -c "import tailor; print('tailor', tailor.__version__, 'ready')"

@@ -615,6 +615,52 @@ int tailor_net_fit(tailor_net *net, const tailor_data *train, const tailor_data 
 /** Mean cross-entropy and accuracy on `data` in inference mode. loss/accuracy may be NULL. */
 int tailor_net_evaluate(tailor_net *net, const tailor_data *data, double *loss, double *accuracy);
 
+/* ==== Tailor: SkipRemover and SkipShortener (DESIGN §4) ================================= */
+
+/** What a Tailor run alters and how it reports. Fill with tailor_run_config_init, then change fields. */
+typedef struct tailor_run_config {
+    int64_t size;                  /**< bytes of the struct the caller has; set by tailor_run_config_init */
+    const char *algorithm;         /**< "remove" (SkipRemover, default) or "shorten" (SkipShortener) */
+    int64_t every;                 /**< epochs between block changes; the first change after `every` (3) */
+    int64_t epochs;                /**< 0: blocks * every + every (the last block trains `every` epochs) */
+    const int64_t *blocks;         /**< block indexes in the order they are altered, borrowed; NULL: all, input to output */
+    int64_t num_blocks;            /**< entries in blocks */
+    const tailor_hw_config *hardware; /**< what the per-epoch hardware is estimated on, borrowed; NULL: defaults */
+} tailor_run_config;
+
+/** Fills the first `size` bytes of *cfg with the defaults above; use the macro. */
+int tailor_run_config_init_2(tailor_run_config *cfg, int64_t size);
+#define tailor_run_config_init(cfg) tailor_run_config_init_2((cfg), (int64_t)sizeof *(cfg))
+
+/**
+ * Runs SkipRemover or SkipShortener on the trained network `teacher` (left unchanged): a copy is
+ * frozen as the teacher and another becomes the student, trained with knowledge distillation while
+ * run->blocks are altered one every run->every epochs, all inside one fit (optimiser state and
+ * learning-rate schedule carry across the changes).
+ * @param train, val the data (val may be NULL; with it, every epoch is evaluated).
+ * @param run what to alter; @param cfg the training (NULL: tailor_train_config_init's defaults with
+ *        loss TAILOR_LOSS_KD_MSE, lr 0.01, cosine). cfg->loss must be a KD loss; cfg->epochs is
+ *        replaced by the plan's; cfg->mode_switches must be empty (the plan makes them). With
+ *        cfg->checkpoint_path the run is checkpointed every epoch with a note naming the plan, and
+ *        tailor_net_fit_resume finishes it.
+ * @param student_out receives the student (caller frees with tailor_net_free); NULL unless TAILOR_OK.
+ *        tailor_net_run_history_json on it gives the per-epoch block modes and hardware.
+ * @param history, history_capacity, history_count as for tailor_net_fit.
+ * Locks `teacher` for the call.
+ */
+int tailor_run(tailor_net *teacher, const tailor_data *train, const tailor_data *val, const tailor_run_config *run,
+               const tailor_train_config *cfg, tailor_progress_fn cb, void *user, tailor_net **student_out,
+               tailor_epoch_stats *history, int64_t history_capacity, int64_t *history_count);
+
+/**
+ * The history of the Tailor run that made `student` (by tailor_run) as JSON: one object per epoch
+ * with "epoch", "loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "modes" {block: mode},
+ * "altered" [blocks], "hardware" {"skips": cost, "total": cost}. *json belongs to the handle and
+ * stays valid until its next estimate or run call or its free. TAILOR_ERR_NOT_FOUND when the
+ * handle was not made by tailor_run.
+ */
+int tailor_net_run_history_json(tailor_net *student, const char **json);
+
 /* ==== Checkpoints ========================================================================
  *
  * A fit with cfg->checkpoint_path writes one file at the end of every epoch: the student (graph,

@@ -291,6 +291,36 @@ int main(int argc, char **argv) {
             cfg.checkpoint_path = NULL;
             remove(ck);
         }
+        /* The whole Tailor run in the library: SkipRemover, one block per epoch, KD from the network. */
+        {
+            tailor_run_config run;
+            tailor_epoch_stats rh[4];
+            tailor_net *student = NULL, *teacher = NULL;
+            const char *json = NULL;
+            int32_t mode = -1;
+            int64_t b;
+            CHECK(tailor_net_copy(net, &teacher) == TAILOR_OK, "teacher copy");
+            for (b = 0; b < 3; b++) CHECK(tailor_net_set_block_mode(teacher, b, TAILOR_MODE_LONG) == TAILOR_OK, "long skips to start from");
+            CHECK(tailor_run_config_init(&run) == TAILOR_OK && !strcmp(run.algorithm, "remove") && run.every == 3, "run defaults");
+            run.every = 1;
+            cfg.loss = TAILOR_LOSS_KD_MSE;
+            CHECK(tailor_run(teacher, &data, &data, &run, &cfg, NULL, NULL, &student, rh, 4, &nh) == TAILOR_OK && student && nh == 4,
+                  "SkipRemover: 3 blocks, one per epoch, one more epoch");
+            CHECK(tailor_net_block_info(student, 2, NULL, NULL, &mode) == TAILOR_OK && mode == TAILOR_MODE_REMOVED, "every block removed");
+            CHECK(tailor_net_run_history_json(student, &json) == TAILOR_OK && strstr(json, "\"altered\":[\"layer1.0\",\"layer2.0\",\"layer3.0\"]")
+                  && strstr(json, "\"hardware\""), "history with modes and hardware");
+            CHECK(tailor_net_run_history_json(teacher, &json) == TAILOR_ERR_NOT_FOUND, "no history on a network tailor_run did not make");
+            tailor_net_free(student);
+            student = NULL;
+            run.algorithm = "prune";
+            CHECK(tailor_run(teacher, &data, NULL, &run, &cfg, NULL, NULL, &student, NULL, 0, NULL) == TAILOR_ERR_INVALID_ARGUMENT
+                  && student == NULL && strstr(tailor_last_error(), "algorithm"), "unknown algorithm named");
+            run.algorithm = "shorten";
+            cfg.loss = TAILOR_LOSS_CE;
+            CHECK(tailor_run(teacher, &data, NULL, &run, &cfg, NULL, NULL, &student, NULL, 0, NULL) == TAILOR_ERR_INVALID_ARGUMENT
+                  && strstr(tailor_last_error(), "KD"), "a Tailor run needs a KD loss");
+            tailor_net_free(teacher);
+        }
         free(x);
     }
 

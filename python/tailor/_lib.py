@@ -90,6 +90,12 @@ class HwConfig(ctypes.Structure):
     ]
 
 
+class RunConfig(ctypes.Structure):
+    """``tailor_run_config``."""
+    _fields_ = [("size", c_int64), ("algorithm", c_char_p), ("every", c_int64), ("epochs", c_int64),
+                ("blocks", ctypes.c_void_p), ("num_blocks", c_int64), ("hardware", ctypes.c_void_p)]
+
+
 class HwCost(ctypes.Structure):
     """``tailor_hw_cost``."""
     _fields_ = [(f, c_int64) for f in ("bram18", "uram", "lut", "ff", "dsp", "bytes")]
@@ -457,6 +463,15 @@ _PROTOTYPES.update({
     # int tailor_net_fit(tailor_net *net, const tailor_data *train, const tailor_data *val,
     #                    const tailor_train_config *cfg, tailor_net *teacher, tailor_progress_fn cb, void *user,
     #                    tailor_epoch_stats *history, int64_t history_capacity, int64_t *history_count);
+    # int tailor_run_config_init_2(tailor_run_config *cfg, int64_t size);
+    "tailor_run_config_init_2": (c_int, [POINTER(RunConfig), c_int64]),
+    # int tailor_run(tailor_net *teacher, const tailor_data *train, const tailor_data *val, const tailor_run_config *run,
+    #                const tailor_train_config *cfg, tailor_progress_fn cb, void *user, tailor_net **student_out,
+    #                tailor_epoch_stats *history, int64_t history_capacity, int64_t *history_count);
+    "tailor_run": (c_int, [NetPtr, POINTER(Data), POINTER(Data), POINTER(RunConfig), POINTER(TrainConfig), ProgressFn,
+                           c_void_p, POINTER(NetPtr), POINTER(EpochStats), c_int64, POINTER(c_int64)]),
+    # int tailor_net_run_history_json(tailor_net *student, const char **json);
+    "tailor_net_run_history_json": (c_int, [NetPtr, POINTER(c_char_p)]),
     "tailor_net_fit": (c_int, [NetPtr, POINTER(Data), POINTER(Data), POINTER(TrainConfig), NetPtr, ProgressFn,
                                c_void_p, POINTER(EpochStats), c_int64, _i64p]),
     # int tailor_net_evaluate(tailor_net *net, const tailor_data *data, double *loss, double *accuracy);

@@ -22,6 +22,7 @@ import json
 import warnings
 
 from ._lib import TailorError
+from .estimate import _config
 from .estimate import compare as _compare_hw
 from .estimate import estimate
 from .plan import plan as _plan
@@ -33,8 +34,14 @@ def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | 
             lr: float = 0.01, schedule: str = "cosine", batch_size: int = 128, kd: str = "mse",
             kd_alpha: float = 0.35, kd_temperature: float = 4.0, target: str = "hls4ml", bits: int = 16,
             hardware: dict | None = None, normalize=None, progress: bool = True, seed: int = 0, checkpoint=None,
-            **fit_options):
+            callback=None, **fit_options):
+    """The whole run happens in the library (``tailor_run``): teacher copy, plan, KD, block
+    switches, checkpoints with the run's note, per-epoch modes and hardware. This wrapper checks
+    the Python-side arguments, warns about an untrained teacher, and shapes the result."""
+    from . import training
+    from ._lib import RunConfig, _check, lib
     from .network import Network
+    import ctypes
     if not isinstance(net, Network):
         raise TailorError(f"net must be a tailor.Network, got {type(net).__name__}", status=1,
                           status_name="TAILOR_ERR_INVALID_ARGUMENT")
@@ -49,30 +56,21 @@ def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | 
         if acc <= 1.5 / net.num_outputs:
             warnings.warn(f"the teacher's validation accuracy is {acc:.1%}, about chance: Tailor expects a trained network",
                           stacklevel=3)
-    # What resuming needs to rebuild the plan and the per-epoch hardware columns.
-    note = None
-    if checkpoint is not None:
-        names = None if blocks is None else [net.blocks[net._block_index(b)].name for b in blocks]
-        try:
-            note = json.dumps({"kind": "tailor", "algorithm": algorithm, "every": every, "epochs": schedule_plan.epochs,
-                               "blocks": names, "hardware": hw})
-        except TypeError as e:
-            raise TailorError(f"hardware options must be JSON values to be kept in a checkpoint: {e}", status=1,
-                              status_name="TAILOR_ERR_INVALID_ARGUMENT") from None
-    teacher = net.copy()
-    student = net.copy()
-    try:
-        switches = [(e, b, m) for e, b, m in schedule_plan.changes]
-        history = student.fit(train, val, epochs=schedule_plan.epochs, batch_size=batch_size, lr=lr, schedule=schedule,
-                              loss="kd" if kd == "mse" else "hinton", teacher=teacher, kd_alpha=kd_alpha,
-                              kd_temperature=kd_temperature, normalize=normalize, progress=progress, seed=seed,
-                              mode_switches=switches, checkpoint=checkpoint, checkpoint_note=note, **fit_options)
-    except BaseException:
-        student.close()
-        raise
-    finally:
-        teacher.close()
-    _annotate(net, history, schedule_plan, hw)
+    hw_cfg, _keep = _config(hw.pop("target"), hw.pop("bits"), **hw)
+    altered = [net._block_index(b) for _, b, _ in schedule_plan.changes]   # in the order the plan alters them
+    order = (ctypes.c_int64 * len(altered))(*altered)
+    run = RunConfig()
+    _check(lib().tailor_run_config_init_2(ctypes.byref(run), ctypes.sizeof(run)))
+    run.algorithm = algorithm.encode()
+    run.every, run.epochs = int(every), int(schedule_plan.epochs)
+    run.blocks, run.num_blocks = ctypes.cast(order, ctypes.c_void_p), len(order)
+    run.hardware = ctypes.cast(ctypes.pointer(hw_cfg), ctypes.c_void_p)
+    cfg = training.make_config(epochs=schedule_plan.epochs, batch_size=batch_size, lr=lr, schedule=schedule,
+                               loss="kd" if kd == "mse" else "hinton", kd_alpha=kd_alpha, kd_temperature=kd_temperature,
+                               seed=int(seed) & (2**64 - 1), checkpoint_path=checkpoint,
+                               nesterov=fit_options.pop("nesterov", fit_options.get("optimizer", "sgd") == "sgd"),
+                               **fit_options)
+    student, history = training.run_tailor(net, train, val, run, cfg, normalize, progress, callback)
     student.history = history
     student.plan = schedule_plan
     return student

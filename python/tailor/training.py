@@ -221,6 +221,35 @@ def run_fit(net, train, val, cfg, teacher, normalize, progress, callback) -> lis
     return history
 
 
+def run_tailor(net, train, val, run, cfg, normalize, progress, callback):
+    """Runs tailor_run (the whole SkipRemover / SkipShortener run in the library); returns the
+    student Network and its history rows with the per-epoch block modes and hardware. Ctrl-C
+    cancels cleanly and re-raises KeyboardInterrupt; a callback returning False stops the run,
+    which is a TailorError (a Tailor run stopped part-way has no student to return)."""
+    from .network import Network
+    L = _lib.lib()
+    tr = DataRef(*train, normalize=normalize, what="train")
+    va = DataRef(*val, normalize=normalize, what="val") if val is not None else None
+    epochs = max(int(run.epochs), 1)
+    hist = (_lib.EpochStats * epochs)()
+    count = ctypes.c_int64(0)
+    student = _lib.NetPtr()
+    with _Progress(progress, callback) as prog:
+        status = L.tailor_run(net._h, ctypes.byref(tr.struct), ctypes.byref(va.struct) if va else None, ctypes.byref(run),
+                              ctypes.byref(cfg), prog.fn, None, ctypes.byref(student), hist, epochs, ctypes.byref(count))
+    if prog.finish(status):
+        raise TailorError("the Tailor run was stopped by its callback before it finished", status=8,
+                          status_name="TAILOR_ERR_CANCELLED")
+    student = Network._from_ptr(student)
+    out = ctypes.c_char_p()
+    _lib._check(L.tailor_net_run_history_json(student._h, ctypes.byref(out)))
+    rows = json.loads(out.value.decode())
+    for r in rows:
+        for k in ("val_loss", "val_accuracy"):
+            r[k] = _nan_to_none(r[k]) if r[k] is not None else None
+    return student, rows
+
+
 def checkpoint_info(path) -> dict:
     """Loads and checks the whole checkpoint at `path` and describes it: ``epochs``,
     ``next_epoch`` (epochs before it are done), ``history``, ``config``, ``note``, the ``train``

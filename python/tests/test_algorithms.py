@@ -74,3 +74,20 @@ def test_untrained_teacher_warns(digits, small_net):
         s = tailor.remove_skips(small_net, train, val, every=1, epochs=4, batch_size=64, augment=False, normalize=norm,
                                 progress=False)
     s.close()
+
+
+@pytest.mark.filterwarnings("ignore:the teacher")
+def test_the_library_run_equals_the_fit_it_replaces(digits, small_net):
+    # remove_skips is now one call into the library (tailor_run). It must reach what the Python
+    # orchestration over Network.fit reached: the same plan as block switches inside one KD fit
+    # from a frozen copy of the teacher, bit for bit.
+    train, val, norm = digits
+    options = dict(batch_size=64, augment=True, seed=5, normalize=norm, progress=False)
+    student = tailor.shorten_skips(small_net, train, val, every=1, **options)
+    with small_net.copy() as teacher, small_net.copy() as manual, student:
+        history = manual.fit(train, val, epochs=student.plan.epochs, lr=0.01, schedule="cosine", loss="kd",
+                             teacher=teacher, mode_switches=student.plan.changes, **options)
+        a, b = student.state_dict(), manual.state_dict()
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+        assert [r["val_accuracy"] for r in student.history] == [r["val_accuracy"] for r in history]
+        assert [r["loss"] for r in student.history] == [r["loss"] for r in history]

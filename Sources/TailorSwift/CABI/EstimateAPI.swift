@@ -92,7 +92,7 @@ func hardwareConfig(_ p: UnsafePointer<tailor_hw_config>?) throws -> HardwareCon
         for (name, v) in kv {
             guard case .object(let fields) = v else { throw TailorError.invalid("hardware config: layers['\(name)'] must be an object") }
             var l = HardwareConfig.LayerSettings()
-            for (key, value) in fields {
+            for (key, value) in fields where value != .null {   // null: not set (as a report's config writes it)
                 switch key {
                 case "reuse_factor":
                     guard let r = value.int else { throw TailorError.invalid("hardware config: layers['\(name)'].reuse_factor must be an integer") }

@@ -11,6 +11,8 @@ final class NetHandle {
     var describeBuffer: UnsafeMutablePointer<CChar>?
     /// JSON of the last estimate/compare on this handle (see tailor.h).
     private(set) var estimateBuffer: UnsafeMutablePointer<CChar>?
+    /// The per-epoch history (JSON) of the Tailor run that made this handle (tailor_run).
+    var runHistory: String?
     /// FIFOs of the last tailor_net_fifos on this handle.
     var fifos: [FifoRow]?
     /// Training state (executor, optimiser state) kept between train_step / fit calls.

@@ -87,6 +87,14 @@ examples-c: test-c
 	$(OUT)/fifo_depths resnet8 --policy optimized --json $(OUT)/resnet8_fifos.json
 	python3 -c "import json; d=json.load(open('$(OUT)/resnet8_fifos.json')); f=[x for x in d['fifos'] if not x['port']]; \
 	   assert len(f) == 33 and all(x['depth'] == x['hls4ml_max'] + 1 for x in f), f;"
+	cc -std=c99 $(CWARN) examples/c/tailor_cifar10.c $$(PKG_CONFIG_PATH=$(OUT)/prefix/lib/pkgconfig pkg-config --cflags --libs tailor) -lm \
+	   -Wl,-rpath,$(abspath $(OUT))/prefix/lib -o $(OUT)/tailor_cifar10
+	@# SkipRemover from C on real CIFAR-10 (a slice of it, to keep CI short), when ../shared has the data.
+	@if [ -f ../shared/data/cifar10-jpeg.tar.gz ]; then \
+	   [ -f $(OUT)/cifar/cifar-10-batches-bin/test_batch.bin ] || python3 ../shared/data/cifar10_to_bin.py $(OUT)/cifar >/dev/null; \
+	   $(OUT)/tailor_cifar10 $(OUT)/cifar/cifar-10-batches-bin --limit 1024 --test-limit 512 --teacher-epochs 2 --every 1 \
+	      --out $(OUT)/cifar_student.tailor | tee $(OUT)/tailor_cifar10.log && grep -q "^SkipRemover" $(OUT)/tailor_cifar10.log; \
+	 else echo "examples-c: ../shared/data/cifar10-jpeg.tar.gz not found; tailor_cifar10 built, not run"; fi
 
 # The C and C++ consumers and the C example under valgrind's memcheck, as a toolflow runs them:
 # any invalid access, use of uninitialised memory or leak fails; what the Swift runtime keeps for the

@@ -74,8 +74,8 @@ import Testing
             var r = SplitMix64(seed: 9)
             for k in x.indices { x[k] = r.nextUnit() * 2 - 1 }
             // The unfused reference: a training layout (every node kept) but inference semantics,
-            // computed node by node by the plain kernels (Inference.forwardChunk, no executor).
-            let plain = try x.withUnsafeBufferPointer { try Inference.forwardChunk(net, try Inference.PreparedWeights(net), $0.baseAddress!, batch: B) }
+            // computed node by node by the plain kernels (ReferenceForward, no executor).
+            let plain = try x.withUnsafeBufferPointer { try ReferenceForward.forwardChunk(net, try ReferenceForward.PreparedWeights(net), $0.baseAddress!, batch: B) }
             let fused = try x.withUnsafeBufferPointer { try e.predict($0.baseAddress!, count: B) }
             let scale = plain.map { abs($0) }.max() ?? 1
             let err = zip(plain, fused).map { abs($0 - $1) }.max() ?? 0

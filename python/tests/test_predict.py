@@ -50,3 +50,22 @@ def test_predict_bad_input_is_a_clear_error(x, msg):
         net.predict(x)
     assert msg in str(e.value)
     assert net.predict(np.zeros((1, 3, 32, 32), np.float32)).shape == (1, 10)
+
+
+def test_a_spatial_output_takes_the_same_forward_path_and_matches_torch():
+    # Networks ending in a feature map (a backbone) run through the one executor training uses,
+    # and come back in PyTorch's NCHW order (flattened per sample, as every predict returns).
+    net = tailor.Network(seed=2)
+    net.add_input("x", (3, 16, 16))
+    net.add_conv2d("conv1", "x", 8, 3, padding=1)
+    net.add_batchnorm("bn1", "conv1")
+    net.add_relu("relu", "bn1")
+    net.add_pool("pool", "relu", "max", 2, 2)
+    net.add_conv2d("conv2", "pool", 6, 3, stride=2, padding=1, bias=True)
+    _randomised(net, 3)
+    x = np.random.default_rng(4).normal(size=(40, 3, 16, 16)).astype(np.float32)   # more than one chunk
+    ours = net.predict(x)
+    ref = net.to_torch().eval()(torch.from_numpy(x)).detach().numpy()
+    assert ref.shape == (40, 6, 4, 4) and ours.shape == (40, 96)
+    ref = ref.reshape(40, -1)
+    assert np.abs(ours - ref).max() / max(1.0, np.abs(ref).max()) < 1e-4

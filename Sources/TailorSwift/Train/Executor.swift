@@ -47,6 +47,9 @@ final class Executor {
     let store: ParameterStore
     private(set) var plans: [Plan] = []
     let outputCount: Int
+    /// The output's shape: training needs it flat (classes×1×1); inference takes any.
+    let outputShape: Shape
+    private let outputName: String
     let inputShape: Shape
 
     // Batch-size dependent buffers.
@@ -94,15 +97,14 @@ final class Executor {
     init(_ net: Network) throws {
         let out = try net.requireOutput()
         guard let inShape = net.inputShape else { throw TailorError.invalid("the network has no nodes yet") }
-        guard out.shape.h == 1, out.shape.w == 1 else {
-            throw TailorError(.unsupported, "training needs a flat output (classes×1×1); the output '\(out.name)' is \(out.shape)")
-        }
         network = ObjectIdentifier(net)
         generation = net.generation
         store = try ParameterStore(net)
         loadedParameters = net.parameterVersion
         inputShape = inShape
         outputCount = out.shape.count
+        outputShape = out.shape
+        outputName = out.name
         bnCache = FloatBuffer(count: store.stats.count)
         var index: [String: Int] = [:], winogradCount = 0, plans: [Plan] = []
         for (i, node) in net.nodes.enumerated() {
@@ -290,6 +292,9 @@ final class Executor {
     /// Forward of `B` samples `x` (NCHW). Training mode: BN on batch statistics, running statistics
     /// and num_batches_tracked updated. Otherwise inference mode (running statistics, nothing changes).
     func forward(_ x: UnsafePointer<Float>, batch B: Int, training: Bool = true) throws {
+        if training, outputShape.h * outputShape.w != 1 {
+            throw TailorError(.unsupported, "training needs a flat output (classes×1×1); the output '\(outputName)' is \(outputShape)")
+        }
         try ensureBatch(B, training: training)
         // Training changes the weights after every forward, so their transforms are rebuilt each
         // step; inference folds and transforms once and reuses them until the store is reloaded.
@@ -491,9 +496,11 @@ final class Executor {
 }
 
 extension Executor {
-    /// Logits (n × outputCount) in inference mode for `n` samples of `x` (NCHW), in chunks.
+    /// Outputs (n × outputCount, each sample in NCHW order like PyTorch) in inference mode for `n`
+    /// samples of `x` (NCHW), in chunks.
     func predict(_ x: UnsafePointer<Float>, count n: Int) throws -> [Float] {
         let chunk = evalChunk, per = inputShape.count, C = outputCount
+        let o = outputShape, hw = o.h * o.w
         var result = [Float](repeating: 0, count: n * C)
         var start = 0
         while start < n {
@@ -501,7 +508,15 @@ extension Executor {
             try forward(x + start * per, batch: b, training: false)
             let l = logits
             result.withUnsafeMutableBufferPointer { r in
-                if let base = r.baseAddress { (base + start * C).update(from: l, count: b * C) }
+                guard let base = r.baseAddress else { return }
+                if hw == 1 {
+                    (base + start * C).update(from: l, count: b * C)
+                } else {
+                    // Activations are NHWC inside; a spatial output goes back to NCHW at the boundary.
+                    for s in 0..<b { for p in 0..<hw { for c in 0..<o.c {
+                        base[(start + s) * C + c * hw + p] = l[(s * hw + p) * o.c + c]
+                    } } }
+                }
             }
             start += b
         }

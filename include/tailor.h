@@ -653,11 +653,12 @@ int tailor_run(tailor_net *teacher, const tailor_data *train, const tailor_data 
                tailor_epoch_stats *history, int64_t history_capacity, int64_t *history_count);
 
 /**
- * The history of the Tailor run that made `student` (by tailor_run) as JSON: one object per epoch
+ * The history of the Tailor run that made `student` (by tailor_run, or tailor_net_fit_resume of a
+ * Tailor run's checkpoint: then the whole run's epochs) as JSON: one object per epoch
  * with "epoch", "loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "modes" {block: mode},
  * "altered" [blocks], "hardware" {"skips": cost, "total": cost}. *json belongs to the handle and
  * stays valid until its next estimate or run call or its free. TAILOR_ERR_NOT_FOUND when the
- * handle was not made by tailor_run.
+ * handle was not made by a Tailor run.
  */
 int tailor_net_run_history_json(tailor_net *student, const char **json);
 

@@ -312,6 +312,18 @@ int main(int argc, char **argv) {
             CHECK(tailor_net_run_history_json(teacher, &json) == TAILOR_ERR_NOT_FOUND, "no history on a network tailor_run did not make");
             tailor_net_free(student);
             student = NULL;
+            /* Checkpointed: resuming the finished run hands back the student with the whole run's history. */
+            cfg.checkpoint_path = "consumer_tailor.ckpt";
+            CHECK(tailor_run(teacher, &data, NULL, &run, &cfg, NULL, NULL, &student, NULL, 0, NULL) == TAILOR_OK, "checkpointed run");
+            tailor_net_free(student);
+            student = NULL;
+            CHECK(tailor_net_fit_resume("consumer_tailor.ckpt", &data, NULL, teacher, NULL, NULL, &student, NULL, rh, 4, &nh) == TAILOR_OK
+                  && nh == 4 && tailor_net_run_history_json(student, &json) == TAILOR_OK && strstr(json, "\"modes\""),
+                  "a resumed Tailor run carries its history with modes and hardware");
+            tailor_net_free(student);
+            student = NULL;
+            cfg.checkpoint_path = NULL;
+            remove("consumer_tailor.ckpt");
             run.algorithm = "prune";
             CHECK(tailor_run(teacher, &data, NULL, &run, &cfg, NULL, NULL, &student, NULL, 0, NULL) == TAILOR_ERR_INVALID_ARGUMENT
                   && student == NULL && strstr(tailor_last_error(), "algorithm"), "unknown algorithm named");

@@ -76,23 +76,6 @@ def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | 
     return student
 
 
-def _annotate(net, history: list[dict], schedule_plan, hw: dict) -> None:
-    """Adds to each epoch's record which blocks were altered and what the student of that epoch
-    costs in hardware (`net` is the network the run started from)."""
-    reports = {}
-    for rec in history:
-        modes = schedule_plan.modes(rec["epoch"])
-        key = tuple(modes.values())
-        if key not in reports:
-            with net.copy() as variant:
-                for b, m in modes.items():
-                    variant.set_mode(b, m)
-                reports[key] = estimate(variant, **hw).totals
-        rec["modes"] = modes
-        rec["altered"] = [b for b, m in modes.items() if m != "long"]
-        rec["hardware"] = {"skips": reports[key]["skips"], "total": reports[key]["total"]}
-
-
 def resume(checkpoint, train, val=None, net=None, progress: bool = True, callback=None):
     """Finishes the run checkpointed at `checkpoint` (by :meth:`Network.fit`, :func:`remove_skips`
     or :func:`shorten_skips` with ``checkpoint=``) from its next epoch, writing the checkpoint
@@ -108,17 +91,18 @@ def resume(checkpoint, train, val=None, net=None, progress: bool = True, callbac
     last completed epoch.
     """
     from . import training
+    from ._lib import lib
+    import ctypes
     student, teacher, history, info = training.run_resume(checkpoint, train, val, net, progress, callback)
     try:
         note = _tailor_note(info.get("note"))
         if note is not None:
-            if teacher is None:
-                raise TailorError("the checkpoint describes a Tailor run but holds no teacher", status=5,
-                                  status_name="TAILOR_ERR_FORMAT")
-            schedule_plan = _plan(teacher, note["algorithm"], every=note["every"], epochs=note["epochs"],
-                                  blocks=note["blocks"])
-            _annotate(teacher, history, schedule_plan, note["hardware"])
-            student.plan = schedule_plan
+            # The library rebuilt the plan from the note and annotated the whole run.
+            out = ctypes.c_char_p()
+            if lib().tailor_net_run_history_json(student._h, ctypes.byref(out)) == 0:
+                history = training.history_rows(json.loads(out.value.decode()))
+            student.plan = _plan(teacher, note["algorithm"], every=note["every"], epochs=note["epochs"],
+                                 blocks=note["blocks"])
     except BaseException:
         student.close()
         raise

@@ -243,11 +243,15 @@ def run_tailor(net, train, val, run, cfg, normalize, progress, callback):
     student = Network._from_ptr(student)
     out = ctypes.c_char_p()
     _lib._check(L.tailor_net_run_history_json(student._h, ctypes.byref(out)))
-    rows = json.loads(out.value.decode())
+    return student, history_rows(json.loads(out.value.decode()))
+
+
+def history_rows(rows: list[dict]) -> list[dict]:
+    """A Tailor run's history JSON as history dicts (missing validation figures are None)."""
     for r in rows:
         for k in ("val_loss", "val_accuracy"):
             r[k] = _nan_to_none(r[k]) if r[k] is not None else None
-    return student, rows
+    return rows
 
 
 def checkpoint_info(path) -> dict:

@@ -52,7 +52,18 @@ public func cFitResume(_ checkpoint: UnsafePointer<CChar>?, _ train: UnsafePoint
                            history: &records, progress: progressBridge(cb, user))
         }
         let r = try expected.map { e in try withHandle(e) { try run($0.net) } } ?? run(nil)
-        out.pointee = makeHandle(r.student, trainer: trainer)
+        let student = makeHandle(r.student, trainer: trainer)
+        do {
+            // A Tailor run's student carries its per-epoch modes and hardware, as tailor_run's does.
+            if let rows = try TailorRun.annotateResumed(records, run: r) {
+                let text = TailorRun.historyJSON(rows, blocks: r.student.blocks.map(\.name)).serialized()
+                try withHandle(student) { $0.runHistory = text }
+            }
+        } catch {
+            cNetFree(student)
+            throw error
+        }
+        out.pointee = student
         if let teacherOut, let t = r.teacher { teacherOut.pointee = makeHandle(t) }
     }
 }

@@ -111,3 +111,54 @@ extension HardwareComparison {
         ])
     }
 }
+
+extension HardwareConfig {
+    /// A configuration from the JSON a report's "config" holds (what a Tailor run's checkpoint note
+    /// keeps); fields it lacks keep their defaults, and every error names the field.
+    init(json: JSON) throws {
+        self.init()
+        guard case .object(let kv) = json else { throw TailorError.invalid("hardware config: expected a JSON object") }
+        func text(_ v: JSON, _ k: String) throws -> String {
+            guard let s = v.string else { throw TailorError.invalid("hardware config: \(k) must be a string") }
+            return s
+        }
+        func integer(_ v: JSON, _ k: String) throws -> Int {
+            guard let i = v.int else { throw TailorError.invalid("hardware config: \(k) must be an integer") }
+            return i
+        }
+        func number(_ v: JSON, _ k: String) throws -> Double {
+            guard let d = v.number else { throw TailorError.invalid("hardware config: \(k) must be a number") }
+            return d
+        }
+        for (k, v) in kv where v != .null {
+            switch k {
+            case "target": target = try Self.parse(try text(v, k), k, as: Target.self)
+            case "bits": bits = try integer(v, k)
+            case "reuse_factor": reuseFactor = try integer(v, k)
+            case "depth_policy": depthPolicy = try DepthPolicy.parse(try text(v, k))
+            case "memory_policy": memoryPolicy = try Self.parse(try text(v, k), k, as: MemoryPolicy.self)
+            case "backend": backend = try Self.parse(try text(v, k), k, as: Backend.self)
+            case "interface": interface = try Self.parse(try text(v, k), k, as: InputInterface.self)
+            case "strategy": strategy = try Self.parse(try text(v, k), k, as: Strategy.self)
+            case "clock_mhz": clockMHz = try number(v, k)
+            case "pe_count": peCount = try integer(v, k)
+            case "bandwidth_gbps": bandwidthGBps = try number(v, k)
+            case "onchip_kib": onChipKiB = try integer(v, k)
+            case "precision":
+                guard case .object(let p) = v else { throw TailorError.invalid("hardware config: precision must be an object") }
+                for (name, b) in p { precision[name] = try integer(b, "precision['\(name)']") }
+            case "layers":
+                guard case .object(let l) = v else { throw TailorError.invalid("hardware config: layers must be an object") }
+                for (name, s) in l {
+                    var settings = LayerSettings()
+                    if let r = s["reuse_factor"], r != .null { settings.reuseFactor = try integer(r, "layers['\(name)'].reuse_factor") }
+                    if let st = s["strategy"], st != .null { settings.strategy = try Self.parse(try text(st, "strategy"), "layers['\(name)'].strategy", as: Strategy.self) }
+                    layers[name] = settings
+                }
+            default: throw TailorError.invalid("hardware config: unknown field '\(k)'")
+            }
+        }
+        // A report writes the target's own depth policy out; for FINN that is its only one.
+        try validate()
+    }
+}

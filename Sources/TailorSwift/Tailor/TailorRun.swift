@@ -71,6 +71,29 @@ public enum TailorRun {
         }
     }
 
+    /// The history rows of a resumed run, when its checkpoint note says it is a Tailor run (nil for
+    /// a plain fit): the plan and hardware configuration come back from the note.
+    public static func annotateResumed(_ records: [EpochRecord], run: ResumedRun) throws -> [TailorEpoch]? {
+        guard let text = run.note, text.hasPrefix("{"), let note = try? JSON.parse(text), note["kind"]?.string == "tailor" else { return nil }
+        guard let start = run.teacher else { throw TailorError.format("the checkpoint describes a Tailor run but holds no teacher") }
+        guard let name = note["algorithm"]?.string, let algorithm = TailorPlan.Algorithm(rawValue: name),
+              let every = note["every"]?.int, let epochs = note["epochs"]?.int else {
+            throw TailorError.format("the checkpoint's Tailor note lacks its algorithm, every or epochs")
+        }
+        var blocks: [Int]? = nil
+        if let names = note["blocks"]?.array {
+            blocks = try names.map { n in
+                guard let s = n.string, let i = start.blocks.firstIndex(where: { $0.name == s }) else {
+                    throw TailorError.format("the checkpoint's Tailor note names block \(n.serialized()), which the teacher does not have")
+                }
+                return i
+            }
+        }
+        let plan = try TailorPlan(algorithm, network: start, blocks: blocks, every: every, epochs: epochs)
+        let hardware = try note["hardware"].map { try HardwareConfig(json: $0) } ?? HardwareConfig()
+        return try annotate(records, start: start, plan: plan, hardware: hardware)
+    }
+
     /// The checkpoint note of a Tailor run: what resuming needs to rebuild the plan and the
     /// per-epoch hardware (the same keys the Python package writes: kind, algorithm, every, epochs,
     /// blocks by name, hardware as `tailor.estimate` options).

@@ -517,6 +517,40 @@ private func trainingCall(_ p: inout Program, _ nets: [OpaquePointer?], _ h: Int
         // Some fits checkpoint every epoch (to the file the resume calls below read), with a note.
         let note = ["", "run 1", String(repeating: "n", count: 5000)][Int(p.byte()) % 3]
         let checkpointing = p.byte() % 3 == 0
+        if p.byte() % 4 == 0 {
+            // The whole Tailor run instead of a fit: odd plans, algorithms and configurations.
+            var blocks: Int64 = 0
+            _ = cBlockCount(net, &blocks)
+            let every = [1, 0, -1, 2][Int(p.byte()) % 4] as Int64
+            guard cost * samples * Int(max(blocks + 1, 1) * max(every, 1)) * 3 <= 4 * budget else { return }
+            var run = tailor_run_config()
+            _ = cRunConfigInit2(&run, Int64(MemoryLayout<tailor_run_config>.size))
+            run.every = every
+            if p.byte() % 5 == 0 { run.epochs = p.small() }
+            let order = Buffer([p.small(), p.small()])
+            if p.byte() % 4 == 0 { run.blocks = UnsafePointer(order.p); run.num_blocks = Int64(p.byte() % 3) }
+            let algorithm = ["remove", "shorten", "prune"][Int(p.byte()) % 3]
+            let noConfig = p.byte() % 3 == 0
+            if !noConfig, p.byte() % 2 == 0 { cfg.loss = Int32(TAILOR_LOSS_KD_MSE.rawValue); cfg.num_mode_switches = 0 }
+            var student: OpaquePointer?
+            let rc = withUnsafeMutablePointer(to: &state) { sp in withUnsafePointer(to: &train.d) { tp in withOptionalData(val) { vp in
+                algorithm.withCString { a in withUnsafePointer(to: &cfg) { cp in
+                    run.algorithm = a
+                    return cRun(net, tp, vp, &run, noConfig ? nil : cp, useCallback ? progressCallback : nil, UnsafeMutableRawPointer(sp),
+                                &student, &history, capacity, &historyCount)
+                } }
+            } } }
+            trace("tailor_run \(algorithm) every=\(every) history=\(historyCount)", rc)
+            if rc == 0 {
+                var json: UnsafePointer<CChar>?
+                if cRunHistoryJSON(student, &json) != 0 { trap("a run's student has no history: \(String(cString: cLastError()))") }
+                checkFinite(student, after: "tailor_run")
+            } else if student != nil {
+                trap("tailor_run failed (status \(rc)) but handed out a student")
+            }
+            cNetFree(student)
+            return
+        }
         let rc = withUnsafeMutablePointer(to: &state) { sp in
             withUnsafePointer(to: &train.d) { tp in
                 withOptionalData(val) { vp in

@@ -203,15 +203,19 @@ def _history(hist, count: int) -> list[dict]:
             for h in hist[:min(count, len(hist))]]
 
 
+def _run_inputs(train, val, normalize, epochs: int):
+    """The data structs of a training call and the history array it fills."""
+    tr = DataRef(*train, normalize=normalize, what="train")
+    va = DataRef(*val, normalize=normalize, what="val") if val is not None else None
+    epochs = max(int(epochs), 1)
+    return tr, va, epochs, (_lib.EpochStats * epochs)(), ctypes.c_int64(0)
+
+
 def run_fit(net, train, val, cfg, teacher, normalize, progress, callback) -> list[dict]:
     """Runs tailor_net_fit; returns the history. A callback returning False stops after the
     current step (history so far is returned); Ctrl-C cancels cleanly and re-raises KeyboardInterrupt."""
     L = _lib.lib()
-    tr = DataRef(*train, normalize=normalize, what="train")
-    va = DataRef(*val, normalize=normalize, what="val") if val is not None else None
-    epochs = max(int(cfg.epochs), 1)
-    hist = (_lib.EpochStats * epochs)()
-    count = ctypes.c_int64(0)
+    tr, va, epochs, hist, count = _run_inputs(train, val, normalize, cfg.epochs)
     with _Progress(progress, callback) as prog:
         status = L.tailor_net_fit(net._h, ctypes.byref(tr.struct), ctypes.byref(va.struct) if va else None,
                                   ctypes.byref(cfg), teacher._h if teacher is not None else None, prog.fn, None,
@@ -228,11 +232,7 @@ def run_tailor(net, train, val, run, cfg, normalize, progress, callback):
     which is a TailorError (a Tailor run stopped part-way has no student to return)."""
     from .network import Network
     L = _lib.lib()
-    tr = DataRef(*train, normalize=normalize, what="train")
-    va = DataRef(*val, normalize=normalize, what="val") if val is not None else None
-    epochs = max(int(run.epochs), 1)
-    hist = (_lib.EpochStats * epochs)()
-    count = ctypes.c_int64(0)
+    tr, va, epochs, hist, count = _run_inputs(train, val, normalize, run.epochs)
     student = _lib.NetPtr()
     with _Progress(progress, callback) as prog:
         status = L.tailor_run(net._h, ctypes.byref(tr.struct), ctypes.byref(va.struct) if va else None, ctypes.byref(run),

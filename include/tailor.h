@@ -230,6 +230,12 @@ int tailor_net_skip_span(tailor_net *net, int64_t index, int64_t k, const char *
 /* ---- Parameters (weights and BN buffers), by PyTorch state_dict name ---- */
 
 int tailor_net_param_count(tailor_net *net, int64_t *count);
+
+/** Index of the node, residual block ("layer2.0") or parameter ("layer1.0.conv1.weight") named
+ *  `name`, for the index-based calls; TAILOR_ERR_NOT_FOUND naming it when there is none. */
+int tailor_net_node_index(tailor_net *net, const char *name, int64_t *index);
+int tailor_net_block_index(tailor_net *net, const char *name, int64_t *index);
+int tailor_net_param_index(tailor_net *net, const char *name, int64_t *index);
 /**
  * Name, rank and dims of parameter `index` (state_dict order).
  * @param name receives a string owned by the handle (may be NULL).

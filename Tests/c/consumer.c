@@ -159,6 +159,21 @@ int main(int argc, char **argv) {
         tailor_net_free(r8);
     }
 
+    /* Lookups by name for the index-based calls. */
+    {
+        tailor_net *r8 = NULL;
+        int64_t i = -1;
+        const char *name = NULL;
+        CHECK(tailor_zoo_create("resnet8", 10, NULL, 0, &r8) == TAILOR_OK, "zoo resnet8 for lookups");
+        CHECK(tailor_net_block_index(r8, "layer2.0", &i) == TAILOR_OK && i == 1, "block by name");
+        CHECK(tailor_net_node_index(r8, "input", &i) == TAILOR_OK && i == 0 && tailor_net_node_index(r8, "fc", &i) == TAILOR_OK && i > 20, "node by name");
+        CHECK(tailor_net_param_index(r8, "layer1.0.conv2.weight", &i) == TAILOR_OK &&
+              tailor_net_param_info(r8, i, &name, NULL, NULL, NULL) == TAILOR_OK && !strcmp(name, "layer1.0.conv2.weight"), "parameter by name");
+        CHECK(tailor_net_block_index(r8, "layer9.9", &i) == TAILOR_ERR_NOT_FOUND && strstr(tailor_last_error(), "layer9.9"), "unknown block named");
+        CHECK(tailor_net_param_index(r8, NULL, &i) == TAILOR_ERR_INVALID_ARGUMENT, "null name");
+        tailor_net_free(r8);
+    }
+
     /* Every FIFO of the dataflow design, through counts and index accessors: ResNet-8 has the 33
      * streams hls4ml declares plus its input and output ports. With FIFO-optimised depths every
      * FIFO is hls4ml's would-be maximum + 1, and the skip FIFO of layer1.0 is the deepest. */

@@ -208,6 +208,10 @@ _PROTOTYPES = {
     "tailor_net_skip_info": (c_int, [NetPtr, c_int64, POINTER(SkipInfo)]),
     # int tailor_net_param_count(tailor_net *net, int64_t *count);
     "tailor_net_param_count": (c_int, [NetPtr, _i64p]),
+    # int tailor_net_node_index(tailor_net *net, const char *name, int64_t *index);  (and block, param)
+    "tailor_net_node_index": (c_int, [NetPtr, c_char_p, _i64p]),
+    "tailor_net_block_index": (c_int, [NetPtr, c_char_p, _i64p]),
+    "tailor_net_param_index": (c_int, [NetPtr, c_char_p, _i64p]),
     # int tailor_net_param_info(tailor_net *net, int64_t index, const char **name, int64_t *ndim,
     #                           int64_t dims[4], int32_t *is_integer);
     "tailor_net_param_info": (c_int, [NetPtr, c_int64, POINTER(c_char_p), _i64p, _i64p, POINTER(c_int32)]),

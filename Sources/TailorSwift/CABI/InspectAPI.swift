@@ -150,3 +150,31 @@ public func cDescribe(_ net: OpaquePointer?, _ json: UnsafeMutablePointer<Unsafe
         }
     }
 }
+
+/// An index looked up by name: the node, block or parameter lists' position of `name`.
+private func indexEntry(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ index: UnsafeMutablePointer<Int64>?, _ what: String,
+                        _ find: (Network, String) -> Int?) -> Int32 {
+    guarded {
+        let n = try requireString(name, "name")
+        let out = try requirePointer(index, "index")
+        try withHandle(net) { h in
+            guard let i = find(h.net, n) else { throw TailorError.notFound("no \(what) named '\(n)'") }
+            out.pointee = Int64(i)
+        }
+    }
+}
+
+@_cdecl("tailor_net_node_index")
+public func cNodeIndex(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ index: UnsafeMutablePointer<Int64>?) -> Int32 {
+    indexEntry(net, name, index, "node") { net, n in net.indexOf[n] }
+}
+
+@_cdecl("tailor_net_block_index")
+public func cBlockIndex(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ index: UnsafeMutablePointer<Int64>?) -> Int32 {
+    indexEntry(net, name, index, "residual block") { net, n in net.blocks.firstIndex { $0.name == n } }
+}
+
+@_cdecl("tailor_net_param_index")
+public func cParamIndex(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ index: UnsafeMutablePointer<Int64>?) -> Int32 {
+    indexEntry(net, name, index, "parameter") { net, n in net.parameterIndex(of: n) }
+}

@@ -142,6 +142,12 @@ public final class Network {
     }
     private var parameterNameCache: (generation: Int, names: [String])?
 
+    /// Position of parameter `name` in `parameterNames` (state_dict order), found by its node.
+    func parameterIndex(of name: String) -> Int? {
+        guard params[name] != nil else { return nil }
+        return parameterNames.firstIndex(of: name)
+    }
+
     func parameterNames(of node: Node) -> [String] {
         let input = node.inputs.first.flatMap { indexOf[$0] }.map { nodes[$0].shape } ?? node.shape
         return node.op.parameterSpecs(input: input).map { "\(node.name).\($0.suffix)" }

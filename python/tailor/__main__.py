@@ -383,6 +383,11 @@ def main(argv=None) -> int:
     except TailorError as e:
         print(f"tailor: error: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (`python -m tailor estimate ... | head`): stop quietly, as Unix tools
+        # do, and keep Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1   # as the Python documentation advises for EPIPE
 
 
 if __name__ == "__main__":

@@ -198,6 +198,11 @@ class Report(_Tabular):
         if row is None:
             known = sorted({s["block"] for s in self.skips})
             raise TailorError(f"no skip {index} in block {block!r}; blocks: {known}", status=3, status_name="TAILOR_ERR_NOT_FOUND")
+        if field is not None:
+            known = sorted({k for c in self.skips for comp in c["components"] for k in comp["explain"]})
+            if field not in known:
+                raise TailorError(f"explain: no figure named {field!r}; the report explains {known}", status=1,
+                                  status_name="TAILOR_ERR_INVALID_ARGUMENT")
         lines = [f"{row['block']} skip {row['index']} ({row['mode']}) on {self.target}:"]
         if not row["components"]:
             lines.append("  removed: no FIFO, clone, adder or projection, nothing to pay for")

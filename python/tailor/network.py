@@ -328,8 +328,13 @@ class Network:
                               status_name="TAILOR_ERR_INVALID_ARGUMENT")
         _check(self._lib.tailor_net_set_block_mode(self._h, self._block_index(block), code))
 
-    def set_modes(self, mode: str) -> None:
-        """Switches every block to `mode`."""
+    def set_modes(self, mode) -> None:
+        """Switches every block to `mode` ("long" | "removed" | "short"), or each block to its mode
+        in a {block name or index: mode} mapping (what :attr:`modes` returns)."""
+        if isinstance(mode, Mapping):
+            for b, m in mode.items():
+                self.set_mode(b, m)
+            return
         for b in self.blocks:
             self.set_mode(b.index, mode)
 

@@ -12,6 +12,7 @@ without it.
 from __future__ import annotations
 
 import operator
+import warnings
 from collections import Counter
 
 import torch
@@ -281,9 +282,16 @@ def _classify(node: torch.fx.Node, modules: dict):
                                         stride=_square(m.stride, "stride", where),
                                         padding=_square(pad, "padding", where), bias=m.bias is not None)
         if type(m) is nn.BatchNorm2d:
-            if not m.affine or not m.track_running_stats or m.momentum is None:
-                raise _unsupported(where, "BatchNorm2d without affine, running statistics or momentum")
-            return "batchnorm", args, dict(eps=m.eps, momentum=m.momentum)
+            if not m.affine or not m.track_running_stats:
+                raise _unsupported(where, "BatchNorm2d without affine or running statistics")
+            momentum = m.momentum
+            if momentum is None:
+                # PyTorch's cumulative average: the running statistics import as they are (inference
+                # is identical); retraining here updates them with PyTorch's default momentum.
+                warnings.warn(f"from_torch: {where}: BatchNorm2d(momentum=None) imported with momentum 0.1 for "
+                              "training (its running statistics are kept as they are)", stacklevel=4)
+                momentum = 0.1
+            return "batchnorm", args, dict(eps=m.eps, momentum=momentum)
         if type(m) is nn.ReLU:
             return "relu", args, {}
         if type(m) is Add:
@@ -311,6 +319,11 @@ def _classify(node: torch.fx.Node, modules: dict):
         if type(m) is nn.Linear:
             return "dense", args, dict(out_features=m.out_features, bias=m.bias is not None)
         if isinstance(m, _PASS):
+            return "pass", args, {}
+        if type(m) in (nn.Dropout, nn.Dropout2d):
+            # Identity in inference, which is what the hardware runs; Tailor's retraining has none.
+            warnings.warn(f"from_torch: {where}: {type(m).__name__} is imported as the identity it is in "
+                          "inference; training in Tailor does not drop out", stacklevel=4)
             return "pass", args, {}
         raise _unsupported(where, type(m).__name__)
     if node.op in ("call_function", "call_method"):

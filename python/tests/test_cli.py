@@ -112,3 +112,17 @@ def test_errors_are_one_line_and_exit_1(subprocess_env, tmp_path):
     assert proc.returncode == 1 and "TAILOR_ERR_IO" in proc.stderr and "Traceback" not in proc.stderr
     proc = tailor_cli(subprocess_env, check=False)
     assert proc.returncode == 2 and "usage" in proc.stderr
+
+
+def test_a_closed_pipe_ends_quietly(subprocess_env):
+    # `python -m tailor estimate ... | head` used to end in a BrokenPipeError traceback.
+    import subprocess
+    import sys
+    # The JSON report of ResNet-50 (~400 KB) is far larger than a pipe's buffer.
+    proc = subprocess.Popen([sys.executable, "-m", "tailor", "estimate", "resnet50", "--json", "/dev/stdout"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env)
+    proc.stdout.readline()
+    proc.stdout.close()          # the reader goes away, as `head` does
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err

@@ -204,3 +204,10 @@ def test_a_design_too_large_to_simulate_is_still_priced_at_default_depths():
         assert all(f["max_occupancy"] is None for f in tailor.estimate_fifos(big))
         with pytest.raises(tailor.TailorError, match="too large to simulate"):
             tailor.estimate(big, depth_policy="optimized")
+
+
+def test_explain_refuses_a_figure_it_does_not_have(resnet8):
+    rep = tailor.estimate(resnet8, depth_policy="optimized")
+    assert "bram18" in rep.explain("layer1.0", field="bram18")
+    with pytest.raises(tailor.TailorError, match="no figure named 'watts'"):
+        rep.explain("layer1.0", field="watts")   # before: printed a header and nothing else

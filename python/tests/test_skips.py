@@ -158,3 +158,15 @@ def test_notebook_html(resnet8):
     assert "empty" in empty._repr_html_()
     empty.close()
     assert "closed" in empty._repr_html_()
+
+
+def test_modes_round_trip_through_set_modes():
+    # net.modes returned a dict that set_modes refused.
+    with tailor.zoo.resnet8() as net:
+        net.set_mode("layer2.0", "short")
+        modes = net.modes
+        with tailor.zoo.resnet8() as other:
+            other.set_modes(modes)
+            assert other.modes == modes
+            other.set_modes("removed")
+            assert set(other.modes.values()) == {"removed"}

@@ -329,3 +329,23 @@ class Shared(nn.Module):
 def test_shared_weights_refused():
     with pytest.raises(UnsupportedModuleError, match=r"module 'conv'.*2 times"):
         from_torch(Shared(), (3, 8, 8))
+
+
+def test_dropout_and_cumulative_batchnorm_import_with_a_warning():
+    # Both were refused. Dropout is the identity in inference (what the hardware runs); a BatchNorm
+    # with momentum=None keeps its running statistics, so inference is the same as in PyTorch.
+    import warnings
+    import torch.nn as nn
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4, momentum=None), nn.ReLU(),
+                          nn.Dropout(0.3), nn.Flatten(), nn.Linear(4 * 8 * 8, 5)).eval()
+    with torch.no_grad():
+        model[1].running_mean.uniform_(-1, 1)
+        model[1].running_var.uniform_(0.5, 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net = tailor.from_torch(model, (3, 8, 8))
+    text = " ".join(str(w.message) for w in caught)
+    assert "Dropout" in text and "momentum=None" in text
+    x = torch.randn(6, 3, 8, 8)
+    with net:
+        assert np.allclose(net.predict(x.numpy()), model(x).detach().numpy(), atol=1e-4)

@@ -175,14 +175,18 @@ class SkipSchedule:
         new.train(parent.training)
         setattr(parent, child, new)
 
-    def optimizer(self, old: torch.optim.Optimizer) -> torch.optim.Optimizer:
-        """A new optimizer of `old`'s class over the model's current parameters, with `old`'s
-        hyper-parameters (including a scheduled lr) and the state (momentum, Adam moments) of
-        every parameter that survived the change. New projections start with fresh state."""
-        group = {k: v for k, v in old.param_groups[0].items() if k != "params"}
-        new = type(old)(self.model.parameters(), **{k: v for k, v in group.items() if k in old.defaults})
-        new.param_groups[0].update(group)  # keeps what schedulers added (initial_lr) and the current lr
-        for p in self.model.parameters():
-            if p in old.state:
-                new.state[p] = old.state[p]
-        return new
+    def optimizer(self, opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
+        """Points `opt` at the model's current parameters, in place, and returns it: the state
+        (momentum, Adam moments) of every parameter that survived the change is kept, parameters
+        that left the model drop theirs, and new projections start fresh. Because it is the same
+        optimizer, an LR scheduler attached to it keeps stepping it (a new optimizer would have
+        left the scheduler driving the old one, freezing the learning rate)."""
+        if len(opt.param_groups) != 1:
+            raise TailorError("SkipSchedule.optimizer handles an optimizer with one parameter group; "
+                              f"this one has {len(opt.param_groups)}", status=7, status_name="TAILOR_ERR_UNSUPPORTED")
+        params = list(self.model.parameters())
+        live = set(params)
+        opt.param_groups[0]["params"] = params
+        for p in [p for p in opt.state if p not in live]:
+            del opt.state[p]
+        return opt

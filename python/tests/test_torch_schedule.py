@@ -112,11 +112,19 @@ def test_optimizer_carries_state_of_surviving_parameters():
     opt.step()
     sched_lr.step()                                   # lr 0.025, groups gain initial_lr
     assert sched.step(1) == ["layer1.0"]
-    new = sched.optimizer(opt)
-    assert new.param_groups[0]["lr"] == pytest.approx(0.025)
     w = model.layer1[0].conv1.weight
-    assert torch.equal(new.state[w]["momentum_buffer"], opt.state[w]["momentum_buffer"])
+    momentum = opt.state[w]["momentum_buffer"].clone()
+    new = sched.optimizer(opt)
+    # The same optimizer, so the user's LR scheduler keeps driving it (it used to be a new one,
+    # and the scheduler went on stepping the old: the learning rate froze).
+    assert new is opt and new.param_groups[0]["lr"] == pytest.approx(0.025)
+    assert torch.equal(new.state[w]["momentum_buffer"], momentum)
     assert {id(p) for p in new.param_groups[0]["params"]} == {id(p) for p in model.parameters()}
+    assert all(p in {*model.parameters()} for p in new.state)
+    model(torch.randn(4, 3, 32, 32)).sum().backward()
+    new.step()                                        # new projections get fresh state
+    sched_lr.step()
+    assert new.param_groups[0]["lr"] == pytest.approx(0.0125)
 
 
 def test_schedule_refuses_models_without_block_modules():

@@ -24,7 +24,6 @@ import warnings
 from ._lib import TailorError
 from .estimate import _config
 from .estimate import compare as _compare_hw
-from .estimate import estimate
 from .plan import plan as _plan
 
 _ALGORITHMS = {"remove": "removed", "shorten": "short"}
@@ -49,14 +48,13 @@ def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | 
         raise TailorError(f"kd must be 'mse' or 'hinton', got {kd!r}", status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
     schedule_plan = _plan(net, algorithm, every=every, epochs=epochs, blocks=blocks)   # validates the plan
     hw = dict(hardware or {}, target=target, bits=bits)
-    estimate(net, **hw)                                                                # validates the hardware options early
+    hw_cfg, _keep = _config(hw.pop("target"), hw.pop("bits"), **hw)   # the library checks it before training
     if val is not None:
         # A teacher that has not been trained teaches nothing: say so (accuracy near chance).
         acc = net.evaluate(*val, normalize=normalize)["accuracy"]
         if acc <= 1.5 / net.num_outputs:
             warnings.warn(f"the teacher's validation accuracy is {acc:.1%}, about chance: Tailor expects a trained network",
                           stacklevel=3)
-    hw_cfg, _keep = _config(hw.pop("target"), hw.pop("bits"), **hw)
     altered = [net._block_index(b) for _, b, _ in schedule_plan.changes]   # in the order the plan alters them
     order = (ctypes.c_int64 * len(altered))(*altered)
     run = RunConfig()

@@ -41,6 +41,14 @@ public struct DataflowProcess: Sendable {
     /// The network node this process implements; for a clone, the node whose value it copies;
     /// nil for padding hls4ml inserts.
     public var node: String?
+
+    /// Sets the reuse factor and strategy of a conv or dense of n_in × n_out multiplications, the
+    /// reuse factor moved to the closest valid one as hls4ml moves it.
+    mutating func setReuse(requested: Int, strategy: HardwareConfig.Strategy, nIn: Int, nOut: Int) {
+        requestedReuse = requested
+        reuseFactor = ReuseFactor.closestValid(nIn: nIn, nOut: nOut, requested: requested)
+        self.strategy = strategy
+    }
 }
 
 /// One stream (FIFO) of a dataflow design.
@@ -70,9 +78,6 @@ public struct DataflowStream: Sendable {
 public struct DataflowDesign: Sendable {
     public var processes: [DataflowProcess] = []
     public var streams: [DataflowStream] = []
-
-    /// Index of the process with this name.
-    func process(named name: String) -> Int? { processes.firstIndex { $0.name == name } }
 }
 
 /// Builds a design layer by layer: each process writes one tensor; when a tensor has several

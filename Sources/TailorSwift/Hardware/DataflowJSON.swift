@@ -48,9 +48,8 @@ extension DataflowDesign {
         guard layers.count <= 100_000 else { throw TailorError.invalid("dataflow design: more than 100000 layers") }
 
         func setReuse(_ p: inout DataflowProcess, _ l: JSON, _ f: String, nIn: Int, nOut: Int) throws {
-            p.requestedReuse = try int(l["reuse_factor"], "\(f).reuse_factor", defaultReuse)
-            p.strategy = try choice(l["strategy"], "\(f).strategy", defaultStrategy)
-            p.reuseFactor = ReuseFactor.closestValid(nIn: nIn, nOut: nOut, requested: p.requestedReuse)
+            p.setReuse(requested: try int(l["reuse_factor"], "\(f).reuse_factor", defaultReuse),
+                       strategy: try choice(l["strategy"], "\(f).strategy", defaultStrategy), nIn: nIn, nOut: nOut)
         }
 
         var b = DataflowBuilder()

@@ -44,7 +44,6 @@ extension Network {
                                                                   nIn: a.kernel * a.kernel * inC, nOut: a.outChannels), node: n.name)
                 Self.setReuse(&p, config: config, nIn: a.kernel * a.kernel * inC, nOut: a.outChannels)
                 _ = try b.add(p, reads: [src], writes: tensor, shape: out, bits: bn.map { bits($0, n.name) } ?? bits(n.name))
-                if let bn { tensorOf[bn] = bn }
             case .batchnorm:
                 if folded.values.contains(n.name) { continue }
                 _ = try b.add(DataflowProcess(name: n.name, kind: .elementwise("batchnorm"), node: n.name), reads: inputs, writes: n.name, shape: out, bits: bits(n.name))
@@ -79,8 +78,7 @@ extension Network {
     private func zeroPad(_ b: inout DataflowBuilder, before node: String, input: String, padding p: Int, bits: Int) throws -> String {
         let s = try b.shape(of: input)
         let name = "zp2d_\(node)"
-        var proc = DataflowProcess(name: name, kind: .zeroPad(top: p, bottom: p, left: p, right: p))
-        proc.node = nil
+        let proc = DataflowProcess(name: name, kind: .zeroPad(top: p, bottom: p, left: p, right: p))
         _ = try b.add(proc, reads: [input], writes: name, shape: (s.h + 2 * p, s.w + 2 * p, s.c), bits: bits)
         return name
     }
@@ -88,9 +86,7 @@ extension Network {
     /// The reuse factor and strategy hls4ml uses for a conv or dense layer.
     static func setReuse(_ p: inout DataflowProcess, config: HardwareConfig, nIn: Int, nOut: Int) {
         let (r, s) = config.settings(of: p.node ?? p.name)
-        p.requestedReuse = r
-        p.reuseFactor = ReuseFactor.closestValid(nIn: nIn, nOut: nOut, requested: r)
-        p.strategy = s
+        p.setReuse(requested: r, strategy: s, nIn: nIn, nOut: nOut)
     }
 
     /// Says which report row lists each stream and what it is called there.

@@ -30,14 +30,13 @@ extension ResourceModel {
         comp.wordBits = width
         comp.lagWords = simulated ? occ.maxOccupancy * wpp : nil
         comp.simulatedMax = simulated ? occ.hls4mlMax * wpp : nil
-        if explaining, simulated {
+        if explaining {
             comp.explain.append(("word_bits", wpp == 1 ? "\(s.channels) values × \(s.bits) bits = \(width) bits per word"
                 : "⌈\(s.channels)/\(wpp)⌉ = \(vpw) values × \(s.bits) bits = \(width) bits per word, \(wpp) words per pixel"))
-            comp.explain.append(("occupancy", "dataflow simulation: at most \(occ.maxOccupancy) of the stream's \(s.words) words wait at once"
-                                 + (wpp > 1 ? " (× \(wpp) words per pixel)" : "")))
-        }
-        if explaining, !simulated {
-            comp.explain.append(("word_bits", "\(s.channels) values × \(s.bits) bits = \(width) bits per word"))
+            if simulated {
+                comp.explain.append(("occupancy", "dataflow simulation: at most \(occ.maxOccupancy) of the stream's \(s.words) words wait at once"
+                                     + (wpp > 1 ? " (× \(wpp) words per pixel)" : "")))
+            }
         }
         switch config.target {
         case .finn:

@@ -91,8 +91,11 @@ def test_sigkill_at_random_moments_never_leaves_a_corrupt_checkpoint(tmp_path, s
             time.sleep(rng.uniform(0, run_time * (1 - done / epochs)))
         ctrl_c = k % 6 == 4
         p.send_signal(signal.SIGINT if ctrl_c else signal.SIGKILL)
-        _, err = p.communicate(timeout=120)
-        if p.returncode == 0:                 # it finished first: that chain of resumes is complete
+        out, err = p.communicate(timeout=120)
+        # A Ctrl-C that lands after the run finished, while the interpreter exits (its handlers
+        # already reset to the default), ends the process silently: that run finished too.
+        exited_late = ctrl_c and p.returncode == -signal.SIGINT and "trained" in out and not err
+        if p.returncode == 0 or exited_late:  # it finished first: that chain of resumes is complete
             assert student_weights(folder) == reference, "a run resumed after kills differs from the uninterrupted one"
             assert not list(folder.glob("run.ckpt.tmp*")), "temporaries of killed writers were not swept"
             n["finished"] += 1

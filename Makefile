@@ -29,8 +29,11 @@ lib: $(LIB)
 
 # Rebuilt only when a source is newer, so `sudo make install` after a build installs what was built.
 # The link named after the SONAME lets programs linked against the build tree run from it.
+# The manifest reads the SONAME from include/tailor.h, a dependency SwiftPM does not track: so it
+# is evaluated afresh (no manifest cache), and a build plan made for another ABI is dropped.
 $(LIB): $(SOURCES)
-	swift build -c release
+	@grep -q -- '-soname=libtailor.so.$(ABI)"' .build/release.yaml 2>/dev/null || rm -f .build/release.yaml
+	swift build -c release --manifest-cache none
 	ln -sf libtailor.so $(BUILD)/libtailor.so.$(ABI)
 
 # libtailor.so.$(ABI) is the library (its SONAME); libtailor.so is the link the linker's -ltailor finds.

@@ -1,6 +1,7 @@
-/* How long the hardware resource model takes from C: median time per tailor_net_estimate
- * (struct rows) and tailor_net_estimate_json (full report with explanations) for zoo models on
- * every target. Build and run with `make bench-estimate`. Prints a table; asserts nothing. */
+/* How long the hardware resource model takes from C: median time per tailor_net_estimate (totals,
+ * then every row read back with tailor_net_skip_cost) and tailor_net_estimate_json (full report
+ * with explanations) for zoo models on every target. Build and run with `make bench-estimate`.
+ * Prints a table; asserts nothing. */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,15 +23,16 @@ static int cmp_double(const void *a, const void *b) {
 /* Median of `reps` timings of `calls` calls each, in microseconds per call. */
 static double median_us(tailor_net *net, const tailor_hw_config *cfg, int json, int reps, int calls) {
     double t[64];
-    tailor_skip_cost rows[64];
-    int64_t n = 0;
-    tailor_hw_totals totals;
+    tailor_skip_cost row = {.size = sizeof row};
+    int64_t n = 0, k;
+    tailor_hw_totals totals = {.size = sizeof totals};
     const char *text = NULL;
     int r, c;
     for (r = 0; r < reps; r++) {
         double t0 = now_us();
         for (c = 0; c < calls; c++) {
-            int st = json ? tailor_net_estimate_json(net, cfg, &text) : tailor_net_estimate(net, cfg, rows, 64, &n, &totals);
+            tailor_status st = json ? tailor_net_estimate_json(net, cfg, &text) : tailor_net_estimate(net, cfg, &n, &totals);
+            for (k = 0; !json && st == TAILOR_OK && k < n; k++) st = tailor_net_skip_cost(net, k, &row);
             if (st != TAILOR_OK) {
                 fprintf(stderr, "estimate failed: %s\n", tailor_last_error());
                 exit(1);
@@ -50,7 +52,7 @@ int main(void) {
     for (m = 0; m < 3; m++) {
         tailor_net *net = NULL;
         int64_t n = 0;
-        if (tailor_zoo_create(models[m], 10, NULL, 0, &net) != TAILOR_OK) {
+        if (tailor_zoo_create(models[m], 10, 0, 0, 0, 0, &net) != TAILOR_OK) {
             fprintf(stderr, "%s\n", tailor_last_error());
             return 1;
         }
@@ -59,7 +61,7 @@ int main(void) {
             double rows_us, json_us;
             tailor_hw_config_init(&cfg);
             cfg.target = targets[k];
-            tailor_net_estimate(net, &cfg, NULL, 0, &n, NULL);
+            tailor_net_estimate(net, &cfg, &n, NULL);
             median_us(net, &cfg, 0, 3, 20); /* warm-up */
             rows_us = median_us(net, &cfg, 0, 15, 50);
             json_us = median_us(net, &cfg, 1, 15, 10);

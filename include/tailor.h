@@ -2,17 +2,44 @@
  * tailor.h — the C API of libtailor: residual networks whose skip connections can be removed
  * or shortened (Tailor, Weng et al., arXiv 2301.07247), and what that saves in hardware.
  *
- * C99, usable from C++. Every function returns a tailor_status (0 = TAILOR_OK) unless it says
- * otherwise; on failure tailor_last_error() gives a message naming the problem.
+ * C99, usable from C++.
+ *
+ * The rules (ABI 2). Every declaration below follows them.
+ *  1. Status. Every function returns a tailor_status (TAILOR_OK = 0); on failure
+ *     tailor_last_error() names the problem and handle outputs are NULL. The exceptions cannot
+ *     fail: the *_free functions (void) and tailor_last_error, tailor_status_name, tailor_version,
+ *     tailor_abi_version, tailor_cpu_supported, tailor_zoo_names.
+ *  2. Structs begin with `int64_t size` (a multiple of 8, at most TAILOR_MAX_STRUCT_BYTES). Input
+ *     structs (configs, data): start from the *_init macro (defaults) or `= {.size = sizeof x}`;
+ *     the library reads the first `size` bytes and defaults the rest, so structs grow without
+ *     breaking older or newer programs. Output structs: set `size` (C: `tailor_skip_info s =
+ *     {.size = sizeof s};`); the library writes at most `size` bytes. A struct the library passes you
+ *     (tailor_progress) carries the library's size: read a field only if size covers it.
+ *     tailor_hw_cost and tailor_mode_switch are plain records (no size; they change only with
+ *     TAILOR_ABI_VERSION).
+ *  3. No fixed arrays in structs: a count field plus an index accessor (node inputs, skip spans,
+ *     parameter dims).
+ *  4. Lists the library computes (estimate rows, FIFOs, a training history) stay on the handle:
+ *     the call that makes them gives their count, an accessor reads entry `index`. Arrays you
+ *     own (inputs, outputs, labels, modes) come with an explicit element count or capacity.
+ *  5. Strings. The library owns every string it returns; never free one. Names stay valid until
+ *     their handle is freed. JSON stays valid until the next call of the same function on the
+ *     same handle, or its free. Strings that come from no handle (tailor_last_error,
+ *     tailor_checkpoint_json, tailor_dataflow_simulate_json) belong to the calling thread and
+ *     stay valid until its next tailor_* call. Static strings (versions, status names) forever.
+ *     Strings you pass are UTF-8, NUL-terminated, borrowed for the call.
+ *  6. Indexes are int64_t, 0-based; access by index is O(1); tailor_net_{node,block,param}_index
+ *     turn names into indexes. Out-pointers documented "(may be NULL)" are optional.
+ *  7. Limits are the TAILOR_MAX_* constants below; beyond one, TAILOR_ERR_INVALID_ARGUMENT or
+ *     TAILOR_ERR_SHAPE naming it.
  *
  * Conventions
  *  - Handles are opaque. Every *_create / *_load has a matching *_free; free(NULL) is a no-op.
+ *    A freed or foreign pointer is refused with TAILOR_ERR_INVALID_ARGUMENT, never dereferenced.
  *  - Arrays cross as float32 + explicit shape. The library copies what it keeps; pointers you pass
  *    are borrowed for the duration of the call only.
  *  - Layout at the boundary is PyTorch's: activations NCHW, conv weights OIHW, linear (out, in).
  *  - Parameter names are PyTorch state_dict names ("layer1.0.conv1.weight").
- *  - Strings returned by the library (names, JSON) are owned by the handle they came from and
- *    stay valid until that handle is freed, unless the function says otherwise.
  *  - Node indexes are positions in the network's topological order; they change when a block's
  *    mode is switched (the node list is rebuilt). Names never change.
  *  - Threads: functions on different handles may run concurrently. A handle is used by one thread
@@ -44,10 +71,24 @@ extern "C" {
 #endif
 
 #define TAILOR_VERSION_MAJOR 0
-#define TAILOR_VERSION_MINOR 2
+#define TAILOR_VERSION_MINOR 3
 #define TAILOR_VERSION_PATCH 0
-/** Bumped whenever a declaration in this header changes incompatibly. */
-#define TAILOR_ABI_VERSION 1
+/** Bumped whenever a declaration in this header changes incompatibly (the SONAME is libtailor.so.<it>). */
+#define TAILOR_ABI_VERSION 2
+
+/* ==== Limits ============================================================================= */
+
+#define TAILOR_MAX_STRING_BYTES 4096        /**< a name, path or option string, without its NUL */
+#define TAILOR_MAX_NODE_NAME_BYTES 200      /**< a node name: ASCII letters, digits, '_', '.', '-' */
+#define TAILOR_MAX_JSON_BYTES 1048576       /**< a JSON option (precision_json, layers_json) or a checkpoint note */
+#define TAILOR_MAX_DESIGN_JSON_BYTES 67108864 /**< the design given to tailor_dataflow_simulate_json */
+#define TAILOR_MAX_DIM 1048576              /**< channels, height, width, features, kernel, stride, padding, classes */
+#define TAILOR_MAX_RANK 8                   /**< dimensions of a tensor passed to tailor_net_set_param */
+#define TAILOR_MAX_BATCH 65536              /**< samples of one training step (train_step n, batch_size) */
+#define TAILOR_MAX_SAMPLES 268435456        /**< samples in a tailor_data (and at most 2^31 values in all) */
+#define TAILOR_MAX_SIMULATED_WORDS 67108864 /**< stream words a dataflow simulation runs; larger designs get
+                                                 default depths only */
+#define TAILOR_MAX_STRUCT_BYTES 65536       /**< the largest `size` a struct may declare */
 
 /* ==== Status and errors ================================================================== */
 
@@ -100,25 +141,26 @@ typedef struct tailor_net tailor_net;
  * @param seed seeds parameter initialisation (same seed, same initial weights).
  * @param out receives the handle; caller frees with tailor_net_free.
  */
-int tailor_net_create(uint64_t seed, tailor_net **out);
+tailor_status tailor_net_create(uint64_t seed, tailor_net **out);
 
 /** Frees a network and every string it handed out. NULL is a no-op. Not for a handle in use. */
 void tailor_net_free(tailor_net *net);
 
 /** Deep copy: same graph, modes and weights, independent afterwards. Caller frees *out. */
-int tailor_net_copy(tailor_net *net, tailor_net **out);
+tailor_status tailor_net_copy(tailor_net *net, tailor_net **out);
 
 /**
  * Builds a reference network: "resnet8" (MLPerf Tiny), "resnet20", "resnet32", "resnet44",
  * "resnet56", "resnet110" (CIFAR, He et al.), "resnet18", "resnet34", "resnet50" (torchvision).
  * Parameter names and shapes match the PyTorch modules.
  * @param num_classes size of the final dense layer (>= 1).
- * @param input_chw input channels, height, width; NULL for the default (3x32x32 CIFAR, 3x224x224 ImageNet).
+ * @param channels, height, width the input of one sample, or all 0 for the default (3x32x32 CIFAR,
+ *        3x224x224 ImageNet).
  * @param seed seeds parameter initialisation.
  * @param out receives the handle; caller frees with tailor_net_free.
  */
-int tailor_zoo_create(const char *name, int64_t num_classes, const int64_t *input_chw, uint64_t seed,
-                      tailor_net **out);
+tailor_status tailor_zoo_create(const char *name, int64_t num_classes, int64_t channels, int64_t height,
+                                int64_t width, uint64_t seed, tailor_net **out);
 
 /** Comma-separated names tailor_zoo_create accepts. Static storage. */
 const char *tailor_zoo_names(void);
@@ -128,29 +170,32 @@ const char *tailor_zoo_names(void);
  *      (ReLU(add(conv-BN-ReLU-…-conv-BN, x or conv1x1-BN(x)))) are recognised automatically. ---- */
 
 /** The network's single input, first: one sample is channels x height x width. */
-int tailor_net_add_input(tailor_net *net, const char *name, int64_t channels, int64_t height, int64_t width,
-                         int64_t *node_out);
+tailor_status tailor_net_add_input(tailor_net *net, const char *name, int64_t channels, int64_t height,
+                                   int64_t width, int64_t *node_out);
 /** 2-D convolution, square kernel, symmetric stride/padding (nn.Conv2d, groups=1, dilation=1). */
-int tailor_net_add_conv2d(tailor_net *net, const char *name, const char *input, int64_t out_channels,
-                          int64_t kernel, int64_t stride, int64_t padding, int bias, int64_t *node_out);
+tailor_status tailor_net_add_conv2d(tailor_net *net, const char *name, const char *input,
+                                    int64_t out_channels, int64_t kernel, int64_t stride, int64_t padding,
+                                    int bias, int64_t *node_out);
 /** Batch normalisation (nn.BatchNorm2d; eps e.g. 1e-5, momentum e.g. 0.1). */
-int tailor_net_add_batchnorm(tailor_net *net, const char *name, const char *input, double eps, double momentum,
-                             int64_t *node_out);
-int tailor_net_add_relu(tailor_net *net, const char *name, const char *input, int64_t *node_out);
+tailor_status tailor_net_add_batchnorm(tailor_net *net, const char *name, const char *input, double eps,
+                                       double momentum, int64_t *node_out);
+tailor_status tailor_net_add_relu(tailor_net *net, const char *name, const char *input, int64_t *node_out);
 /** Element-wise sum of two nodes of the same shape (a skip join). */
-int tailor_net_add_add(tailor_net *net, const char *name, const char *a, const char *b, int64_t *node_out);
+tailor_status tailor_net_add_add(tailor_net *net, const char *name, const char *a, const char *b,
+                                 int64_t *node_out);
 
 typedef enum tailor_pool_kind { TAILOR_POOL_MAX = 0, TAILOR_POOL_AVG = 1 } tailor_pool_kind;
 /** Max or average pooling (count_include_pad like PyTorch), square window. */
-int tailor_net_add_pool(tailor_net *net, const char *name, const char *input, int kind, int64_t kernel,
-                        int64_t stride, int64_t padding, int64_t *node_out);
+tailor_status tailor_net_add_pool(tailor_net *net, const char *name, const char *input, int kind,
+                                  int64_t kernel, int64_t stride, int64_t padding, int64_t *node_out);
 /** Global average pooling to channels x 1 x 1 (nn.AdaptiveAvgPool2d(1)). */
-int tailor_net_add_global_avgpool(tailor_net *net, const char *name, const char *input, int64_t *node_out);
+tailor_status tailor_net_add_global_avgpool(tailor_net *net, const char *name, const char *input,
+                                            int64_t *node_out);
 /** Flattens C x H x W to C*H*W features in PyTorch order. */
-int tailor_net_add_flatten(tailor_net *net, const char *name, const char *input, int64_t *node_out);
+tailor_status tailor_net_add_flatten(tailor_net *net, const char *name, const char *input, int64_t *node_out);
 /** Fully connected layer (nn.Linear) on a flat input. */
-int tailor_net_add_dense(tailor_net *net, const char *name, const char *input, int64_t out_features, int bias,
-                         int64_t *node_out);
+tailor_status tailor_net_add_dense(tailor_net *net, const char *name, const char *input, int64_t out_features,
+                                   int bias, int64_t *node_out);
 
 /**
  * Declares node `name` the network's output (without it, the last node added is). Every node must
@@ -159,29 +204,32 @@ int tailor_net_add_dense(tailor_net *net, const char *name, const char *input, i
  * TAILOR_ERR_INVALID_ARGUMENT naming it, instead of silently becoming the output.
  * TAILOR_ERR_NOT_FOUND for an unknown name.
  */
-int tailor_net_set_output(tailor_net *net, const char *name);
+tailor_status tailor_net_set_output(tailor_net *net, const char *name);
 
 /* ---- Inspecting ---- */
 
-/** Description of one node. Strings belong to the network handle. */
+/** Description of one node (an output struct: set size). Strings belong to the network handle. */
 typedef struct tailor_node_info {
+    int64_t size;            /**< sizeof(tailor_node_info), set by the caller */
     const char *name;
     const char *op;          /**< "input", "conv2d", "batchnorm", "relu", "add", "maxpool", "avgpool",
                                   "global_avgpool", "flatten", "dense" */
-    int64_t num_inputs;      /**< 0, 1 or 2 */
-    const char *inputs[2];   /**< input node names; NULL where absent */
-    int64_t shape[3];        /**< output channels, height, width of one sample */
+    int64_t num_inputs;      /**< 0, 1 or 2: read each with tailor_net_node_input */
+    int64_t channels, height, width; /**< the output of one sample (a flat output: features x 1 x 1) */
     int64_t out_channels;    /**< conv2d / dense: output channels or features; else 0 */
     int64_t kernel, stride, padding; /**< conv2d / pooling; else 0 */
     int32_t bias;            /**< conv2d / dense: 1 if it has a bias */
     int32_t block;           /**< index of the residual block the node belongs to, or -1 */
 } tailor_node_info;
 
-int tailor_net_node_count(tailor_net *net, int64_t *count);
-int tailor_net_node_info(tailor_net *net, int64_t index, tailor_node_info *out);
+tailor_status tailor_net_node_count(tailor_net *net, int64_t *count);
+tailor_status tailor_net_node_info(tailor_net *net, int64_t index, tailor_node_info *out);
+/** Name of input `k` (0 <= k < num_inputs) of node `index`; *name belongs to the handle. */
+tailor_status tailor_net_node_input(tailor_net *net, int64_t index, int64_t k, const char **name);
 
-/** Input shape (channels, height, width) and output feature count. */
-int tailor_net_io_shape(tailor_net *net, int64_t input_chw[3], int64_t *num_outputs);
+/** The input of one sample (channels, height, width) and the output feature count; any may be NULL. */
+tailor_status tailor_net_io_shape(tailor_net *net, int64_t *channels, int64_t *height, int64_t *width,
+                                  int64_t *num_outputs);
 
 /* ---- Residual blocks and their skips ---- */
 
@@ -197,17 +245,20 @@ typedef enum tailor_block_kind {
     TAILOR_BLOCK_OTHER = 2
 } tailor_block_kind;
 
-int tailor_net_block_count(tailor_net *net, int64_t *count);
-/** Name ("layer2.0"), kind and current mode of block `index`. *name belongs to the handle; any out may be NULL. */
-int tailor_net_block_info(tailor_net *net, int64_t index, const char **name, int32_t *kind, int32_t *mode);
+tailor_status tailor_net_block_count(tailor_net *net, int64_t *count);
+/** Name ("layer2.0"), tailor_block_kind and tailor_skip_mode of block `index`. *name belongs to
+ *  the handle; any of the three may be NULL. */
+tailor_status tailor_net_block_info(tailor_net *net, int64_t index, const char **name, int32_t *kind,
+                                    int32_t *mode);
 /** Switches a block to TAILOR_MODE_LONG / REMOVED / SHORT, rebuilding its nodes. Parameters of
  *  nodes that disappear are kept in the handle (and its copies) and come back when the block
  *  returns to a mode that has them; model files store only the current mode's parameters. */
-int tailor_net_set_block_mode(tailor_net *net, int64_t block, int32_t mode);
+tailor_status tailor_net_set_block_mode(tailor_net *net, int64_t block, int32_t mode);
 
-/** One skip connection. A long block has one, a removed block one (join == NULL), a short block
- *  one per convolution. Strings belong to the network handle. */
+/** One skip connection (an output struct: set size). A long block has one, a removed block one
+ *  (join == NULL), a short block one per convolution. Strings belong to the network handle. */
 typedef struct tailor_skip_info {
+    int64_t size;             /**< sizeof(tailor_skip_info), set by the caller */
     int64_t block;            /**< block index */
     const char *block_name;   /**< "layer2.0" */
     int64_t index;            /**< position within the block */
@@ -216,55 +267,59 @@ typedef struct tailor_skip_info {
     const char *source;       /**< node whose output the skip carries (where the stream is cloned) */
     const char *join;         /**< add node where it joins; NULL when removed */
     const char *projection;   /**< projection prefix ("layer2.0.downsample"), NULL for identity */
-    int64_t num_spans;        /**< convolutions bypassed (any number: read each with tailor_net_skip_span) */
-    const char *spans[8];     /**< the first min(num_spans, 8) of their node names */
-    int64_t shape[3];         /**< channels, height, width of the carried tensor */
+    int64_t num_spans;        /**< convolutions bypassed: read each with tailor_net_skip_span */
+    int64_t channels, height, width; /**< the carried tensor */
 } tailor_skip_info;
 
-int tailor_net_skip_count(tailor_net *net, int64_t *count);
-int tailor_net_skip_info(tailor_net *net, int64_t index, tailor_skip_info *out);
+tailor_status tailor_net_skip_count(tailor_net *net, int64_t *count);
+tailor_status tailor_net_skip_info(tailor_net *net, int64_t index, tailor_skip_info *out);
 /** Name of convolution `k` (0 <= k < num_spans) that skip `index` bypasses; *name belongs to the handle.
  *  TAILOR_ERR_INVALID_ARGUMENT for an index out of range. */
-int tailor_net_skip_span(tailor_net *net, int64_t index, int64_t k, const char **name);
+tailor_status tailor_net_skip_span(tailor_net *net, int64_t index, int64_t k, const char **name);
 
 /* ---- Parameters (weights and BN buffers), by PyTorch state_dict name ---- */
 
-int tailor_net_param_count(tailor_net *net, int64_t *count);
+tailor_status tailor_net_param_count(tailor_net *net, int64_t *count);
 
 /** Index of the node, residual block ("layer2.0") or parameter ("layer1.0.conv1.weight") named
  *  `name`, for the index-based calls; TAILOR_ERR_NOT_FOUND naming it when there is none. */
-int tailor_net_node_index(tailor_net *net, const char *name, int64_t *index);
-int tailor_net_block_index(tailor_net *net, const char *name, int64_t *index);
-int tailor_net_param_index(tailor_net *net, const char *name, int64_t *index);
-/**
- * Name, rank and dims of parameter `index` (state_dict order).
- * @param name receives a string owned by the handle (may be NULL).
- * @param ndim receives the rank, 0..4 (may be NULL).
- * @param dims receives up to 4 dims (may be NULL).
- * @param is_integer receives 1 for buffers PyTorch keeps as int64 (num_batches_tracked) (may be NULL).
- */
-int tailor_net_param_info(tailor_net *net, int64_t index, const char **name, int64_t *ndim, int64_t dims[4],
-                          int32_t *is_integer);
+tailor_status tailor_net_node_index(tailor_net *net, const char *name, int64_t *index);
+tailor_status tailor_net_block_index(tailor_net *net, const char *name, int64_t *index);
+tailor_status tailor_net_param_index(tailor_net *net, const char *name, int64_t *index);
+/** One parameter (an output struct: set size). Its name belongs to the handle. */
+typedef struct tailor_param_info {
+    int64_t size;             /**< sizeof(tailor_param_info), set by the caller */
+    const char *name;         /**< state_dict name */
+    int64_t ndim;             /**< rank: read each dimension with tailor_net_param_dim */
+    int64_t count;            /**< elements (the product of the dimensions) */
+    int32_t is_integer;       /**< 1 for buffers PyTorch keeps as int64 (num_batches_tracked) */
+} tailor_param_info;
+
+/** Parameter `index` (state_dict order). */
+tailor_status tailor_net_param_info(tailor_net *net, int64_t index, tailor_param_info *out);
+/** Dimension `k` (0 <= k < ndim) of parameter `index`. */
+tailor_status tailor_net_param_dim(tailor_net *net, int64_t index, int64_t k, int64_t *dim);
 /** Copies parameter `name` into out[0..count); count must equal its element count. */
-int tailor_net_get_param(tailor_net *net, const char *name, float *out, int64_t count);
-/** Replaces parameter `name`: ndim/dims must equal its shape, values finite (integer buffers:
- *  non-negative whole numbers; running_var: >= 0). On error nothing changes. */
-int tailor_net_set_param(tailor_net *net, const char *name, const float *data, int64_t ndim, const int64_t *dims);
+tailor_status tailor_net_get_param(tailor_net *net, const char *name, float *out, int64_t count);
+/** Replaces parameter `name`: ndim (<= TAILOR_MAX_RANK) and dims must equal its shape, values
+ *  finite (integer buffers: non-negative whole numbers; running_var: >= 0). On error nothing changes. */
+tailor_status tailor_net_set_param(tailor_net *net, const char *name, const float *data, int64_t ndim,
+                                   const int64_t *dims);
 
 /* ---- Model files: safetensors layout, graph and block modes in __metadata__ ---- */
 
 /** Writes the network to `path` atomically (temporary file, then rename). */
-int tailor_net_save(tailor_net *net, const char *path);
+tailor_status tailor_net_save(tailor_net *net, const char *path);
 /** Reads a model file. Damaged or hostile files give TAILOR_ERR_FORMAT. Caller frees *out. */
-int tailor_net_load(const char *path, tailor_net **out);
+tailor_status tailor_net_load(const char *path, tailor_net **out);
 /** Same as tailor_net_load from a memory buffer (borrowed for the call). */
-int tailor_net_load_buffer(const void *data, size_t size, tailor_net **out);
+tailor_status tailor_net_load_buffer(const void *data, size_t size, tailor_net **out);
 
 /**
  * The network as JSON: {"nodes": [...], "blocks": [...], "skips": [...], "params": [...]}.
- * *json belongs to the handle and stays valid until the next call of this function on it or its free.
+ * *json belongs to the handle (rule 5).
  */
-int tailor_net_describe(tailor_net *net, const char **json);
+tailor_status tailor_net_describe(tailor_net *net, const char **json);
 
 /* ==== Inference ========================================================================== */
 
@@ -276,8 +331,8 @@ int tailor_net_describe(tailor_net *net, const char **json);
  * Outputs that overflow to Inf/NaN (finite but huge weights or inputs) give TAILOR_ERR_NUMERIC
  * naming the output and sample; out is then left unchanged.
  */
-int tailor_net_predict(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height, int64_t width,
-                       float *out, int64_t out_count);
+tailor_status tailor_net_predict(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height,
+                                 int64_t width, float *out, int64_t out_count);
 
 /* ==== Hardware resource model (DESIGN.md §5) ============================================= */
 
@@ -294,12 +349,12 @@ typedef struct tailor_hw_config {
                                      target's own (hls4ml: default; FINN always sizes by simulation).
                                      Not for pe_array. */
     const char *memory_policy;  /**< "auto" (the tool's choice, default), "srl", "lutram", "bram", "uram" */
-    const char *precision_json; /**< NULL, or per-tensor overrides {"node": bits, "node.weight": bits} */
+    const char *precision_json; /**< NULL, or per-tensor overrides {"node": bits, "node.weight": bits}
+                                     (at most TAILOR_MAX_JSON_BYTES, as layers_json) */
     double clock_mhz;           /**< PE array clock (200) */
     int64_t pe_count;           /**< PE array multiply-accumulates per cycle (256) */
     double bandwidth_gbps;      /**< PE array off-chip bandwidth, GB/s (12.8) */
     int64_t onchip_kib;         /**< PE array on-chip activation buffer, KiB (256) */
-    /* Appended in 0.2 (read only when `size` covers them; older callers get the defaults): */
     const char *backend;        /**< hls4ml only: "vivado" (default, hls4ml's: C FIFOs of T bits per
                                      nnet::array<T,C> stream) or "vitis" (one packed FIFO of C*T bits) */
     const char *interface;      /**< "stream" (default: the input port offers a pixel per cycle) or
@@ -309,14 +364,14 @@ typedef struct tailor_hw_config {
     const char *layers_json;    /**< NULL, or per-layer settings {"node": {"reuse_factor": R, "strategy": "resource"}} */
 } tailor_hw_config;
 
-/** Fills the first `size` bytes of *cfg with the defaults above and sets cfg->size. Strings point
- *  at static storage. Call it through the macro, which passes the size this header declares. */
-int tailor_hw_config_init_2(tailor_hw_config *cfg, int64_t size);
-/** The 0.1 entry point (fills only the fields up to onchip_kib); kept for programs built against it. */
-int tailor_hw_config_init(tailor_hw_config *cfg);
-#define tailor_hw_config_init(cfg) tailor_hw_config_init_2((cfg), (int64_t)sizeof *(cfg))
+/** Fills the first `size` bytes of *cfg with the defaults above (zeroing fields this library does
+ *  not know) and sets cfg->size. Strings point at static storage. Use the macro, which passes the
+ *  size this header declares: `tailor_hw_config cfg; tailor_hw_config_init(&cfg);`. */
+tailor_status tailor_hw_config_defaults(tailor_hw_config *cfg, int64_t size);
+#define tailor_hw_config_init(cfg) tailor_hw_config_defaults((cfg), (int64_t)sizeof *(cfg))
 
-/** FPGA resources and off-chip traffic: BRAM18 halves, URAM288 blocks, LUT6, FFs, DSPs, bytes per inference. */
+/** FPGA resources and off-chip traffic: BRAM18 halves, URAM288 blocks, LUT6, FFs, DSPs, bytes per
+ *  inference. A plain record (rule 2). */
 typedef struct tailor_hw_cost {
     int64_t bram18, uram, lut, ff, dsp, bytes;
 } tailor_hw_cost;
@@ -326,10 +381,11 @@ typedef enum tailor_memory_kind {
     TAILOR_MEM_URAM = 4, TAILOR_MEM_DRAM = 5
 } tailor_memory_kind;
 
-/** One skip's hardware (same order as tailor_net_skip_info). The figures of the buffer that holds
- *  the most bits are summarised; `cost` sums every part (FIFOs, clone, adder, projection).
- *  Strings belong to the network handle. */
+/** One skip's hardware (same order as tailor_net_skip_info; an output struct: set size). The
+ *  figures of the buffer that holds the most bits are summarised; `cost` sums every part (FIFOs,
+ *  clone, adder, projection). Strings belong to the network handle. */
 typedef struct tailor_skip_cost {
+    int64_t size;             /**< sizeof(tailor_skip_cost), set by the caller */
     int64_t block;            /**< block index */
     const char *block_name;   /**< "layer2.0" */
     int64_t index;            /**< position within the block */
@@ -337,7 +393,7 @@ typedef struct tailor_skip_cost {
     int32_t memory;           /**< tailor_memory_kind of the dominant buffer */
     const char *buffer;       /**< its name ("clone -> adder skip FIFO"; PE array: "off-chip round trip" or
                                    "on-chip buffer"); NULL only when removed */
-    int64_t shape[3];         /**< channels, height, width of the stream it holds (0 when removed) */
+    int64_t channels, height, width; /**< the stream it holds (0 when removed) */
     int64_t word_bits;        /**< bits per stream word */
     int64_t lag_words;        /**< most words waiting in that same buffer at once (dataflow simulation);
                                    -1 when removed, on the PE array, or when no simulation ran */
@@ -346,7 +402,9 @@ typedef struct tailor_skip_cost {
     tailor_hw_cost cost;
 } tailor_skip_cost;
 
+/** The whole design (an output struct: set size). */
 typedef struct tailor_hw_totals {
+    int64_t size;             /**< sizeof(tailor_hw_totals), set by the caller */
     tailor_hw_cost skips;     /**< every skip's parts */
     tailor_hw_cost rest;      /**< the rest of the design: weights, line buffers, multipliers, streams */
     tailor_hw_cost total;
@@ -355,32 +413,37 @@ typedef struct tailor_hw_totals {
 } tailor_hw_totals;
 
 /**
- * Estimates the network on cfg's target. Writes min(capacity, skip count) rows into `rows`
- * (may be NULL when capacity is 0) and the skip count into *count; *totals if not NULL.
+ * Estimates the network on cfg's target and keeps one row per skip on the handle: *count receives
+ * how many (read them with tailor_net_skip_cost), *totals the whole design (may be NULL).
  * A bad configuration gives TAILOR_ERR_INVALID_ARGUMENT naming the field. Borrowed for the call.
  */
-int tailor_net_estimate(tailor_net *net, const tailor_hw_config *cfg, tailor_skip_cost *rows, int64_t capacity,
-                        int64_t *count, tailor_hw_totals *totals);
+tailor_status tailor_net_estimate(tailor_net *net, const tailor_hw_config *cfg, int64_t *count,
+                                  tailor_hw_totals *totals);
+/** Row `index` of the last tailor_net_estimate on this handle; TAILOR_ERR_NOT_FOUND before any
+ *  estimate or for an index out of range. */
+tailor_status tailor_net_skip_cost(tailor_net *net, int64_t index, tailor_skip_cost *out);
 
 /**
  * The full report as JSON: {"config", "skips": [{..., "components": [{..., "cost", "explain"}]}],
  * "layers": [...], "totals"}; every figure's formula is in its component's "explain".
- * *json belongs to the handle and stays valid until the next estimate/compare call on it or its free.
+ * *json belongs to the handle (rule 5).
  */
-int tailor_net_estimate_json(tailor_net *net, const tailor_hw_config *cfg, const char **json);
+tailor_status tailor_net_estimate_json(tailor_net *net, const tailor_hw_config *cfg, const char **json);
 
 /**
  * Before/after Tailor: `before` and `after` must have the same residual blocks (an altered copy).
  * JSON {"blocks": [{"block", "mode_before", "mode_after", "change": {field: {before, after, delta,
  * percent}}}], "totals": {"skips": ..., "total": ..., "latency_us": ...}, "before": report, "after": report}.
- * *json belongs to `after` (as for tailor_net_estimate_json). Both handles are locked for the call.
+ * *json belongs to `after` (rule 5). Both handles are locked for the call.
  */
-int tailor_net_compare_json(tailor_net *before, tailor_net *after, const tailor_hw_config *cfg, const char **json);
+tailor_status tailor_net_compare_json(tailor_net *before, tailor_net *after, const tailor_hw_config *cfg,
+                                      const char **json);
 
 /** One FIFO of the dataflow design (hls4ml io_stream or FINN) behind an estimate: every stream the
- *  design declares, with the depth the configured policy gives it. Strings belong to the network handle. */
+ *  design declares, with the depth the configured policy gives it (an output struct: set size).
+ *  Strings belong to the network handle. */
 typedef struct tailor_fifo {
-    int64_t size;             /**< set by the caller to sizeof(tailor_fifo); the library writes that many bytes */
+    int64_t size;             /**< sizeof(tailor_fifo), set by the caller */
     const char *stream;       /**< the stream variable: "<writer>_out", or "<value>_cpy<k>" for a clone's copy */
     const char *producer;     /**< the process that writes it: a node name, "zp2d_<conv>" (zero padding) or "clone_<value>" */
     const char *consumer;     /**< the process that reads it */
@@ -390,7 +453,7 @@ typedef struct tailor_fifo {
     int64_t bits;             /**< bits per value */
     int64_t default_depth;    /**< what hls4ml writes before optimisation */
     int64_t max_occupancy;    /**< most words waiting at once in the dataflow simulation; -1 when none ran
-                                   (default depths of a design over 2^26 words, too large to simulate) */
+                                   (default depths of a design over TAILOR_MAX_SIMULATED_WORDS) */
     int64_t hls4ml_max;       /**< the maximum hls4ml's FifoDepthOptimization would report (max_occupancy - 1,
                                    at least 1); -1 when no simulation ran */
     int64_t depth;            /**< its depth under the configured policy (FINN: after FINN's rounding) */
@@ -404,23 +467,22 @@ typedef struct tailor_fifo {
  * its FIFOs on the handle; *count receives how many there are. Read them with tailor_net_fifo.
  * TAILOR_ERR_INVALID_ARGUMENT for pe_array (no FIFOs) or a bad configuration (naming the field).
  */
-int tailor_net_fifos(tailor_net *net, const tailor_hw_config *cfg, int64_t *count);
+tailor_status tailor_net_fifos(tailor_net *net, const tailor_hw_config *cfg, int64_t *count);
 
-/** FIFO `index` (0 <= index < the count of the last tailor_net_fifos on this handle) into *out
- *  (out->size must be set). TAILOR_ERR_NOT_FOUND for an index out of range or before any tailor_net_fifos. */
-int tailor_net_fifo(tailor_net *net, int64_t index, tailor_fifo *out);
+/** FIFO `index` of the last tailor_net_fifos on this handle; TAILOR_ERR_NOT_FOUND before any
+ *  tailor_net_fifos or for an index out of range. */
+tailor_status tailor_net_fifo(tailor_net *net, int64_t index, tailor_fifo *out);
 
 /**
  * Simulates a dataflow design given as a JSON layer list in hls4ml's terms (see docs/hardware.md):
  * {"interface", "reuse_factor", "strategy", "bits", "layers": [{"name", "class", "inputs", ...}]},
  * for designs made by other tools (an hls4ml model, a published configuration).
- * Writes the result JSON {"streams": [{"name", "producer", "consumer", "consumer_port", "shape",
- * "default_depth", "max_occupancy", "hls4ml_max", "optimized_depth", ...}], "processes", "latency_cycles"}
- * with its terminating NUL into buf when capacity is large enough; *needed receives the bytes
- * required (NUL included) either way. buf may be NULL with capacity 0 to ask for the size.
- * An unsupported layer class is TAILOR_ERR_UNSUPPORTED naming it. Thread-safe.
+ * *json receives the result {"streams": [{"name", "producer", "consumer", "consumer_port", "shape",
+ * "default_depth", "max_occupancy", "hls4ml_max", "optimized_depth", ...}], "processes",
+ * "latency_cycles"}, owned by the calling thread (rule 5). At most TAILOR_MAX_DESIGN_JSON_BYTES in;
+ * an unsupported layer class is TAILOR_ERR_UNSUPPORTED naming it. Thread-safe.
  */
-int tailor_dataflow_simulate_json(const char *design_json, char *buf, int64_t capacity, int64_t *needed);
+tailor_status tailor_dataflow_simulate_json(const char *design_json, const char **json);
 
 /* ==== The Tailor schedule (DESIGN.md §4) ================================================= */
 
@@ -435,8 +497,9 @@ int tailor_dataflow_simulate_json(const char *design_json, char *buf, int64_t ca
  *        while epoch e (0-based) trains; may be NULL when capacity is 0 (then only *epochs_out is set).
  * Impossible plans (no blocks, index out of range, too few epochs) give TAILOR_ERR_INVALID_ARGUMENT.
  */
-int tailor_plan_modes(tailor_net *net, const char *algorithm, const int64_t *blocks, int64_t num_blocks,
-                      int64_t every, int64_t epochs, int32_t *modes, int64_t capacity, int64_t *epochs_out);
+tailor_status tailor_plan_modes(tailor_net *net, const char *algorithm, const int64_t *blocks,
+                                int64_t num_blocks, int64_t every, int64_t epochs, int32_t *modes,
+                                int64_t capacity, int64_t *epochs_out);
 
 /* ==== Training ===========================================================================
  *
@@ -445,10 +508,7 @@ int tailor_plan_modes(tailor_net *net, const char *algorithm, const int64_t *blo
  * schedules, CE and knowledge-distillation losses. Trained weights and BN statistics are written
  * back into the network's parameters. Optimiser state (momentum buffers, Adam moments) lives in
  * the handle; it survives block-mode switches for parameters that persist (matched by name).
- *
- * Structs are versioned: set `size` to sizeof(the struct) as compiled; the library reads only
- * the first `size` bytes and uses defaults for fields beyond them, so structs can grow. Start from
- * tailor_train_config_init(), then change what you need.
+ * Start a tailor_train_config from tailor_train_config_init(&cfg), then change what you need.
  */
 
 typedef enum tailor_optimizer {
@@ -471,7 +531,7 @@ typedef enum tailor_loss {
 
 /** A block-mode switch applied by tailor_net_fit before epoch `epoch` (0-based) starts: how
  *  Tailor alters one block at a time during a single run, keeping the LR schedule and the
- *  optimiser state of every parameter that persists (matched by name). */
+ *  optimiser state of every parameter that persists (matched by name). A plain record (rule 2). */
 typedef struct tailor_mode_switch {
     int64_t epoch;  /**< 0 <= epoch < epochs */
     int64_t block;  /**< block index (tailor_net_block_count) */
@@ -503,7 +563,7 @@ typedef struct tailor_train_config {
     double final_div_factor;    /**< one-cycle: final lr = initial lr / final_div_factor [1e4] */
     int64_t warmup_steps;       /**< linear warm-up multiplying any schedule over the first steps [0] */
     int64_t epochs;             /**< fit: epochs [1] */
-    int64_t batch_size;         /**< fit: samples per step [128]; 1 <= batch_size <= samples */
+    int64_t batch_size;         /**< fit: samples per step [128]; 1 <= batch_size <= min(samples, TAILOR_MAX_BATCH) */
     int32_t augment;            /**< fit: random crop (zero padding `crop_padding`) + horizontal flip [1] */
     int32_t shuffle;            /**< fit: reshuffle every epoch [1] */
     int64_t crop_padding;       /**< fit: crop padding in pixels [4]; 0 = flip only */
@@ -512,30 +572,24 @@ typedef struct tailor_train_config {
     uint64_t seed;              /**< fit: seeds shuffling and augmentation [0] */
     const tailor_mode_switch *mode_switches; /**< fit: block-mode switches, borrowed for the call [NULL] */
     int64_t num_mode_switches;  /**< fit: entries in mode_switches [0] */
-    /* Fields below were added after the first release; a struct whose `size` ends before them gets their defaults. */
-    const char *checkpoint_path;/**< fit: after every epoch, write the run's state here for tailor_net_fit_resume
-                                     (atomically: a temporary file beside it, fsync, rename); borrowed for the call [NULL = none] */
-    const char *checkpoint_note;/**< fit: the caller's text (at most 1 MiB) kept verbatim in the checkpoint, returned by
-                                     tailor_checkpoint_json as "note"; needs checkpoint_path [NULL] */
+    const char *checkpoint_path;/**< fit: after every epoch, write the run's state here for
+                                     tailor_net_fit_resume (atomically: a temporary file beside it,
+                                     fsync, rename); borrowed for the call [NULL = none] */
+    const char *checkpoint_note;/**< fit: the caller's text (at most TAILOR_MAX_JSON_BYTES) kept
+                                     verbatim in the checkpoint, returned by tailor_checkpoint_json
+                                     as "note"; needs checkpoint_path [NULL] */
 } tailor_train_config;
 
-/** Fills the first `size` bytes of *cfg with the defaults above and sets cfg->size = size; pass
- *  sizeof(tailor_train_config) (bytes of fields this library does not know are zeroed). Structs
- *  from older or newer headers are never overrun.
- *  @return TAILOR_OK, or an error if cfg is NULL or size is below the first release's struct. Thread-safe. */
-int tailor_train_config_init_2(tailor_train_config *cfg, int64_t size);
+/** Fills the first `size` bytes of *cfg with the defaults above (zeroing fields this library
+ *  does not know) and sets cfg->size; use the macro. Thread-safe. */
+tailor_status tailor_train_config_defaults(tailor_train_config *cfg, int64_t size);
+#define tailor_train_config_init(cfg) tailor_train_config_defaults((cfg), (int64_t)sizeof *(cfg))
 
-/** The first release's initialiser: writes only the fields up to num_mode_switches (what programs
- *  built against that header have room for). Code built against this header calls
- *  tailor_train_config_init_2 through the macro below, so `tailor_train_config_init(&cfg)` fills
- *  every field it knows. */
-int tailor_train_config_init(tailor_train_config *cfg);
-#define tailor_train_config_init(cfg) tailor_train_config_init_2((cfg), (int64_t)sizeof *(cfg))
-
-/** A labelled data set, borrowed for the call. */
+/** A labelled data set, borrowed for the call (an input struct: `tailor_data d = {sizeof d};`,
+ *  then set the fields; the library reads `size` bytes, fields past them default to NULL). */
 typedef struct tailor_data {
     int64_t size;               /**< sizeof(tailor_data) */
-    const float *x;             /**< n x channels x height x width float32 (NCHW), finite */
+    const float *x;             /**< n x channels x height x width float32 (NCHW), finite; n <= TAILOR_MAX_SAMPLES */
     int64_t n, channels, height, width;
     const int64_t *labels;      /**< n class indices in 0..num_outputs-1 */
     const float *mean;          /**< per-channel normalisation (x - mean) / std applied by the library; NULL = none */
@@ -549,7 +603,7 @@ typedef struct tailor_data {
  *  @param capacity records the buffers hold; a larger file is TAILOR_ERR_SHAPE.
  *  @return TAILOR_OK; TAILOR_ERR_IO for a missing file; TAILOR_ERR_FORMAT for a size that is not
  *  whole records or a label above 9. Thread-safe. */
-int tailor_cifar10_read(const char *path, float *x, int64_t *labels, int64_t capacity, int64_t *n);
+tailor_status tailor_cifar10_read(const char *path, float *x, int64_t *labels, int64_t capacity, int64_t *n);
 
 /** Passed to the fit callback after every step and at every epoch end. */
 typedef struct tailor_progress {
@@ -567,8 +621,9 @@ typedef struct tailor_progress {
  *  call tailor functions on the network being trained (they would return TAILOR_ERR_BUSY). */
 typedef int (*tailor_progress_fn)(const tailor_progress *progress, void *user);
 
-/** One epoch of a fit history. */
+/** One epoch of a training history (an output struct: set size). */
 typedef struct tailor_epoch_stats {
+    int64_t size;                  /**< sizeof(tailor_epoch_stats), set by the caller */
     int64_t epoch;
     double loss, train_accuracy;
     double val_loss, val_accuracy; /**< NaN without validation data */
@@ -590,36 +645,42 @@ typedef struct tailor_epoch_stats {
  * @param loss_out receives the loss, or NULL.
  * Same threading rule as every handle function.
  */
-int tailor_net_train_step(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height, int64_t width,
-                          const int64_t *labels, const float *teacher_logits, const tailor_train_config *cfg, int update,
-                          float *logits_out, int64_t logits_count, double *loss_out);
+tailor_status tailor_net_train_step(tailor_net *net, const float *x, int64_t n, int64_t channels,
+                                    int64_t height, int64_t width, const int64_t *labels,
+                                    const float *teacher_logits, const tailor_train_config *cfg, int update,
+                                    float *logits_out, int64_t logits_count, double *loss_out);
 
 /** Gradient of trainable parameter `name` (PyTorch layout) from the handle's last training step.
  *  count must equal its element count. TAILOR_ERR_INVALID_ARGUMENT before any step. */
-int tailor_net_grad(tailor_net *net, const char *name, float *out, int64_t count);
+tailor_status tailor_net_grad(tailor_net *net, const char *name, float *out, int64_t count);
 
 /** Drops the handle's optimiser state (momentum buffers, Adam moments and step counts). */
-int tailor_net_train_reset(tailor_net *net);
+tailor_status tailor_net_train_reset(tailor_net *net);
 
 /**
- * Trains the network on `train` for cfg->epochs epochs.
+ * Trains the network on `train` for cfg->epochs epochs. The handle keeps the history of the
+ * epochs this call completed (also on cancel or error): tailor_net_history_count / tailor_net_history.
  * @param val validation data evaluated (inference mode) after every epoch, or NULL.
  * @param teacher frozen teacher run in inference mode for the KD losses (a different handle), or NULL.
  * @param cb progress callback (may be NULL), called on this thread; non-zero cancels. @param user passed to cb.
- * @param history receives one entry per completed epoch (may be NULL); history_capacity entries available.
- * @param history_count receives the number of completed epochs (may be NULL), also on cancel or error.
  * With cfg->checkpoint_path, the run's state is written there at every epoch end (see Checkpoints
  * below); a path that cannot be written stops the run with TAILOR_ERR_IO.
  * @return TAILOR_OK; TAILOR_ERR_CANCELLED when cb cancelled; TAILOR_ERR_NUMERIC on NaN/Inf loss (the
  *         message names the step). In every case the network holds the weights of the last completed step.
  * Locks `net` and `teacher` for the call.
  */
-int tailor_net_fit(tailor_net *net, const tailor_data *train, const tailor_data *val, const tailor_train_config *cfg,
-                   tailor_net *teacher, tailor_progress_fn cb, void *user,
-                   tailor_epoch_stats *history, int64_t history_capacity, int64_t *history_count);
+tailor_status tailor_net_fit(tailor_net *net, const tailor_data *train, const tailor_data *val,
+                             const tailor_train_config *cfg, tailor_net *teacher, tailor_progress_fn cb,
+                             void *user);
+
+/** Epochs in the handle's training history: the last tailor_net_fit on it, or the whole run of a
+ *  student from tailor_run / tailor_net_fit_resume; 0 for a handle that never trained. */
+tailor_status tailor_net_history_count(tailor_net *net, int64_t *count);
+/** Epoch `index` of that history. TAILOR_ERR_NOT_FOUND for an index out of range. */
+tailor_status tailor_net_history(tailor_net *net, int64_t index, tailor_epoch_stats *out);
 
 /** Mean cross-entropy and accuracy on `data` in inference mode. loss/accuracy may be NULL. */
-int tailor_net_evaluate(tailor_net *net, const tailor_data *data, double *loss, double *accuracy);
+tailor_status tailor_net_evaluate(tailor_net *net, const tailor_data *data, double *loss, double *accuracy);
 
 /* ==== Tailor: SkipRemover and SkipShortener (DESIGN §4) ================================= */
 
@@ -634,9 +695,9 @@ typedef struct tailor_run_config {
     const tailor_hw_config *hardware; /**< what the per-epoch hardware is estimated on, borrowed; NULL: defaults */
 } tailor_run_config;
 
-/** Fills the first `size` bytes of *cfg with the defaults above; use the macro. */
-int tailor_run_config_init_2(tailor_run_config *cfg, int64_t size);
-#define tailor_run_config_init(cfg) tailor_run_config_init_2((cfg), (int64_t)sizeof *(cfg))
+/** Fills the first `size` bytes of *cfg with the defaults above and sets cfg->size; use the macro. */
+tailor_status tailor_run_config_defaults(tailor_run_config *cfg, int64_t size);
+#define tailor_run_config_init(cfg) tailor_run_config_defaults((cfg), (int64_t)sizeof *(cfg))
 
 /**
  * Runs SkipRemover or SkipShortener on the trained network `teacher` (left unchanged): a copy is
@@ -650,23 +711,22 @@ int tailor_run_config_init_2(tailor_run_config *cfg, int64_t size);
  *        cfg->checkpoint_path the run is checkpointed every epoch with a note naming the plan, and
  *        tailor_net_fit_resume finishes it.
  * @param student_out receives the student (caller frees with tailor_net_free); NULL unless TAILOR_OK.
- *        tailor_net_run_history_json on it gives the per-epoch block modes and hardware.
- * @param history, history_capacity, history_count as for tailor_net_fit.
+ *        It holds the run's history (tailor_net_history) and, with tailor_net_run_history_json,
+ *        the per-epoch block modes and hardware.
  * Locks `teacher` for the call.
  */
-int tailor_run(tailor_net *teacher, const tailor_data *train, const tailor_data *val, const tailor_run_config *run,
-               const tailor_train_config *cfg, tailor_progress_fn cb, void *user, tailor_net **student_out,
-               tailor_epoch_stats *history, int64_t history_capacity, int64_t *history_count);
+tailor_status tailor_run(tailor_net *teacher, const tailor_data *train, const tailor_data *val,
+                         const tailor_run_config *run, const tailor_train_config *cfg, tailor_progress_fn cb,
+                         void *user, tailor_net **student_out);
 
 /**
  * The history of the Tailor run that made `student` (by tailor_run, or tailor_net_fit_resume of a
  * Tailor run's checkpoint: then the whole run's epochs) as JSON: one object per epoch
  * with "epoch", "loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "modes" {block: mode},
- * "altered" [blocks], "hardware" {"skips": cost, "total": cost}. *json belongs to the handle and
- * stays valid until its next estimate or run call or its free. TAILOR_ERR_NOT_FOUND when the
- * handle was not made by a Tailor run.
+ * "altered" [blocks], "hardware" {"skips": cost, "total": cost}. *json belongs to the handle
+ * (rule 5). TAILOR_ERR_NOT_FOUND when the handle was not made by a Tailor run.
  */
-int tailor_net_run_history_json(tailor_net *student, const char **json);
+tailor_status tailor_net_run_history_json(tailor_net *student, const char **json);
 
 /* ==== Checkpoints ========================================================================
  *
@@ -688,14 +748,12 @@ int tailor_net_run_history_json(tailor_net *student, const char **json);
  * Loads and checks the whole checkpoint at `path`, then describes it as JSON: "library_version",
  * "checkpoint_version", "epochs", "next_epoch" (epochs before it are done), "config", "history"
  * (one object per completed epoch), "note", "train"/"val" fingerprints, "has_teacher",
- * "student_blocks" (name and mode of each block now) and more.
- * @param buf receives the JSON and a terminating NUL, or NULL with capacity 0 to ask for the length only.
- * @param capacity bytes available in buf; smaller than *length + 1 gives TAILOR_ERR_SHAPE (nothing written).
- * @param length receives the JSON's length without the NUL (may be NULL), also on TAILOR_ERR_SHAPE.
+ * "student_blocks" (name and mode of each block now) and more. *json is owned by the calling
+ * thread (rule 5).
  * @return TAILOR_OK; TAILOR_ERR_IO (missing file), TAILOR_ERR_FORMAT (truncated, damaged, not a
  *         checkpoint), TAILOR_ERR_VERSION (another checkpoint format). Thread-safe.
  */
-int tailor_checkpoint_json(const char *path, char *buf, int64_t capacity, int64_t *length);
+tailor_status tailor_checkpoint_json(const char *path, const char **json);
 
 /**
  * Resumes the run checkpointed at `checkpoint` from its next epoch to its last, writing the
@@ -709,19 +767,17 @@ int tailor_checkpoint_json(const char *path, char *buf, int64_t capacity, int64_
  * @param cb, user progress callback as for tailor_net_fit (may be NULL); non-zero cancels.
  * @param student_out receives a new handle with the trained student (and its optimiser state, for
  *        fits with keep_optimizer_state); the caller frees it with tailor_net_free. NULL unless TAILOR_OK.
+ *        Its history (tailor_net_history) is the whole run's, the epochs before the checkpoint first.
  * @param teacher_out receives a new handle with the run's teacher (caller frees), NULL when the run
  *        has none; may be NULL if not wanted. NULL unless TAILOR_OK.
- * @param history receives the whole run's epochs, those before the checkpoint first (may be NULL);
- *        history_capacity entries available. @param history_count receives their number (may be NULL),
- *        also on cancel or error.
  * @return TAILOR_OK; TAILOR_ERR_IO / TAILOR_ERR_FORMAT for a missing, truncated or damaged file;
  *         TAILOR_ERR_VERSION for a checkpoint written by another library version; TAILOR_ERR_CANCELLED
  *         when cb cancelled (the checkpoint on disk holds the last completed epoch).
  * Thread-safe for different checkpoint paths; two runs must not write the same checkpoint at once.
  */
-int tailor_net_fit_resume(const char *checkpoint, const tailor_data *train, const tailor_data *val, tailor_net *expected,
-                          tailor_progress_fn cb, void *user, tailor_net **student_out, tailor_net **teacher_out,
-                          tailor_epoch_stats *history, int64_t history_capacity, int64_t *history_count);
+tailor_status tailor_net_fit_resume(const char *checkpoint, const tailor_data *train, const tailor_data *val,
+                                    tailor_net *expected, tailor_progress_fn cb, void *user,
+                                    tailor_net **student_out, tailor_net **teacher_out);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -73,7 +73,7 @@ int main(void) {
     feclearexcept(FE_ALL_EXCEPT);
     unsigned before = control();
     double loss = NAN;
-    int st = tailor_net_train_step(net, x, N, 2, 4, 4, labels, NULL, NULL, 1, logits, N * 3, &loss);
+    tailor_status st = tailor_net_train_step(net, x, N, 2, 4, 4, labels, NULL, NULL, 1, logits, N * 3, &loss);
     CHECK(st == TAILOR_OK, "train_step on denormal inputs: %s", tailor_last_error());
     CHECK(isfinite(loss), "train_step on denormal inputs gave loss %g", loss);
     for (int i = 0; i < N * 3; i++) CHECK(isfinite(logits[i]), "logit %d is %g", i, (double)logits[i]);
@@ -110,13 +110,19 @@ int main(void) {
     tailor_train_config cfg;
     tailor_train_config_init(&cfg);
     cfg.batch_size = 2; cfg.epochs = 2; cfg.augment = 0;
-    tailor_data d;
-    memset(&d, 0, sizeof d);
-    d.size = (int64_t)sizeof d; d.x = x; d.n = N; d.channels = 2; d.height = 4; d.width = 4; d.labels = labels;
+    tailor_data d = {.size = sizeof d};
+    d.x = x; d.n = N; d.channels = 2; d.height = 4; d.width = 4; d.labels = labels;
     cb_state s = {control(), 0, 0, 0};
     int64_t epochs = 0;
-    st = tailor_net_fit(net, &d, NULL, &cfg, NULL, on_progress, &s, NULL, 0, &epochs);
-    CHECK(st == TAILOR_OK && epochs == 2, "fit on denormal inputs: %s", tailor_last_error());
+    st = tailor_net_fit(net, &d, NULL, &cfg, NULL, on_progress, &s);
+    CHECK(st == TAILOR_OK, "fit on denormal inputs: %s", tailor_last_error());
+    CHECK(tailor_net_history_count(net, &epochs) == TAILOR_OK && epochs == 2, "fit history has %lld epochs", (long long)epochs);
+    for (int64_t e = 0; e < epochs; e++) {
+        tailor_epoch_stats h = {.size = sizeof h};
+        CHECK(tailor_net_history(net, e, &h) == TAILOR_OK && h.epoch == e && isfinite(h.loss),
+              "history epoch %lld on denormal inputs: loss %g", (long long)e, h.loss);
+    }
+    CHECK(control() == s.expected, "reading the history changed the control/status word");
     CHECK(s.calls == 6, "expected 6 progress calls, got %d", s.calls);
     CHECK(s.bad_env == 0 && s.flushed == 0, "%d callback(s) ran in the library's environment", s.bad_env + s.flushed);
     CHECK(control() == s.expected, "fit changed the control/status word");

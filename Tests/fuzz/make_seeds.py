@@ -97,7 +97,7 @@ def resume(n, sample, classes, damage=0):
 
 
 def checkpoint_json(damage=0):
-    """Training op 6: tailor_checkpoint_json into a 64 KiB buffer."""
+    """Training op 6: tailor_checkpoint_json."""
     return [0, 17, 6, damage] + ([0, 40, 3] if damage == 2 else [0, 40] if damage else []) + [3, 1]
 
 

@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
     tailor_hw_config cfg;
     tailor_net *net = NULL;
     tailor_skip_cost *rows = NULL;
-    tailor_hw_totals totals;
+    tailor_hw_totals totals = {.size = sizeof totals};
     int64_t n = 0, nf = 0, i;
     int a, status = 1;
 
@@ -64,14 +64,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s MODEL [options]\n", argv[0]);
         return 2;
     }
-    if (tailor_net_load(model, &net) != TAILOR_OK && tailor_zoo_create(model, 10, NULL, 0, &net) != TAILOR_OK) {
+    if (tailor_net_load(model, &net) != TAILOR_OK && tailor_zoo_create(model, 10, 0, 0, 0, 0, &net) != TAILOR_OK) {
         fprintf(stderr, "fifo_depths: %s is neither a readable model file nor a zoo model: %s\n", model, tailor_last_error());
         return 1;
     }
-    /* First call: how many skips; second: the rows. */
-    if (tailor_net_estimate(net, &cfg, NULL, 0, &n, NULL) != TAILOR_OK) goto fail;
+    /* The estimate keeps one row per skip on the handle and gives their count; read each row. */
+    if (tailor_net_estimate(net, &cfg, &n, &totals) != TAILOR_OK) goto fail;
     rows = (tailor_skip_cost *)calloc((size_t)(n > 0 ? n : 1), sizeof *rows);
-    if (!rows || tailor_net_estimate(net, &cfg, rows, n, &n, &totals) != TAILOR_OK) goto fail;
+    if (!rows) goto fail;
+    for (i = 0; i < n; i++) {
+        rows[i].size = (int64_t)sizeof rows[i];
+        if (tailor_net_skip_cost(net, i, &rows[i]) != TAILOR_OK) goto fail;
+    }
 
     printf("%s on %s, %d bits, depth policy %s\n", model, cfg.target, cfg.bits, cfg.depth_policy ? cfg.depth_policy : "(target default)");
     printf("%-10s %-3s %-8s %-26s %-12s %6s %6s %6s %-6s %6s %7s %7s\n", "block", "#", "mode", "buffer", "stream CxHxW",
@@ -79,7 +83,7 @@ int main(int argc, char **argv) {
     for (i = 0; i < n; i++) {
         const tailor_skip_cost *r = &rows[i];
         char shape[40];
-        snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)r->shape[0], (long long)r->shape[1], (long long)r->shape[2]);
+        snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)r->channels, (long long)r->height, (long long)r->width);
         printf("%-10s %-3lld %-8s %-26s %-12s %6lld %6lld %6lld %-6s %6lld %7lld %7lld\n", r->block_name, (long long)r->index,
                mode_name(r->mode), r->buffer ? r->buffer : "-", shape, (long long)r->word_bits, (long long)r->lag_words,
                (long long)r->depth_words, memory_name(r->memory), (long long)r->cost.bram18, (long long)r->cost.lut,
@@ -93,8 +97,7 @@ int main(int argc, char **argv) {
     if (tailor_net_fifos(net, &cfg, &nf) != TAILOR_OK) goto fail;
     printf("\n%-34s %-28s %-28s %6s %6s %6s %-6s\n", "stream", "producer", "consumer", "words", "max", "depth", "memory");
     for (i = 0; i < nf; i++) {
-        tailor_fifo f;
-        f.size = (int64_t)sizeof f;
+        tailor_fifo f = {.size = sizeof f};
         if (tailor_net_fifo(net, i, &f) != TAILOR_OK) goto fail;
         if (f.is_port) continue;
         printf("%-34s %-28s %-28s %6lld %6lld %6lld %-6s\n", f.stream, f.producer, f.consumer, (long long)(f.height * f.width),
@@ -120,14 +123,13 @@ int main(int argc, char **argv) {
             if (r->buffer) json_string(f, r->buffer); else fprintf(f, "null");
             fprintf(f, ", \"shape\": [%lld, %lld, %lld], \"word_bits\": %lld, \"depth\": %lld, \"memory\": \"%s\", "
                        "\"bram18\": %lld, \"lut\": %lld, \"ff\": %lld}",
-                    (long long)r->shape[0], (long long)r->shape[1], (long long)r->shape[2], (long long)r->word_bits,
+                    (long long)r->channels, (long long)r->height, (long long)r->width, (long long)r->word_bits,
                     (long long)r->depth_words, memory_name(r->memory), (long long)r->cost.bram18, (long long)r->cost.lut,
                     (long long)r->cost.ff);
         }
         fprintf(f, "\n], \"fifos\": [");
         for (i = 0; i < nf; i++) {
-            tailor_fifo q;
-            q.size = (int64_t)sizeof q;
+            tailor_fifo q = {.size = sizeof q};
             if (tailor_net_fifo(net, i, &q) != TAILOR_OK) break;
             fprintf(f, "%s\n  {\"stream\": ", i ? "," : "");
             json_string(f, q.stream);

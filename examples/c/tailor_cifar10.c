@@ -21,7 +21,8 @@
 #define IMAGE (3 * 32 * 32)
 
 /* Reads the named batch files of DIR into one buffer, at most `limit` images. */
-static int read_batches(const char *dir, const char *const *files, int nfiles, int64_t limit, float **x, int64_t **y, int64_t *n) {
+static tailor_status read_batches(const char *dir, const char *const *files, int nfiles, int64_t limit, float **x, int64_t **y,
+                                  int64_t *n) {
     char path[4096];
     int f;
     *n = 0;
@@ -32,7 +33,7 @@ static int read_batches(const char *dir, const char *const *files, int nfiles, i
         int64_t records = 0, got = 0;
         float *bx;
         int64_t *by;
-        int status;
+        tailor_status status;
         snprintf(path, sizeof path, "%s/%s", dir, files[f]);
         if ((status = tailor_cifar10_read(path, NULL, NULL, 0, &records)) != TAILOR_OK) return status;
         bx = (float *)malloc((size_t)records * IMAGE * sizeof(float));
@@ -61,13 +62,14 @@ static int on_progress(const tailor_progress *p, void *user) {
 }
 
 /* Design totals on hls4ml at 16 bits: Vivado backend, `policy` depths. */
-static int design(tailor_net *net, const char *policy, tailor_hw_totals *t) {
+static tailor_status design(tailor_net *net, const char *policy, tailor_hw_totals *t) {
     tailor_hw_config cfg;
     int64_t n = 0;
-    int status = tailor_hw_config_init(&cfg);
+    tailor_status status = tailor_hw_config_init(&cfg);
     cfg.backend = "vivado";
     cfg.depth_policy = policy;
-    return status != TAILOR_OK ? status : tailor_net_estimate(net, &cfg, NULL, 0, &n, t);
+    t->size = (int64_t)sizeof *t; /* an output struct (rule 2) */
+    return status != TAILOR_OK ? status : tailor_net_estimate(net, &cfg, &n, t);
 }
 
 static void row(const char *label, double acc, double acc0, const tailor_hw_totals *t, const tailor_hw_totals *t0) {
@@ -86,7 +88,7 @@ int main(int argc, char **argv) {
     float *xtr = NULL, *xte = NULL, mean[3], std[3];
     int64_t *ytr = NULL, *yte = NULL, nh = 0;
     tailor_net *teacher = NULL, *student = NULL;
-    tailor_data train, test;
+    tailor_data train = {.size = sizeof train}, test;
     tailor_run_config run;
     tailor_hw_totals t_opt, t_def, s_opt, s_def;
     double acc_t = 0, acc_s = 0;
@@ -125,8 +127,7 @@ int main(int argc, char **argv) {
         mean[c] = (float)(s / (ntr * 1024.0));
         std[c] = (float)sqrt(ss / (ntr * 1024.0) - (double)mean[c] * mean[c]);
     }
-    memset(&train, 0, sizeof train);
-    train.size = (int64_t)sizeof train; train.x = xtr; train.n = ntr; train.channels = 3; train.height = 32; train.width = 32;
+    train.x = xtr; train.n = ntr; train.channels = 3; train.height = 32; train.width = 32;
     train.labels = ytr; train.mean = mean; train.std = std;
     test = train;
     test.x = xte; test.n = nte; test.labels = yte;
@@ -136,10 +137,10 @@ int main(int argc, char **argv) {
         printf("teacher: %s\n", teacher_path);
     } else {
         tailor_train_config cfg;
-        if (tailor_zoo_create("resnet8", 10, NULL, 0, &teacher) != TAILOR_OK || tailor_train_config_init(&cfg) != TAILOR_OK) goto fail;
+        if (tailor_zoo_create("resnet8", 10, 0, 0, 0, 0, &teacher) != TAILOR_OK || tailor_train_config_init(&cfg) != TAILOR_OK) goto fail;
         cfg.epochs = teacher_epochs; cfg.lr = 0.2; cfg.schedule = TAILOR_SCHED_ONECYCLE;
         printf("teacher: ResNet-8, %lld epochs, one-cycle to lr 0.2\n", (long long)teacher_epochs);
-        if (tailor_net_fit(teacher, &train, &test, &cfg, NULL, on_progress, (void *)"teacher", NULL, 0, NULL) != TAILOR_OK) goto fail;
+        if (tailor_net_fit(teacher, &train, &test, &cfg, NULL, on_progress, (void *)"teacher") != TAILOR_OK) goto fail;
     }
     if (tailor_net_evaluate(teacher, &test, NULL, &acc_t) != TAILOR_OK) goto fail;
 
@@ -149,7 +150,9 @@ int main(int argc, char **argv) {
     run.every = every;
     printf("%s: one block every %lld epoch(s), KD from the teacher\n", !strcmp(algorithm, "remove") ? "SkipRemover" : "SkipShortener",
            (long long)every);
-    if (tailor_run(teacher, &train, &test, &run, NULL, on_progress, (void *)"student", &student, NULL, 0, &nh) != TAILOR_OK) goto fail;
+    if (tailor_run(teacher, &train, &test, &run, NULL, on_progress, (void *)"student", &student) != TAILOR_OK) goto fail;
+    /* The run's history stays on the student (rule 4). */
+    if (tailor_net_history_count(student, &nh) != TAILOR_OK) goto fail;
     if (tailor_net_evaluate(student, &test, NULL, &acc_s) != TAILOR_OK) goto fail;
     if (design(teacher, "optimized", &t_opt) != TAILOR_OK || design(teacher, "default", &t_def) != TAILOR_OK ||
         design(student, "optimized", &s_opt) != TAILOR_OK || design(student, "default", &s_def) != TAILOR_OK) goto fail;

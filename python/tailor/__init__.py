@@ -14,7 +14,7 @@ from .training import checkpoint_info
 from .plan import Plan, plan
 from . import plot
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def from_torch(model, input_shape, seed: int = 0) -> Network:

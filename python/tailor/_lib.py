@@ -16,7 +16,7 @@ import sys
 from ctypes import POINTER, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t, c_uint64, c_void_p
 
 #: The TAILOR_ABI_VERSION this package was written against.
-EXPECTED_ABI_VERSION = 1
+EXPECTED_ABI_VERSION = 2
 
 _LIBNAME = "libtailor.so"
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -33,16 +33,25 @@ class TailorError(RuntimeError):
         self.status_name = status_name
 
 
-# ---- C structs (layouts must match include/tailor.h) ----------------------------------------
+NetPtr = c_void_p  # tailor_net *
+_i64p = POINTER(c_int64)
+_f32p = POINTER(ctypes.c_float)
+
+
+# ---- C structs (layouts must match include/tailor.h; tests/test_abi.py compares every sizeof) ----
+#
+# ABI 2, rule 2: every struct begins with `int64_t size`. Output structs (the library writes at
+# most `size` bytes) are made with :func:`out_struct`, which sets it; input structs (configs,
+# data) are filled by the library's *_defaults functions or get `size` set by their builder.
 
 class NodeInfo(ctypes.Structure):
-    """``tailor_node_info``."""
+    """``tailor_node_info`` (output struct; inputs through ``tailor_net_node_input``)."""
     _fields_ = [
+        ("size", c_int64),
         ("name", c_char_p),
         ("op", c_char_p),
         ("num_inputs", c_int64),
-        ("inputs", c_char_p * 2),
-        ("shape", c_int64 * 3),
+        ("channels", c_int64), ("height", c_int64), ("width", c_int64),
         ("out_channels", c_int64),
         ("kernel", c_int64),
         ("stride", c_int64),
@@ -53,8 +62,9 @@ class NodeInfo(ctypes.Structure):
 
 
 class SkipInfo(ctypes.Structure):
-    """``tailor_skip_info``."""
+    """``tailor_skip_info`` (output struct; spans through ``tailor_net_skip_span``)."""
     _fields_ = [
+        ("size", c_int64),
         ("block", c_int64),
         ("block_name", c_char_p),
         ("index", c_int64),
@@ -64,13 +74,23 @@ class SkipInfo(ctypes.Structure):
         ("join", c_char_p),
         ("projection", c_char_p),
         ("num_spans", c_int64),
-        ("spans", c_char_p * 8),
-        ("shape", c_int64 * 3),
+        ("channels", c_int64), ("height", c_int64), ("width", c_int64),
+    ]
+
+
+class ParamInfo(ctypes.Structure):
+    """``tailor_param_info`` (output struct; dims through ``tailor_net_param_dim``)."""
+    _fields_ = [
+        ("size", c_int64),
+        ("name", c_char_p),
+        ("ndim", c_int64),
+        ("count", c_int64),
+        ("is_integer", c_int32),
     ]
 
 
 class HwConfig(ctypes.Structure):
-    """``tailor_hw_config``."""
+    """``tailor_hw_config`` (input struct; filled by ``tailor_hw_config_defaults``)."""
     _fields_ = [
         ("size", c_int64),
         ("target", c_char_p),
@@ -91,18 +111,18 @@ class HwConfig(ctypes.Structure):
 
 
 class RunConfig(ctypes.Structure):
-    """``tailor_run_config``."""
+    """``tailor_run_config`` (input struct; filled by ``tailor_run_config_defaults``)."""
     _fields_ = [("size", c_int64), ("algorithm", c_char_p), ("every", c_int64), ("epochs", c_int64),
-                ("blocks", ctypes.c_void_p), ("num_blocks", c_int64), ("hardware", ctypes.c_void_p)]
+                ("blocks", _i64p), ("num_blocks", c_int64), ("hardware", POINTER(HwConfig))]
 
 
 class HwCost(ctypes.Structure):
-    """``tailor_hw_cost``."""
+    """``tailor_hw_cost`` (a plain record: no size)."""
     _fields_ = [(f, c_int64) for f in ("bram18", "uram", "lut", "ff", "dsp", "bytes")]
 
 
 class Fifo(ctypes.Structure):
-    """``tailor_fifo``."""
+    """``tailor_fifo`` (output struct)."""
     _fields_ = [
         ("size", c_int64), ("stream", c_char_p), ("producer", c_char_p), ("consumer", c_char_p), ("role", c_char_p),
         ("block", c_int64), ("channels", c_int64), ("height", c_int64), ("width", c_int64), ("bits", c_int64),
@@ -112,15 +132,16 @@ class Fifo(ctypes.Structure):
 
 
 class SkipCost(ctypes.Structure):
-    """``tailor_skip_cost``."""
+    """``tailor_skip_cost`` (output struct; read with ``tailor_net_skip_cost``)."""
     _fields_ = [
+        ("size", c_int64),
         ("block", c_int64),
         ("block_name", c_char_p),
         ("index", c_int64),
         ("mode", c_int32),
         ("memory", c_int32),
         ("buffer", c_char_p),
-        ("shape", c_int64 * 3),
+        ("channels", c_int64), ("height", c_int64), ("width", c_int64),
         ("word_bits", c_int64),
         ("lag_words", c_int64),
         ("depth_words", c_int64),
@@ -130,15 +151,20 @@ class SkipCost(ctypes.Structure):
 
 
 class HwTotals(ctypes.Structure):
-    """``tailor_hw_totals``."""
-    _fields_ = [("skips", HwCost), ("rest", HwCost), ("total", HwCost), ("macs", c_int64), ("latency_us", c_double)]
+    """``tailor_hw_totals`` (output struct)."""
+    _fields_ = [("size", c_int64), ("skips", HwCost), ("rest", HwCost), ("total", HwCost), ("macs", c_int64),
+                ("latency_us", c_double)]
 
 
-NetPtr = c_void_p  # tailor_net *
-_i64p = POINTER(c_int64)
-_f32p = POINTER(ctypes.c_float)
+def out_struct(cls):
+    """A zeroed output struct of type `cls` with ``size`` = sizeof, ready for the library to fill."""
+    obj = cls()
+    obj.size = ctypes.sizeof(cls)
+    return obj
 
-# name: (restype, argtypes, C prototype). `check` is applied by callers for status returns.
+
+# name: (restype, argtypes); the C prototype from include/tailor.h is in the comment above each.
+# Every tailor_status is a C int (c_int); `_check` is applied by callers for status returns.
 _PROTOTYPES = {
     # const char *tailor_last_error(void);
     "tailor_last_error": (c_char_p, []),
@@ -148,107 +174,120 @@ _PROTOTYPES = {
     "tailor_version": (c_char_p, []),
     # int tailor_abi_version(void);
     "tailor_abi_version": (c_int, []),
-    # int tailor_cifar10_read(const char *path, float *x, int64_t *labels, int64_t capacity, int64_t *n);
+    # tailor_status tailor_cifar10_read(const char *path, float *x, int64_t *labels, int64_t capacity, int64_t *n);
     "tailor_cifar10_read": (c_int, [c_char_p, POINTER(ctypes.c_float), POINTER(c_int64), c_int64, POINTER(c_int64)]),
     # int tailor_cpu_supported(void);
     "tailor_cpu_supported": (c_int, []),
-    # int tailor_net_create(uint64_t seed, tailor_net **out);
+    # tailor_status tailor_net_create(uint64_t seed, tailor_net **out);
     "tailor_net_create": (c_int, [c_uint64, POINTER(NetPtr)]),
     # void tailor_net_free(tailor_net *net);
     "tailor_net_free": (None, [NetPtr]),
-    # int tailor_net_copy(tailor_net *net, tailor_net **out);
+    # tailor_status tailor_net_copy(tailor_net *net, tailor_net **out);
     "tailor_net_copy": (c_int, [NetPtr, POINTER(NetPtr)]),
-    # int tailor_zoo_create(const char *name, int64_t num_classes, const int64_t *input_chw,
-    #                       uint64_t seed, tailor_net **out);
-    "tailor_zoo_create": (c_int, [c_char_p, c_int64, _i64p, c_uint64, POINTER(NetPtr)]),
+    # tailor_status tailor_zoo_create(const char *name, int64_t num_classes, int64_t channels, int64_t height,
+    #                                 int64_t width, uint64_t seed, tailor_net **out);
+    "tailor_zoo_create": (c_int, [c_char_p, c_int64, c_int64, c_int64, c_int64, c_uint64, POINTER(NetPtr)]),
     # const char *tailor_zoo_names(void);
     "tailor_zoo_names": (c_char_p, []),
-    # int tailor_net_add_input(tailor_net *net, const char *name, int64_t channels, int64_t height,
-    #                          int64_t width, int64_t *node_out);
+    # tailor_status tailor_net_add_input(tailor_net *net, const char *name, int64_t channels, int64_t height,
+    #                                    int64_t width, int64_t *node_out);
     "tailor_net_add_input": (c_int, [NetPtr, c_char_p, c_int64, c_int64, c_int64, _i64p]),
-    # int tailor_net_add_conv2d(tailor_net *net, const char *name, const char *input, int64_t out_channels,
-    #                           int64_t kernel, int64_t stride, int64_t padding, int bias, int64_t *node_out);
+    # tailor_status tailor_net_add_conv2d(tailor_net *net, const char *name, const char *input,
+    #                                     int64_t out_channels, int64_t kernel, int64_t stride, int64_t padding,
+    #                                     int bias, int64_t *node_out);
     "tailor_net_add_conv2d": (c_int, [NetPtr, c_char_p, c_char_p, c_int64, c_int64, c_int64, c_int64, c_int, _i64p]),
-    # int tailor_net_add_batchnorm(tailor_net *net, const char *name, const char *input, double eps,
-    #                              double momentum, int64_t *node_out);
+    # tailor_status tailor_net_add_batchnorm(tailor_net *net, const char *name, const char *input, double eps,
+    #                                        double momentum, int64_t *node_out);
     "tailor_net_add_batchnorm": (c_int, [NetPtr, c_char_p, c_char_p, c_double, c_double, _i64p]),
-    # int tailor_net_add_relu(tailor_net *net, const char *name, const char *input, int64_t *node_out);
+    # tailor_status tailor_net_add_relu(tailor_net *net, const char *name, const char *input, int64_t *node_out);
     "tailor_net_add_relu": (c_int, [NetPtr, c_char_p, c_char_p, _i64p]),
-    # int tailor_net_add_add(tailor_net *net, const char *name, const char *a, const char *b, int64_t *node_out);
+    # tailor_status tailor_net_add_add(tailor_net *net, const char *name, const char *a, const char *b,
+    #                                  int64_t *node_out);
     "tailor_net_add_add": (c_int, [NetPtr, c_char_p, c_char_p, c_char_p, _i64p]),
-    # int tailor_net_add_pool(tailor_net *net, const char *name, const char *input, int kind, int64_t kernel,
-    #                         int64_t stride, int64_t padding, int64_t *node_out);
+    # tailor_status tailor_net_add_pool(tailor_net *net, const char *name, const char *input, int kind,
+    #                                   int64_t kernel, int64_t stride, int64_t padding, int64_t *node_out);
     "tailor_net_add_pool": (c_int, [NetPtr, c_char_p, c_char_p, c_int, c_int64, c_int64, c_int64, _i64p]),
-    # int tailor_net_add_global_avgpool(tailor_net *net, const char *name, const char *input, int64_t *node_out);
+    # tailor_status tailor_net_add_global_avgpool(tailor_net *net, const char *name, const char *input,
+    #                                             int64_t *node_out);
     "tailor_net_add_global_avgpool": (c_int, [NetPtr, c_char_p, c_char_p, _i64p]),
-    # int tailor_net_add_flatten(tailor_net *net, const char *name, const char *input, int64_t *node_out);
+    # tailor_status tailor_net_add_flatten(tailor_net *net, const char *name, const char *input, int64_t *node_out);
     "tailor_net_add_flatten": (c_int, [NetPtr, c_char_p, c_char_p, _i64p]),
-    # int tailor_net_add_dense(tailor_net *net, const char *name, const char *input, int64_t out_features,
-    #                          int bias, int64_t *node_out);
+    # tailor_status tailor_net_add_dense(tailor_net *net, const char *name, const char *input, int64_t out_features,
+    #                                    int bias, int64_t *node_out);
     "tailor_net_add_dense": (c_int, [NetPtr, c_char_p, c_char_p, c_int64, c_int, _i64p]),
-    # int tailor_net_skip_span(tailor_net *net, int64_t index, int64_t k, const char **name);
-    "tailor_net_skip_span": (c_int, [NetPtr, c_int64, c_int64, POINTER(c_char_p)]),
-    # int tailor_net_set_output(tailor_net *net, const char *name);
+    # tailor_status tailor_net_set_output(tailor_net *net, const char *name);
     "tailor_net_set_output": (c_int, [NetPtr, c_char_p]),
-    # int tailor_net_node_count(tailor_net *net, int64_t *count);
+    # tailor_status tailor_net_node_count(tailor_net *net, int64_t *count);
     "tailor_net_node_count": (c_int, [NetPtr, _i64p]),
-    # int tailor_net_node_info(tailor_net *net, int64_t index, tailor_node_info *out);
+    # tailor_status tailor_net_node_info(tailor_net *net, int64_t index, tailor_node_info *out);
     "tailor_net_node_info": (c_int, [NetPtr, c_int64, POINTER(NodeInfo)]),
-    # int tailor_net_io_shape(tailor_net *net, int64_t input_chw[3], int64_t *num_outputs);
-    "tailor_net_io_shape": (c_int, [NetPtr, _i64p, _i64p]),
-    # int tailor_net_block_count(tailor_net *net, int64_t *count);
+    # tailor_status tailor_net_node_input(tailor_net *net, int64_t index, int64_t k, const char **name);
+    "tailor_net_node_input": (c_int, [NetPtr, c_int64, c_int64, POINTER(c_char_p)]),
+    # tailor_status tailor_net_io_shape(tailor_net *net, int64_t *channels, int64_t *height, int64_t *width,
+    #                                   int64_t *num_outputs);
+    "tailor_net_io_shape": (c_int, [NetPtr, _i64p, _i64p, _i64p, _i64p]),
+    # tailor_status tailor_net_block_count(tailor_net *net, int64_t *count);
     "tailor_net_block_count": (c_int, [NetPtr, _i64p]),
-    # int tailor_net_block_info(tailor_net *net, int64_t index, const char **name, int32_t *kind, int32_t *mode);
+    # tailor_status tailor_net_block_info(tailor_net *net, int64_t index, const char **name, int32_t *kind,
+    #                                     int32_t *mode);
     "tailor_net_block_info": (c_int, [NetPtr, c_int64, POINTER(c_char_p), POINTER(c_int32), POINTER(c_int32)]),
-    # int tailor_net_set_block_mode(tailor_net *net, int64_t block, int32_t mode);
+    # tailor_status tailor_net_set_block_mode(tailor_net *net, int64_t block, int32_t mode);
     "tailor_net_set_block_mode": (c_int, [NetPtr, c_int64, c_int32]),
-    # int tailor_net_skip_count(tailor_net *net, int64_t *count);
+    # tailor_status tailor_net_skip_count(tailor_net *net, int64_t *count);
     "tailor_net_skip_count": (c_int, [NetPtr, _i64p]),
-    # int tailor_net_skip_info(tailor_net *net, int64_t index, tailor_skip_info *out);
+    # tailor_status tailor_net_skip_info(tailor_net *net, int64_t index, tailor_skip_info *out);
     "tailor_net_skip_info": (c_int, [NetPtr, c_int64, POINTER(SkipInfo)]),
-    # int tailor_net_param_count(tailor_net *net, int64_t *count);
+    # tailor_status tailor_net_skip_span(tailor_net *net, int64_t index, int64_t k, const char **name);
+    "tailor_net_skip_span": (c_int, [NetPtr, c_int64, c_int64, POINTER(c_char_p)]),
+    # tailor_status tailor_net_param_count(tailor_net *net, int64_t *count);
     "tailor_net_param_count": (c_int, [NetPtr, _i64p]),
-    # int tailor_net_node_index(tailor_net *net, const char *name, int64_t *index);  (and block, param)
+    # tailor_status tailor_net_node_index(tailor_net *net, const char *name, int64_t *index);
     "tailor_net_node_index": (c_int, [NetPtr, c_char_p, _i64p]),
+    # tailor_status tailor_net_block_index(tailor_net *net, const char *name, int64_t *index);
     "tailor_net_block_index": (c_int, [NetPtr, c_char_p, _i64p]),
+    # tailor_status tailor_net_param_index(tailor_net *net, const char *name, int64_t *index);
     "tailor_net_param_index": (c_int, [NetPtr, c_char_p, _i64p]),
-    # int tailor_net_param_info(tailor_net *net, int64_t index, const char **name, int64_t *ndim,
-    #                           int64_t dims[4], int32_t *is_integer);
-    "tailor_net_param_info": (c_int, [NetPtr, c_int64, POINTER(c_char_p), _i64p, _i64p, POINTER(c_int32)]),
-    # int tailor_net_get_param(tailor_net *net, const char *name, float *out, int64_t count);
+    # tailor_status tailor_net_param_info(tailor_net *net, int64_t index, tailor_param_info *out);
+    "tailor_net_param_info": (c_int, [NetPtr, c_int64, POINTER(ParamInfo)]),
+    # tailor_status tailor_net_param_dim(tailor_net *net, int64_t index, int64_t k, int64_t *dim);
+    "tailor_net_param_dim": (c_int, [NetPtr, c_int64, c_int64, _i64p]),
+    # tailor_status tailor_net_get_param(tailor_net *net, const char *name, float *out, int64_t count);
     "tailor_net_get_param": (c_int, [NetPtr, c_char_p, _f32p, c_int64]),
-    # int tailor_net_set_param(tailor_net *net, const char *name, const float *data, int64_t ndim,
-    #                          const int64_t *dims);
+    # tailor_status tailor_net_set_param(tailor_net *net, const char *name, const float *data, int64_t ndim,
+    #                                    const int64_t *dims);
     "tailor_net_set_param": (c_int, [NetPtr, c_char_p, _f32p, c_int64, _i64p]),
-    # int tailor_net_save(tailor_net *net, const char *path);
+    # tailor_status tailor_net_save(tailor_net *net, const char *path);
     "tailor_net_save": (c_int, [NetPtr, c_char_p]),
-    # int tailor_net_load(const char *path, tailor_net **out);
+    # tailor_status tailor_net_load(const char *path, tailor_net **out);
     "tailor_net_load": (c_int, [c_char_p, POINTER(NetPtr)]),
-    # int tailor_net_load_buffer(const void *data, size_t size, tailor_net **out);
+    # tailor_status tailor_net_load_buffer(const void *data, size_t size, tailor_net **out);
     "tailor_net_load_buffer": (c_int, [c_void_p, c_size_t, POINTER(NetPtr)]),
-    # int tailor_net_describe(tailor_net *net, const char **json);
+    # tailor_status tailor_net_describe(tailor_net *net, const char **json);
     "tailor_net_describe": (c_int, [NetPtr, POINTER(c_char_p)]),
-    # int tailor_net_predict(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height,
-    #                        int64_t width, float *out, int64_t out_count);
+    # tailor_status tailor_net_predict(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height,
+    #                                  int64_t width, float *out, int64_t out_count);
     "tailor_net_predict": (c_int, [NetPtr, _f32p, c_int64, c_int64, c_int64, c_int64, _f32p, c_int64]),
-    # int tailor_hw_config_init_2(tailor_hw_config *cfg, int64_t size);
-    "tailor_hw_config_init_2": (c_int, [POINTER(HwConfig), c_int64]),
-    # int tailor_net_fifos(tailor_net *net, const tailor_hw_config *cfg, int64_t *count);
-    "tailor_net_fifos": (c_int, [NetPtr, POINTER(HwConfig), POINTER(c_int64)]),
-    # int tailor_net_fifo(tailor_net *net, int64_t index, tailor_fifo *out);
-    "tailor_net_fifo": (c_int, [NetPtr, c_int64, POINTER(Fifo)]),
-    # int tailor_dataflow_simulate_json(const char *design_json, char *buf, int64_t capacity, int64_t *needed);
-    "tailor_dataflow_simulate_json": (c_int, [c_char_p, ctypes.c_char_p, c_int64, POINTER(c_int64)]),
-    # int tailor_net_estimate(tailor_net *net, const tailor_hw_config *cfg, tailor_skip_cost *rows,
-    #                         int64_t capacity, int64_t *count, tailor_hw_totals *totals);
-    "tailor_net_estimate": (c_int, [NetPtr, POINTER(HwConfig), POINTER(SkipCost), c_int64, _i64p, POINTER(HwTotals)]),
-    # int tailor_net_estimate_json(tailor_net *net, const tailor_hw_config *cfg, const char **json);
+    # tailor_status tailor_hw_config_defaults(tailor_hw_config *cfg, int64_t size);
+    "tailor_hw_config_defaults": (c_int, [POINTER(HwConfig), c_int64]),
+    # tailor_status tailor_net_estimate(tailor_net *net, const tailor_hw_config *cfg, int64_t *count,
+    #                                   tailor_hw_totals *totals);
+    "tailor_net_estimate": (c_int, [NetPtr, POINTER(HwConfig), _i64p, POINTER(HwTotals)]),
+    # tailor_status tailor_net_skip_cost(tailor_net *net, int64_t index, tailor_skip_cost *out);
+    "tailor_net_skip_cost": (c_int, [NetPtr, c_int64, POINTER(SkipCost)]),
+    # tailor_status tailor_net_estimate_json(tailor_net *net, const tailor_hw_config *cfg, const char **json);
     "tailor_net_estimate_json": (c_int, [NetPtr, POINTER(HwConfig), POINTER(c_char_p)]),
-    # int tailor_net_compare_json(tailor_net *before, tailor_net *after, const tailor_hw_config *cfg,
-    #                             const char **json);
+    # tailor_status tailor_net_compare_json(tailor_net *before, tailor_net *after, const tailor_hw_config *cfg,
+    #                                       const char **json);
     "tailor_net_compare_json": (c_int, [NetPtr, NetPtr, POINTER(HwConfig), POINTER(c_char_p)]),
-    # int tailor_plan_modes(tailor_net *net, const char *algorithm, const int64_t *blocks, int64_t num_blocks,
-    #                       int64_t every, int64_t epochs, int32_t *modes, int64_t capacity, int64_t *epochs_out);
+    # tailor_status tailor_net_fifos(tailor_net *net, const tailor_hw_config *cfg, int64_t *count);
+    "tailor_net_fifos": (c_int, [NetPtr, POINTER(HwConfig), _i64p]),
+    # tailor_status tailor_net_fifo(tailor_net *net, int64_t index, tailor_fifo *out);
+    "tailor_net_fifo": (c_int, [NetPtr, c_int64, POINTER(Fifo)]),
+    # tailor_status tailor_dataflow_simulate_json(const char *design_json, const char **json);
+    "tailor_dataflow_simulate_json": (c_int, [c_char_p, POINTER(c_char_p)]),
+    # tailor_status tailor_plan_modes(tailor_net *net, const char *algorithm, const int64_t *blocks,
+    #                                 int64_t num_blocks, int64_t every, int64_t epochs, int32_t *modes,
+    #                                 int64_t capacity, int64_t *epochs_out);
     "tailor_plan_modes": (c_int, [NetPtr, c_char_p, _i64p, c_int64, c_int64, c_int64, POINTER(c_int32), c_int64, _i64p]),
 }
 
@@ -318,12 +357,19 @@ def load_library() -> ctypes.CDLL:
         if cpu_ok is not None and not cpu_ok():
             raise TailorError(f"{path} was built for AVX2/FMA, which this CPU lacks; rebuild it here "
                               "(`make lib`, or `TAILOR_CPU=x86-64 make lib` for a portable build)")
+        # The ABI first: a library of another ABI also lacks (or has other) symbols, and the
+        # version mismatch is the message that says what to do.
+        if getattr(lib, "tailor_abi_version", None) is not None:
+            lib.tailor_abi_version.restype, lib.tailor_abi_version.argtypes = c_int, []
+            check_abi(lib, path)
+        else:
+            tried.append(f"{path} (no tailor_abi_version: not libtailor)")
+            continue
         try:
             _declare(lib)
         except AttributeError as e:
             tried.append(f"{path} (missing symbol: {e})")
             continue
-        check_abi(lib, path)
         lib._tailor_path = path
         return lib
     raise TailorError("could not load libtailor; tried:\n  " + "\n  ".join(tried)
@@ -384,8 +430,13 @@ def version() -> str:
 
 # ---- Training (include/tailor.h, "Training" section) ------------------------------------------
 
+class ModeSwitch(ctypes.Structure):
+    """``tailor_mode_switch`` (a plain record: no size)."""
+    _fields_ = [("epoch", c_int64), ("block", c_int64), ("mode", c_int32)]
+
+
 class TrainConfig(ctypes.Structure):
-    """``tailor_train_config`` (versioned: ``size`` = sizeof)."""
+    """``tailor_train_config`` (input struct; filled by ``tailor_train_config_defaults``)."""
     _fields_ = [
         ("size", c_int64),
         ("optimizer", c_int32), ("nesterov", c_int32),
@@ -402,18 +453,13 @@ class TrainConfig(ctypes.Structure):
         ("crop_padding", c_int64),
         ("drop_last", c_int32), ("keep_optimizer_state", c_int32),
         ("seed", c_uint64),
-        ("mode_switches", c_void_p), ("num_mode_switches", c_int64),
+        ("mode_switches", POINTER(ModeSwitch)), ("num_mode_switches", c_int64),
         ("checkpoint_path", c_char_p), ("checkpoint_note", c_char_p),
     ]
 
 
-class ModeSwitch(ctypes.Structure):
-    """``tailor_mode_switch``."""
-    _fields_ = [("epoch", c_int64), ("block", c_int64), ("mode", c_int32)]
-
-
 class Data(ctypes.Structure):
-    """``tailor_data`` (versioned: ``size`` = sizeof)."""
+    """``tailor_data`` (input struct: set ``size`` = sizeof, then the fields)."""
     _fields_ = [
         ("size", c_int64),
         ("x", _f32p),
@@ -424,7 +470,8 @@ class Data(ctypes.Structure):
 
 
 class Progress(ctypes.Structure):
-    """``tailor_progress``."""
+    """``tailor_progress`` (passed by the library with the library's ``size``: a field is valid
+    only if ``size`` covers it, see :func:`progress_field`)."""
     _fields_ = [
         ("size", c_int64),
         ("epoch", c_int64), ("epochs", c_int64),
@@ -436,9 +483,17 @@ class Progress(ctypes.Structure):
     ]
 
 
+def progress_field(p: Progress, name: str, default=None):
+    """Field `name` of a library-passed ``tailor_progress``, or `default` when the library's
+    struct (``p.size`` bytes) ends before it."""
+    f = getattr(Progress, name)
+    return getattr(p, name) if p.size >= f.offset + f.size else default
+
+
 class EpochStats(ctypes.Structure):
-    """``tailor_epoch_stats``."""
+    """``tailor_epoch_stats`` (output struct; read with ``tailor_net_history``)."""
     _fields_ = [
+        ("size", c_int64),
         ("epoch", c_int64),
         ("loss", c_double), ("train_accuracy", c_double),
         ("val_loss", c_double), ("val_accuracy", c_double),
@@ -450,42 +505,68 @@ class EpochStats(ctypes.Structure):
 ProgressFn = ctypes.CFUNCTYPE(c_int, POINTER(Progress), c_void_p)
 
 _PROTOTYPES.update({
-    # int tailor_train_config_init(tailor_train_config *cfg);   (first release: fills fields through num_mode_switches)
-    "tailor_train_config_init": (c_int, [POINTER(TrainConfig)]),
-    # int tailor_train_config_init_2(tailor_train_config *cfg, int64_t size);
-    "tailor_train_config_init_2": (c_int, [POINTER(TrainConfig), c_int64]),
-    # int tailor_net_train_step(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height,
-    #                           int64_t width, const int64_t *labels, const float *teacher_logits,
-    #                           const tailor_train_config *cfg, int update, float *logits_out,
-    #                           int64_t logits_count, double *loss_out);
+    # tailor_status tailor_train_config_defaults(tailor_train_config *cfg, int64_t size);
+    "tailor_train_config_defaults": (c_int, [POINTER(TrainConfig), c_int64]),
+    # tailor_status tailor_net_train_step(tailor_net *net, const float *x, int64_t n, int64_t channels,
+    #                                     int64_t height, int64_t width, const int64_t *labels,
+    #                                     const float *teacher_logits, const tailor_train_config *cfg, int update,
+    #                                     float *logits_out, int64_t logits_count, double *loss_out);
     "tailor_net_train_step": (c_int, [NetPtr, _f32p, c_int64, c_int64, c_int64, c_int64, _i64p, _f32p,
                                       POINTER(TrainConfig), c_int, _f32p, c_int64, POINTER(c_double)]),
-    # int tailor_net_grad(tailor_net *net, const char *name, float *out, int64_t count);
+    # tailor_status tailor_net_grad(tailor_net *net, const char *name, float *out, int64_t count);
     "tailor_net_grad": (c_int, [NetPtr, c_char_p, _f32p, c_int64]),
-    # int tailor_net_train_reset(tailor_net *net);
+    # tailor_status tailor_net_train_reset(tailor_net *net);
     "tailor_net_train_reset": (c_int, [NetPtr]),
-    # int tailor_net_fit(tailor_net *net, const tailor_data *train, const tailor_data *val,
-    #                    const tailor_train_config *cfg, tailor_net *teacher, tailor_progress_fn cb, void *user,
-    #                    tailor_epoch_stats *history, int64_t history_capacity, int64_t *history_count);
-    # int tailor_run_config_init_2(tailor_run_config *cfg, int64_t size);
-    "tailor_run_config_init_2": (c_int, [POINTER(RunConfig), c_int64]),
-    # int tailor_run(tailor_net *teacher, const tailor_data *train, const tailor_data *val, const tailor_run_config *run,
-    #                const tailor_train_config *cfg, tailor_progress_fn cb, void *user, tailor_net **student_out,
-    #                tailor_epoch_stats *history, int64_t history_capacity, int64_t *history_count);
-    "tailor_run": (c_int, [NetPtr, POINTER(Data), POINTER(Data), POINTER(RunConfig), POINTER(TrainConfig), ProgressFn,
-                           c_void_p, POINTER(NetPtr), POINTER(EpochStats), c_int64, POINTER(c_int64)]),
-    # int tailor_net_run_history_json(tailor_net *student, const char **json);
-    "tailor_net_run_history_json": (c_int, [NetPtr, POINTER(c_char_p)]),
+    # tailor_status tailor_net_fit(tailor_net *net, const tailor_data *train, const tailor_data *val,
+    #                              const tailor_train_config *cfg, tailor_net *teacher, tailor_progress_fn cb,
+    #                              void *user);
     "tailor_net_fit": (c_int, [NetPtr, POINTER(Data), POINTER(Data), POINTER(TrainConfig), NetPtr, ProgressFn,
-                               c_void_p, POINTER(EpochStats), c_int64, _i64p]),
-    # int tailor_net_evaluate(tailor_net *net, const tailor_data *data, double *loss, double *accuracy);
+                               c_void_p]),
+    # tailor_status tailor_net_history_count(tailor_net *net, int64_t *count);
+    "tailor_net_history_count": (c_int, [NetPtr, _i64p]),
+    # tailor_status tailor_net_history(tailor_net *net, int64_t index, tailor_epoch_stats *out);
+    "tailor_net_history": (c_int, [NetPtr, c_int64, POINTER(EpochStats)]),
+    # tailor_status tailor_net_evaluate(tailor_net *net, const tailor_data *data, double *loss, double *accuracy);
     "tailor_net_evaluate": (c_int, [NetPtr, POINTER(Data), POINTER(c_double), POINTER(c_double)]),
-    # int tailor_checkpoint_json(const char *path, char *buf, int64_t capacity, int64_t *length);
-    "tailor_checkpoint_json": (c_int, [c_char_p, ctypes.c_char_p, c_int64, _i64p]),
-    # int tailor_net_fit_resume(const char *checkpoint, const tailor_data *train, const tailor_data *val,
-    #                           tailor_net *expected, tailor_progress_fn cb, void *user, tailor_net **student_out,
-    #                           tailor_net **teacher_out, tailor_epoch_stats *history, int64_t history_capacity,
-    #                           int64_t *history_count);
+    # tailor_status tailor_run_config_defaults(tailor_run_config *cfg, int64_t size);
+    "tailor_run_config_defaults": (c_int, [POINTER(RunConfig), c_int64]),
+    # tailor_status tailor_run(tailor_net *teacher, const tailor_data *train, const tailor_data *val,
+    #                          const tailor_run_config *run, const tailor_train_config *cfg, tailor_progress_fn cb,
+    #                          void *user, tailor_net **student_out);
+    "tailor_run": (c_int, [NetPtr, POINTER(Data), POINTER(Data), POINTER(RunConfig), POINTER(TrainConfig), ProgressFn,
+                           c_void_p, POINTER(NetPtr)]),
+    # tailor_status tailor_net_run_history_json(tailor_net *student, const char **json);
+    "tailor_net_run_history_json": (c_int, [NetPtr, POINTER(c_char_p)]),
+    # tailor_status tailor_checkpoint_json(const char *path, const char **json);
+    "tailor_checkpoint_json": (c_int, [c_char_p, POINTER(c_char_p)]),
+    # tailor_status tailor_net_fit_resume(const char *checkpoint, const tailor_data *train, const tailor_data *val,
+    #                                     tailor_net *expected, tailor_progress_fn cb, void *user,
+    #                                     tailor_net **student_out, tailor_net **teacher_out);
     "tailor_net_fit_resume": (c_int, [c_char_p, POINTER(Data), POINTER(Data), NetPtr, ProgressFn, c_void_p,
-                                      POINTER(NetPtr), POINTER(NetPtr), POINTER(EpochStats), c_int64, _i64p]),
+                                      POINTER(NetPtr), POINTER(NetPtr)]),
 })
+
+
+def history(net_handle) -> list:
+    """The training history kept on a network handle (``tailor_net_history_count`` /
+    ``tailor_net_history``): one ``EpochStats`` per epoch."""
+    L = lib()
+    n = c_int64(0)
+    _check(L.tailor_net_history_count(net_handle, ctypes.byref(n)))
+    out = []
+    for i in range(n.value):
+        e = out_struct(EpochStats)
+        _check(L.tailor_net_history(net_handle, i, ctypes.byref(e)))
+        out.append(e)
+    return out
+
+
+#: Every C struct of include/tailor.h and its ctypes layout (tests/test_abi.py checks each
+#: against the header: field names and order, sizeof and offsets).
+C_STRUCTS = {
+    "tailor_node_info": NodeInfo, "tailor_skip_info": SkipInfo, "tailor_param_info": ParamInfo,
+    "tailor_hw_config": HwConfig, "tailor_hw_cost": HwCost, "tailor_skip_cost": SkipCost,
+    "tailor_hw_totals": HwTotals, "tailor_fifo": Fifo, "tailor_mode_switch": ModeSwitch,
+    "tailor_train_config": TrainConfig, "tailor_data": Data, "tailor_progress": Progress,
+    "tailor_epoch_stats": EpochStats, "tailor_run_config": RunConfig,
+}

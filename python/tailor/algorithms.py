@@ -58,11 +58,11 @@ def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | 
     altered = [net._block_index(b) for _, b, _ in schedule_plan.changes]   # in the order the plan alters them
     order = (ctypes.c_int64 * len(altered))(*altered)
     run = RunConfig()
-    _check(lib().tailor_run_config_init_2(ctypes.byref(run), ctypes.sizeof(run)))
+    _check(lib().tailor_run_config_defaults(ctypes.byref(run), ctypes.sizeof(run)))
     run.algorithm = algorithm.encode()
     run.every, run.epochs = int(every), int(schedule_plan.epochs)
-    run.blocks, run.num_blocks = ctypes.cast(order, ctypes.c_void_p), len(order)
-    run.hardware = ctypes.cast(ctypes.pointer(hw_cfg), ctypes.c_void_p)
+    run.blocks, run.num_blocks = ctypes.cast(order, ctypes.POINTER(ctypes.c_int64)), len(order)
+    run.hardware = ctypes.pointer(hw_cfg)
     cfg = training.make_config(epochs=schedule_plan.epochs, batch_size=batch_size, lr=lr, schedule=schedule,
                                loss="kd" if kd == "mse" else "hinton", kd_alpha=kd_alpha, kd_temperature=kd_temperature,
                                seed=int(seed) & (2**64 - 1), checkpoint_path=checkpoint,

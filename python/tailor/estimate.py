@@ -25,7 +25,7 @@ COST_FIELDS = (("bram18", "BRAM18"), ("uram", "URAM"), ("lut", "LUT"), ("ff", "F
 TARGETS = ("hls4ml", "finn", "pe_array")
 
 
-#: Hardware options every estimate takes, with their defaults (the library's own: tailor_hw_config_init).
+#: Hardware options every estimate takes, with their defaults (the library's own: tailor_hw_config_defaults).
 HW_OPTIONS = {"reuse_factor": 1, "depth_policy": None, "memory_policy": "auto", "precision": None, "clock_mhz": 200.0,
               "pe_count": 256, "bandwidth_gbps": 12.8, "onchip_kib": 256, "backend": None, "interface": "stream",
               "strategy": "latency", "layers": None}
@@ -40,7 +40,7 @@ def _config(target: str, bits: int, **options) -> tuple[_lib.HwConfig, list]:
     o = {**HW_OPTIONS, **options}
     lib = _lib.lib()
     cfg = _lib.HwConfig()
-    _check(lib.tailor_hw_config_init_2(ctypes.byref(cfg), ctypes.sizeof(cfg)))
+    _check(lib.tailor_hw_config_defaults(ctypes.byref(cfg), ctypes.sizeof(cfg)))
     keep = []
 
     def text(value, field):
@@ -408,8 +408,7 @@ def fifos(net, target: str = "hls4ml", bits: int = 16, **options) -> list[dict]:
     memory = ("none", "srl", "lutram", "bram", "uram", "dram")
     out = []
     for i in range(count.value):
-        f = _lib.Fifo()
-        f.size = ctypes.sizeof(f)
+        f = _lib.out_struct(_lib.Fifo)
         _check(lib.tailor_net_fifo(net._h, i, ctypes.byref(f)))
         out.append({"stream": f.stream.decode(), "producer": f.producer.decode(), "consumer": f.consumer.decode(),
                     "role": f.role.decode(), "block": None if f.block < 0 else f.block,
@@ -427,12 +426,10 @@ def simulate_design(design: Mapping[str, Any] | str) -> dict:
     would write (``tailor_dataflow_simulate_json``)."""
     text = design if isinstance(design, str) else json.dumps(design)
     lib = _lib.lib()
-    needed = ctypes.c_int64()
-    src = text.encode()
-    _check(lib.tailor_dataflow_simulate_json(src, None, 0, ctypes.byref(needed)))
-    buf = ctypes.create_string_buffer(needed.value)
-    _check(lib.tailor_dataflow_simulate_json(src, buf, needed.value, ctypes.byref(needed)))
-    return json.loads(buf.value.decode())
+    out = ctypes.c_char_p()
+    _check(lib.tailor_dataflow_simulate_json(text.encode(), ctypes.byref(out)))
+    # A per-thread string, valid until this thread's next tailor_* call: .value copies it now.
+    return json.loads(out.value.decode())
 
 
 def estimate_rows(net, **options) -> tuple[list[dict], dict]:
@@ -443,17 +440,21 @@ def estimate_rows(net, **options) -> tuple[list[dict], dict]:
     cfg, _keep = _config(options.pop("target", "hls4ml"), options.pop("bits", 16), **options)
     lib = net._lib
     count = ctypes.c_int64()
-    _check(lib.tailor_net_estimate(net._h, ctypes.byref(cfg), None, 0, ctypes.byref(count), None))
-    rows = (_lib.SkipCost * max(count.value, 1))()
-    totals = _lib.HwTotals()
-    _check(lib.tailor_net_estimate(net._h, ctypes.byref(cfg), rows, count.value, ctypes.byref(count), ctypes.byref(totals)))
+    totals = _lib.out_struct(_lib.HwTotals)
+    _check(lib.tailor_net_estimate(net._h, ctypes.byref(cfg), ctypes.byref(count), ctypes.byref(totals)))
+    rows = []
+    for i in range(count.value):   # the rows stay on the handle until its next estimate
+        r = _lib.out_struct(_lib.SkipCost)
+        _check(lib.tailor_net_skip_cost(net._h, i, ctypes.byref(r)))
+        rows.append(r)
     memory = ("none", "srl", "lutram", "bram", "uram", "dram")
     modes = ("long", "removed", "short")
     cost = lambda c: {f: getattr(c, f) for f, _ in COST_FIELDS}
     out = [{"block": r.block_name.decode(), "block_index": r.block, "index": r.index, "mode": modes[r.mode],
-            "buffer": r.buffer.decode() if r.buffer else None, "shape": list(r.shape), "word_bits": r.word_bits,
+            "buffer": r.buffer.decode() if r.buffer else None, "shape": [r.channels, r.height, r.width],
+            "word_bits": r.word_bits,
             "lag_words": None if r.lag_words < 0 else r.lag_words, "depth_words": r.depth_words,
-            "memory": memory[r.memory], "macs": r.macs, "cost": cost(r.cost)} for r in rows[:count.value]]
+            "memory": memory[r.memory], "macs": r.macs, "cost": cost(r.cost)} for r in rows]
     tot = {"skips": cost(totals.skips), "rest": cost(totals.rest), "total": cost(totals.total), "macs": totals.macs,
            "latency_us": None if totals.latency_us < 0 else totals.latency_us}
     return out, tot

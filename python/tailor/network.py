@@ -245,20 +245,24 @@ class Network:
     def nodes(self) -> list[Node]:
         """Every node in topological order."""
         out = []
+        name = ctypes.c_char_p()
         for i in range(self._count(self._lib.tailor_net_node_count)):
-            info = _lib.NodeInfo()
+            info = _lib.out_struct(_lib.NodeInfo)
             _check(self._lib.tailor_net_node_info(self._h, i, ctypes.byref(info)))
-            out.append(Node(i, u(info.name), u(info.op),
-                            tuple(u(info.inputs[k]) for k in range(min(info.num_inputs, 2))),
-                            tuple(info.shape), info.out_channels, info.kernel, info.stride, info.padding,
-                            bool(info.bias), info.block))
+            inputs = []
+            for k in range(info.num_inputs):
+                _check(self._lib.tailor_net_node_input(self._h, i, k, ctypes.byref(name)))
+                inputs.append(u(name.value))
+            out.append(Node(i, u(info.name), u(info.op), tuple(inputs),
+                            (info.channels, info.height, info.width), info.out_channels, info.kernel, info.stride,
+                            info.padding, bool(info.bias), info.block))
         return out
 
     def _io(self) -> tuple[tuple, int]:
-        chw = (ctypes.c_int64 * 3)()
-        n = ctypes.c_int64()
-        _check(self._lib.tailor_net_io_shape(self._h, chw, ctypes.byref(n)))
-        return tuple(chw), n.value
+        c, h, w, n = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
+        _check(self._lib.tailor_net_io_shape(self._h, ctypes.byref(c), ctypes.byref(h), ctypes.byref(w),
+                                             ctypes.byref(n)))
+        return (c.value, h.value, w.value), n.value
 
     @property
     def input_shape(self) -> tuple:
@@ -286,7 +290,7 @@ class Network:
         """The skip inventory: one per long or removed block, one per convolution of a short block."""
         out = []
         for i in range(self._count(self._lib.tailor_net_skip_count)):
-            si = _lib.SkipInfo()
+            si = _lib.out_struct(_lib.SkipInfo)
             _check(self._lib.tailor_net_skip_info(self._h, i, ctypes.byref(si)))
             block_name = u(si.block_name)
             span = ctypes.c_char_p()
@@ -297,7 +301,7 @@ class Network:
             out.append(Skip(f"{block_name}.skip{si.index}", si.block, si.index, _label(KINDS, si.kind),
                             _label(MODES, si.mode), u(si.source), u(si.join),
                             tuple(spans),
-                            u(si.projection), tuple(si.shape)))
+                            u(si.projection), (si.channels, si.height, si.width)))
         return out
 
     def _block_index(self, block: int | str) -> int:
@@ -348,11 +352,15 @@ class Network:
     def param_specs(self) -> list[tuple[str, tuple, bool]]:
         """(name, shape, is_integer) of every parameter and buffer, in state_dict order."""
         out = []
+        dim = ctypes.c_int64()
         for i in range(self._count(self._lib.tailor_net_param_count)):
-            name, ndim, dims, integer = ctypes.c_char_p(), ctypes.c_int64(), (ctypes.c_int64 * 4)(), ctypes.c_int32()
-            _check(self._lib.tailor_net_param_info(self._h, i, ctypes.byref(name), ctypes.byref(ndim), dims,
-                                                   ctypes.byref(integer)))
-            out.append((u(name.value), tuple(dims[:ndim.value]), bool(integer.value)))
+            info = _lib.out_struct(_lib.ParamInfo)
+            _check(self._lib.tailor_net_param_info(self._h, i, ctypes.byref(info)))
+            dims = []
+            for k in range(info.ndim):
+                _check(self._lib.tailor_net_param_dim(self._h, i, k, ctypes.byref(dim)))
+                dims.append(dim.value)
+            out.append((u(info.name), tuple(dims), bool(info.is_integer)))
         return out
 
     def get_param(self, name: str) -> np.ndarray:

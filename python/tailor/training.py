@@ -38,7 +38,7 @@ def make_config(**kw) -> _lib.TrainConfig:
     name) applied before those epochs. Unknown keywords raise TypeError. The returned struct
     keeps the switch array alive as ``cfg._switches``."""
     cfg = _lib.TrainConfig()
-    _lib._check(_lib.lib().tailor_train_config_init_2(ctypes.byref(cfg), ctypes.sizeof(cfg)))
+    _lib._check(_lib.lib().tailor_train_config_defaults(ctypes.byref(cfg), ctypes.sizeof(cfg)))
     switches = kw.pop("mode_switches", None) or []
     if switches:
         from .network import MODES
@@ -47,7 +47,7 @@ def make_config(**kw) -> _lib.TrainConfig:
             epoch, block, mode = sw
             arr[i].epoch, arr[i].block = int(epoch), int(block)
             arr[i].mode = MODES.index(mode) if isinstance(mode, str) and mode in MODES else (mode if isinstance(mode, int) else -1)
-        cfg.mode_switches = ctypes.cast(arr, ctypes.c_void_p)
+        cfg.mode_switches = ctypes.cast(arr, ctypes.POINTER(_lib.ModeSwitch))
         cfg.num_mode_switches = len(switches)
         cfg._switches = arr
     fields = {f for f, _ in _lib.TrainConfig._fields_} - {"size", "mode_switches", "num_mode_switches"}
@@ -109,11 +109,14 @@ def _nan_to_none(v: float):
 
 
 def progress_dict(p) -> dict:
-    """The C progress struct as a plain dict (what fit callbacks receive)."""
-    return {"epoch": p.epoch, "epochs": p.epochs, "step": p.step, "steps_per_epoch": p.steps_per_epoch,
-            "global_step": p.global_step, "total_steps": p.total_steps, "loss": p.loss, "accuracy": p.accuracy,
-            "lr": p.lr, "epoch_end": bool(p.epoch_end), "val_loss": _nan_to_none(p.val_loss),
-            "val_accuracy": _nan_to_none(p.val_accuracy)}
+    """The C progress struct as a plain dict (what fit callbacks receive). The struct carries the
+    library's size: a field it does not cover reads as its default (0, NaN, False, None)."""
+    f = lambda name, default=0: _lib.progress_field(p, name, default)   # noqa: E731
+    nan = float("nan")
+    return {"epoch": f("epoch"), "epochs": f("epochs"), "step": f("step"), "steps_per_epoch": f("steps_per_epoch"),
+            "global_step": f("global_step"), "total_steps": f("total_steps"), "loss": f("loss", nan),
+            "accuracy": f("accuracy", nan), "lr": f("lr", nan), "epoch_end": bool(f("epoch_end")),
+            "val_loss": _nan_to_none(f("val_loss", nan)), "val_accuracy": _nan_to_none(f("val_accuracy", nan))}
 
 
 class _Progress:
@@ -197,32 +200,31 @@ class _Progress:
         return False
 
 
-def _history(hist, count: int) -> list[dict]:
+def _history(net) -> list[dict]:
+    """The training history kept on `net`'s handle (tailor_net_history_count / tailor_net_history)."""
     return [{"epoch": h.epoch, "loss": h.loss, "train_accuracy": h.train_accuracy,
              "val_loss": _nan_to_none(h.val_loss), "val_accuracy": _nan_to_none(h.val_accuracy), "lr": h.lr}
-            for h in hist[:min(count, len(hist))]]
+            for h in _lib.history(net._h)]
 
 
-def _run_inputs(train, val, normalize, epochs: int):
-    """The data structs of a training call and the history array it fills."""
+def _run_inputs(train, val, normalize):
+    """The data structs of a training call."""
     tr = DataRef(*train, normalize=normalize, what="train")
     va = DataRef(*val, normalize=normalize, what="val") if val is not None else None
-    epochs = max(int(epochs), 1)
-    return tr, va, epochs, (_lib.EpochStats * epochs)(), ctypes.c_int64(0)
+    return tr, va
 
 
 def run_fit(net, train, val, cfg, teacher, normalize, progress, callback) -> list[dict]:
     """Runs tailor_net_fit; returns the history. A callback returning False stops after the
     current step (history so far is returned); Ctrl-C cancels cleanly and re-raises KeyboardInterrupt."""
     L = _lib.lib()
-    tr, va, epochs, hist, count = _run_inputs(train, val, normalize, cfg.epochs)
+    tr, va = _run_inputs(train, val, normalize)
     with _Progress(progress, callback) as prog:
         status = L.tailor_net_fit(net._h, ctypes.byref(tr.struct), ctypes.byref(va.struct) if va else None,
-                                  ctypes.byref(cfg), teacher._h if teacher is not None else None, prog.fn, None,
-                                  hist, epochs, ctypes.byref(count))
-    history = _history(hist, count.value)
+                                  ctypes.byref(cfg), teacher._h if teacher is not None else None, prog.fn, None)
     prog.finish(status)
-    return history
+    # The handle keeps the epochs this fit completed (also when the callback stopped it).
+    return _history(net)
 
 
 def run_tailor(net, train, val, run, cfg, normalize, progress, callback):
@@ -232,11 +234,14 @@ def run_tailor(net, train, val, run, cfg, normalize, progress, callback):
     which is a TailorError (a Tailor run stopped part-way has no student to return)."""
     from .network import Network
     L = _lib.lib()
-    tr, va, epochs, hist, count = _run_inputs(train, val, normalize, run.epochs)
+    tr, va = _run_inputs(train, val, normalize)
     student = _lib.NetPtr()
     with _Progress(progress, callback) as prog:
         status = L.tailor_run(net._h, ctypes.byref(tr.struct), ctypes.byref(va.struct) if va else None, ctypes.byref(run),
-                              ctypes.byref(cfg), prog.fn, None, ctypes.byref(student), hist, epochs, ctypes.byref(count))
+                              ctypes.byref(cfg), prog.fn, None, ctypes.byref(student))
+    if student.value and status != 0:   # "NULL unless TAILOR_OK"; never leak one that is not
+        L.tailor_net_free(student)
+        student = _lib.NetPtr()
     if prog.finish(status):
         raise TailorError("the Tailor run was stopped by its callback before it finished", status=8,
                           status_name="TAILOR_ERR_CANCELLED")
@@ -260,12 +265,10 @@ def checkpoint_info(path) -> dict:
     and ``val`` fingerprints, ``has_teacher``, ``student_blocks``, ``library_version``…
     Raises TailorError for a missing, truncated, damaged or foreign file."""
     L = _lib.lib()
-    p = _lib.s(os.fsdecode(os.fspath(path)))
-    n = ctypes.c_int64(0)
-    _lib._check(L.tailor_checkpoint_json(p, None, 0, ctypes.byref(n)))
-    buf = ctypes.create_string_buffer(n.value + 1)
-    _lib._check(L.tailor_checkpoint_json(p, buf, n.value + 1, ctypes.byref(n)))
-    return json.loads(buf.value.decode("utf-8"))
+    out = ctypes.c_char_p()
+    _lib._check(L.tailor_checkpoint_json(_lib.s(os.fsdecode(os.fspath(path))), ctypes.byref(out)))
+    # A per-thread string, valid until this thread's next tailor_* call: .value copies it now.
+    return json.loads(out.value.decode("utf-8"))
 
 
 def run_resume(path, train, val, expected, progress, callback):
@@ -276,17 +279,23 @@ def run_resume(path, train, val, expected, progress, callback):
     info = checkpoint_info(path)
     tr = DataRef(*train, what="train")
     va = DataRef(*val, what="val") if val is not None else None
-    epochs = max(int(info["epochs"]), 1)
-    hist = (_lib.EpochStats * epochs)()
-    count = ctypes.c_int64(0)
     student, teacher = _lib.NetPtr(), _lib.NetPtr()
     with _Progress(progress, callback) as prog:
         status = L.tailor_net_fit_resume(_lib.s(os.fsdecode(os.fspath(path))), ctypes.byref(tr.struct),
                                          ctypes.byref(va.struct) if va else None,
                                          expected._h if expected is not None else None, prog.fn, None,
-                                         ctypes.byref(student), ctypes.byref(teacher), hist, epochs, ctypes.byref(count))
-    history = _history(hist, count.value)
-    if prog.finish(status):   # the user's callback stopped it: like fit, return what there is
-        raise TailorError("the resumed run was stopped by its callback; the checkpoint holds its last completed epoch",
-                          status=8, status_name="TAILOR_ERR_CANCELLED")
-    return (Network._from_ptr(student), Network._from_ptr(teacher) if teacher.value else None, history, info)
+                                         ctypes.byref(student), ctypes.byref(teacher))
+    student = Network._from_ptr(student) if student.value else None
+    teacher = Network._from_ptr(teacher) if teacher.value else None
+    try:
+        if prog.finish(status):   # the user's callback stopped it
+            raise TailorError("the resumed run was stopped by its callback; the checkpoint holds its last completed epoch",
+                              status=8, status_name="TAILOR_ERR_CANCELLED")
+        # The student's handle holds the whole run's history, the epochs before the checkpoint first.
+        history = _history(student)
+    except BaseException:
+        for n in (student, teacher):
+            if n is not None:
+                n.close()
+        raise
+    return student, teacher, history, info

@@ -30,15 +30,19 @@ def create(name: str, num_classes: int = 10, input_shape=None, seed: int = 0) ->
     if not isinstance(name, str):
         raise TailorError(f"zoo model name must be a string, got {type(name).__name__}", status=1,
                           status_name="TAILOR_ERR_INVALID_ARGUMENT")
-    chw = None
+    chw = (0, 0, 0)   # the library's "default input" (3x32x32 CIFAR, 3x224x224 ImageNet)
     if input_shape is not None:
         dims = tuple(int(v) for v in input_shape)
         if len(dims) != 3:
             raise TailorError(f"input_shape must be (channels, height, width), got {tuple(input_shape)}",
                               status=2, status_name="TAILOR_ERR_SHAPE")
-        chw = (ctypes.c_int64 * 3)(*dims)
+        if dims == (0, 0, 0):
+            # ABI 1 refused a zero shape; in ABI 2 all zeros would silently mean the default.
+            raise TailorError("input_shape must be positive, got (0, 0, 0)", status=1,
+                              status_name="TAILOR_ERR_INVALID_ARGUMENT")
+        chw = dims
     ptr = _lib.NetPtr()
-    _check(_lib.lib().tailor_zoo_create(s(name), int(num_classes), chw, ctypes.c_uint64(int(seed) & (2**64 - 1)),
+    _check(_lib.lib().tailor_zoo_create(s(name), int(num_classes), *chw, ctypes.c_uint64(int(seed) & (2**64 - 1)),
                                         ctypes.byref(ptr)))
     return Network._from_ptr(ptr)
 

@@ -110,7 +110,18 @@ def test_non_strict_load_reports_keys(resnet8):
 
 
 def test_library_identity():
-    assert tailor.library_version() == "0.2.0"
-    assert tailor.__version__ == "0.2.0"
+    import os
+    import re
     from tailor import _lib
-    assert _lib.lib().tailor_abi_version() == _lib.EXPECTED_ABI_VERSION == 1
+    assert _lib.lib().tailor_abi_version() == _lib.EXPECTED_ABI_VERSION == 2
+    assert re.fullmatch(r"\d+\.\d+\.\d+", tailor.library_version())
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    header = os.path.join(repo, "include", "tailor.h")
+    if os.path.isfile(header):   # a checkout: the library is the one its header declares
+        text = open(header).read()
+        num = lambda name: re.search(rf"#define TAILOR_{name} (\d+)", text).group(1)  # noqa: E731
+        assert int(num("ABI_VERSION")) == _lib.EXPECTED_ABI_VERSION
+        assert tailor.library_version() == ".".join(num(f"VERSION_{k}") for k in ("MAJOR", "MINOR", "PATCH"))
+    pyproject = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pyproject.toml")
+    if os.path.isfile(pyproject):   # the package says the version its metadata declares
+        assert f'version = "{tailor.__version__}"' in open(pyproject).read()

@@ -53,8 +53,9 @@ def test_unknown_zoo_name():
 @pytest.mark.parametrize("kwargs,text", [
     ({"num_classes": 0}, "num_classes"),
     ({"num_classes": -5}, "num_classes"),
-    ({"input_shape": (0, 32, 32)}, "input channels"),
-    ({"input_shape": (3, 10**9, 32)}, "input height"),
+    ({"input_shape": (0, 32, 32)}, "channels must be in"),
+    ({"input_shape": (3, 10**9, 32)}, "height must be in"),
+    ({"input_shape": (0, 0, 0)}, "input_shape must be positive"),   # not the C API's "default input"
     ({"input_shape": (3, 32)}, "(channels, height, width)"),
 ])
 def test_bad_zoo_arguments(kwargs, text):
@@ -236,12 +237,12 @@ def test_context_manager_and_half_built_object():
 # ---- loading the library ----
 
 def test_abi_version_mismatch(monkeypatch):
-    monkeypatch.setattr(_lib, "EXPECTED_ABI_VERSION", 2)
-    e = assert_error(lambda: _lib.check_abi(_lib.lib(), "libtailor.so"), "ABI version mismatch", "ABI version 1",
-                     "expects ABI version 2", status="TAILOR_ERR_VERSION")
+    monkeypatch.setattr(_lib, "EXPECTED_ABI_VERSION", 3)
+    e = assert_error(lambda: _lib.check_abi(_lib.lib(), "libtailor.so"), "ABI version mismatch", "ABI version 2",
+                     "expects ABI version 3", status="TAILOR_ERR_VERSION")
     assert e.status == 10
     monkeypatch.setattr(_lib, "_lib", None)  # a fresh load must refuse too
-    assert_error(_lib.load_library, "ABI version 1", "ABI version 2")
+    assert_error(_lib.load_library, "ABI version 2", "ABI version 3")
 
 
 def test_library_not_found_lists_every_path(monkeypatch, tmp_path):

@@ -190,22 +190,22 @@ def test_raw_c_calls_with_null_and_bad_structs():
     L = _lib.lib()
     net = tailor.zoo.resnet8()
     cfg = _lib.TrainConfig()
-    assert L.tailor_train_config_init_2(None, ctypes.sizeof(cfg)) == 1
-    assert L.tailor_train_config_init_2(ctypes.byref(cfg), 4) == 1
-    assert L.tailor_train_config_init_2(ctypes.byref(cfg), ctypes.sizeof(cfg)) == 0
+    assert L.tailor_train_config_defaults(None, ctypes.sizeof(cfg)) == 1
+    assert L.tailor_train_config_defaults(ctypes.byref(cfg), 4) == 1        # not a multiple of 8
+    assert L.tailor_train_config_defaults(ctypes.byref(cfg), 65536 + 8) == 1  # over TAILOR_MAX_STRUCT_BYTES
+    assert L.tailor_train_config_defaults(ctypes.byref(cfg), ctypes.sizeof(cfg)) == 0
     assert cfg.size == ctypes.sizeof(_lib.TrainConfig) and cfg.lr == pytest.approx(0.1) and cfg.kd_alpha == pytest.approx(0.35)
-    # The first release's initialiser writes only the fields that release had: a program built
-    # then has no room for the appended ones (checkpoint_path, ...), so they stay untouched.
+    # A program built against an older (shorter) header passes its own size: only that prefix is
+    # written, so the fields it has no room for (here checkpoint_path, ...) stay untouched.
     first = _lib.TrainConfig()
     first.checkpoint_note = b"untouched"
-    assert L.tailor_train_config_init(None) == 1
-    assert L.tailor_train_config_init(ctypes.byref(first)) == 0
+    assert L.tailor_train_config_defaults(ctypes.byref(first), _lib.TrainConfig.checkpoint_path.offset) == 0
     assert first.size == _lib.TrainConfig.checkpoint_path.offset and first.lr == pytest.approx(0.1)
     assert first.checkpoint_note == b"untouched"
     # NULL train data, NULL net, config with a bad size.
-    assert L.tailor_net_fit(net._h, None, None, ctypes.byref(cfg), None, _lib.ProgressFn(), None, None, 0, None) == 1
+    assert L.tailor_net_fit(net._h, None, None, ctypes.byref(cfg), None, _lib.ProgressFn(), None) == 1
     assert b"train is NULL" in L.tailor_last_error()
-    assert L.tailor_net_fit(None, None, None, None, None, _lib.ProgressFn(), None, None, 0, None) != 0
+    assert L.tailor_net_fit(None, None, None, None, None, _lib.ProgressFn(), None) != 0
     bad = _lib.TrainConfig()
     bad.size = 3
     x = np.zeros((2, 3, 32, 32), np.float32)
@@ -215,7 +215,7 @@ def test_raw_c_calls_with_null_and_bad_structs():
     assert st == 1 and b"size" in L.tailor_last_error()
     # A short (older) struct is accepted: fields past `size` take their defaults.
     old = _lib.TrainConfig()
-    L.tailor_train_config_init_2(ctypes.byref(old), ctypes.sizeof(old))
+    L.tailor_train_config_defaults(ctypes.byref(old), ctypes.sizeof(old))
     old.size = 16
     old.lr = float("nan")   # beyond size: ignored
     st = L.tailor_net_train_step(net._h, x.ctypes.data_as(_lib._f32p), 2, 3, 32, 32, labels.ctypes.data_as(_lib._i64p),
@@ -267,14 +267,14 @@ def test_raw_c_struct_fields_are_validated():
 
     def cfg(**kw):
         c = _lib.TrainConfig()
-        L.tailor_train_config_init_2(ctypes.byref(c), ctypes.sizeof(c))
+        L.tailor_train_config_defaults(ctypes.byref(c), ctypes.sizeof(c))
         c.batch_size = 2
         for k, v in kw.items():
             setattr(c, k, v)
         return c
 
     def fit(d, c):
-        return L.tailor_net_fit(net._h, ctypes.byref(d), None, ctypes.byref(c), None, _lib.ProgressFn(), None, None, 0, None)
+        return L.tailor_net_fit(net._h, ctypes.byref(d), None, ctypes.byref(c), None, _lib.ProgressFn(), None)
 
     cases = [
         (data(), cfg(lr=float("nan")), "lr must be finite"),
@@ -287,7 +287,8 @@ def test_raw_c_struct_fields_are_validated():
         (data(), cfg(crop_padding=-1), "crop_padding must be in"),
         (data(), cfg(num_mode_switches=2), "mode_switches is NULL"),
         (data(), cfg(beta1=1.0, optimizer=1), "betas"),
-        (data(size=8), cfg(), "tailor_data"),
+        (data(size=12), cfg(), "tailor_data"),          # a size that is not a multiple of 8
+        (data(size=8), cfg(), "x is NULL"),             # a prefix: the fields past it are NULL / 0
         (data(n=-1), cfg(), "n must be in"),
         (data(n=1 << 40), cfg(), "n must be in"),
         (data(channels=0), cfg(), "channels must be in"),
@@ -300,6 +301,8 @@ def test_raw_c_struct_fields_are_validated():
         assert status != 0, msg
         assert msg in L.tailor_last_error().decode(), (msg, L.tailor_last_error())
     assert fit(data(), cfg(epochs=1)) == 0
+    # A shorter (older) tailor_data is read as a prefix: mean past its size is not read.
+    assert fit(data(size=_lib.Data.mean.offset, mean=mean.ctypes.data_as(_lib._f32p)), cfg(epochs=1)) == 0
 
 
 def test_batch_size_changes_reuse_buffers_correctly():

@@ -5,9 +5,6 @@ import Glibc
 
 private nonisolated(unsafe) let defaultTarget = UnsafePointer(strdup("hls4ml")!)
 private nonisolated(unsafe) let defaultMemoryPolicy = UnsafePointer(strdup("auto")!)
-
-/// Bytes of tailor_hw_config in 0.1 (through onchip_kib): all `tailor_hw_config_init` may write.
-private let hwConfigFirstSize = MemoryLayout<tailor_hw_config>.offset(of: \tailor_hw_config.backend) ?? 8
 private nonisolated(unsafe) let defaultInterface = UnsafePointer(strdup("stream")!)
 private nonisolated(unsafe) let defaultStrategy = UnsafePointer(strdup("latency")!)
 
@@ -32,26 +29,15 @@ private func hwDefaults() -> tailor_hw_config {
     return c
 }
 
-private func initHwConfig(_ cfg: UnsafeMutablePointer<tailor_hw_config>?, size: Int) throws {
-    var d = hwDefaults()
-    d.size = Int64(size)
-    try writeVersioned(cfg, d, size: size)
+@_cdecl("tailor_hw_config_defaults")
+public func cHwConfigDefaults(_ cfg: UnsafeMutablePointer<tailor_hw_config>?, _ size: Int64) -> Int32 {
+    guarded { try fillDefaults(cfg, hwDefaults(), size: size, "tailor_hw_config") }
 }
 
-@_cdecl("tailor_hw_config_init")
-public func cHwConfigInit(_ cfg: UnsafeMutablePointer<tailor_hw_config>?) -> Int32 {
-    guarded { try initHwConfig(cfg, size: hwConfigFirstSize) }
-}
-
-@_cdecl("tailor_hw_config_init_2")
-public func cHwConfigInit2(_ cfg: UnsafeMutablePointer<tailor_hw_config>?, _ size: Int64) -> Int32 {
-    guarded { try initHwConfig(cfg, size: try requireInt(size, "size", Int64(hwConfigFirstSize)...(1 << 16))) }
-}
-
-/// A JSON text field of a C struct, at most 1 MiB.
+/// A JSON text field of a C struct, at most TAILOR_MAX_JSON_BYTES.
 private func jsonField(_ p: UnsafePointer<CChar>, _ field: String) throws -> JSON {
-    guard strnlen(p, 1 << 20 + 1) <= 1 << 20 else { throw TailorError.invalid("cfg->\(field) is longer than 1 MiB") }
-    do { return try JSON.parse(String(cString: p)) } catch let e as TailorError {
+    let text = try requireText(p, "cfg->\(field)", limit: Int(TAILOR_MAX_JSON_BYTES), limitName: "TAILOR_MAX_JSON_BYTES")
+    do { return try JSON.parse(text) } catch let e as TailorError {
         throw TailorError.invalid("hardware config: \(field) is not valid JSON: \(e.message)")
     }
 }
@@ -60,9 +46,6 @@ private func jsonField(_ p: UnsafePointer<CChar>, _ field: String) throws -> JSO
 func hardwareConfig(_ p: UnsafePointer<tailor_hw_config>?) throws -> HardwareConfig {
     guard p != nil else { throw TailorError.invalid("cfg is NULL (fill one with tailor_hw_config_init)") }
     let c = try readVersioned(p, hwDefaults(), "tailor_hw_config")
-    guard c.size >= Int64(hwConfigFirstSize) else {
-        throw TailorError(.version, "cfg->size is \(c.size), smaller than any tailor_hw_config: initialise it with tailor_hw_config_init")
-    }
     var cfg = HardwareConfig()
     if let t = c.target { cfg.target = try HardwareConfig.parse(try requireString(t, "cfg->target"), "target", as: HardwareConfig.Target.self) }
     if let d = c.depth_policy { cfg.depthPolicy = try HardwareConfig.DepthPolicy.parse(try requireString(d, "cfg->depth_policy")) }
@@ -127,16 +110,14 @@ private func cCost(_ c: Cost) -> tailor_hw_cost {
 }
 
 @_cdecl("tailor_net_estimate")
-public func cEstimate(_ net: OpaquePointer?, _ cfg: UnsafePointer<tailor_hw_config>?, _ rows: UnsafeMutablePointer<tailor_skip_cost>?,
-                      _ capacity: Int64, _ count: UnsafeMutablePointer<Int64>?, _ totals: UnsafeMutablePointer<tailor_hw_totals>?) -> Int32 {
+public func cEstimate(_ net: OpaquePointer?, _ cfg: UnsafePointer<tailor_hw_config>?, _ count: UnsafeMutablePointer<Int64>?,
+                      _ totals: UnsafeMutablePointer<tailor_hw_totals>?) -> Int32 {
     guarded {
         let count = try requirePointer(count, "count")
-        let cap = try requireInt(capacity, "capacity", 0...Int64(1 << 30))
-        guard cap == 0 || rows != nil else { throw TailorError.invalid("rows is NULL but capacity is \(cap)") }
         let config = try hardwareConfig(cfg)
         try withHandle(net) { h in
             let report = try h.net.estimate(config, explain: false)
-            for (i, r) in report.skips.prefix(cap).enumerated() {
+            let rows = report.skips.map { r in
                 var row = tailor_skip_cost()
                 row.block = Int64(r.skip.blockIndex)
                 row.block_name = h.cString(r.skip.block)
@@ -144,21 +125,40 @@ public func cEstimate(_ net: OpaquePointer?, _ cfg: UnsafePointer<tailor_hw_conf
                 row.mode = modeCode(r.skip.mode)
                 row.memory = memoryCode(r.memory)
                 row.buffer = r.buffer.map { h.cString($0) }
-                row.shape = (Int64(r.shape?.c ?? 0), Int64(r.shape?.h ?? 0), Int64(r.shape?.w ?? 0))
+                (row.channels, row.height, row.width) = (Int64(r.shape?.c ?? 0), Int64(r.shape?.h ?? 0), Int64(r.shape?.w ?? 0))
                 row.word_bits = Int64(r.wordBits)
                 row.lag_words = Int64(r.lagWords ?? -1)
                 row.depth_words = Int64(r.depthWords)
                 row.macs = Int64(r.macs)
                 row.cost = cCost(r.cost)
-                rows?[i] = row
+                return row
             }
-            count.pointee = Int64(report.skips.count)
-            if let totals {
-                totals.pointee = tailor_hw_totals(skips: cCost(report.skipCost), rest: cCost(report.restCost), total: cCost(report.totalCost),
-                                                  macs: Int64(report.macs), latency_us: report.latencyMicroseconds ?? -1)
+            if let totals {   // written (its size checked) before the rows replace the handle's
+                try writeVersioned(totals, "tailor_hw_totals") {
+                    tailor_hw_totals(size: 0, skips: cCost(report.skipCost), rest: cCost(report.restCost), total: cCost(report.totalCost),
+                                     macs: Int64(report.macs), latency_us: report.latencyMicroseconds ?? -1)
+                }
             }
+            h.skipCosts = rows
+            count.pointee = Int64(rows.count)
         }
     }
+}
+
+@_cdecl("tailor_net_skip_cost")
+public func cSkipCost(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_skip_cost>?) -> Int32 {
+    guarded {
+        try withHandle(net) { h in try writeVersioned(out, "tailor_skip_cost") {
+            try storedRow(h.skipCosts, index, "skip cost", made: "tailor_net_estimate")
+        } }
+    }
+}
+
+/// Entry `index` of a list an earlier call kept on the handle (tailor.h rule 4).
+func storedRow<T>(_ rows: [T]?, _ index: Int64, _ what: String, made call: String) throws -> T {
+    guard let rows else { throw TailorError.notFound("no \(what) rows on this handle yet: call \(call) first") }
+    guard index >= 0, index < Int64(rows.count) else { throw TailorError.notFound("\(what) index \(index) is out of range 0..<\(rows.count)") }
+    return rows[Int(index)]
 }
 
 @_cdecl("tailor_net_estimate_json")
@@ -167,10 +167,7 @@ public func cEstimateJSON(_ net: OpaquePointer?, _ cfg: UnsafePointer<tailor_hw_
     guarded {
         let json = try requirePointer(json, "json")
         let config = try hardwareConfig(cfg)
-        try withHandle(net) { h in
-            h.setEstimateJSON(try h.net.estimate(config).json.serialized())
-            json.pointee = UnsafePointer(h.estimateBuffer)
-        }
+        try withHandle(net) { h in json.pointee = h.json("estimate", try h.net.estimate(config).json.serialized()) }
     }
 }
 
@@ -185,8 +182,7 @@ public func cCompareJSON(_ before: OpaquePointer?, _ after: OpaquePointer?, _ cf
         let beforeReport = try withHandle(before) { try $0.net.estimate(config) }
         try withHandle(after) { h in
             let cmp = try HardwareComparison(before: beforeReport, after: try h.net.estimate(config))
-            h.setEstimateJSON(cmp.json.serialized())
-            json.pointee = UnsafePointer(h.estimateBuffer)
+            json.pointee = h.json("compare", cmp.json.serialized())
         }
     }
 }
@@ -208,44 +204,26 @@ public func cNetFifos(_ net: OpaquePointer?, _ cfg: UnsafePointer<tailor_hw_conf
 @_cdecl("tailor_net_fifo")
 public func cNetFifo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_fifo>?) -> Int32 {
     guarded {
-        let out = try requirePointer(out, "out")
-        let size = UnsafeRawPointer(out).loadUnaligned(as: Int64.self)
-        guard size >= 8, size <= 1 << 16 else { throw TailorError.invalid("out->size must be sizeof(tailor_fifo) (\(MemoryLayout<tailor_fifo>.size) in this library), got \(size)") }
-        try withHandle(net) { h in
-            guard let fifos = h.fifos else { throw TailorError.notFound("no FIFOs on this handle yet: call tailor_net_fifos first") }
-            guard index >= 0, index < Int64(fifos.count) else { throw TailorError.notFound("FIFO index \(index) is out of range 0..<\(fifos.count)") }
-            let f = fifos[Int(index)]
+        try withHandle(net) { h in try writeVersioned(out, "tailor_fifo") {
+            let f = try storedRow(h.fifos, index, "FIFO", made: "tailor_net_fifos")
             var r = tailor_fifo()
-            r.size = size
             r.stream = h.cString(f.stream); r.producer = h.cString(f.producer); r.consumer = h.cString(f.consumer); r.role = h.cString(f.role)
             r.block = Int64(f.block ?? -1)
             r.channels = Int64(f.channels); r.height = Int64(f.height); r.width = Int64(f.width); r.bits = Int64(f.bits)
             r.default_depth = Int64(f.defaultDepth); r.max_occupancy = Int64(f.maxOccupancy ?? -1); r.hls4ml_max = Int64(f.hls4mlMax ?? -1)
             r.depth = Int64(f.depth); r.memory = memoryCode(f.memory); r.is_port = f.isPort ? 1 : 0
             r.cost = cCost(f.cost)
-            withUnsafeBytes(of: &r) { UnsafeMutableRawPointer(out).copyMemory(from: $0.baseAddress!, byteCount: min(Int(size), $0.count)) }
-        }
+            return r
+        } }
     }
 }
 
 @_cdecl("tailor_dataflow_simulate_json")
-public func cDataflowSimulateJSON(_ design: UnsafePointer<CChar>?, _ buf: UnsafeMutablePointer<CChar>?, _ capacity: Int64,
-                                  _ needed: UnsafeMutablePointer<Int64>?) -> Int32 {
+public func cDataflowSimulateJSON(_ design: UnsafePointer<CChar>?, _ json: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
     guarded {
-        guard let design else { throw TailorError.invalid("design_json is NULL") }
-        let needed = try requirePointer(needed, "needed")
-        let cap = try requireInt(capacity, "capacity", 0...Int64(1 << 40))
-        guard cap == 0 || buf != nil else { throw TailorError.invalid("buf is NULL but capacity is \(cap)") }
-        guard strnlen(design, 64 << 20 + 1) <= 64 << 20 else { throw TailorError.invalid("design_json is longer than 64 MiB") }
-        let d = try DataflowDesign.fromJSON(String(cString: design))
-        let text = d.simulationJSON(try d.simulate()).serialized()
-        let bytes = Array(text.utf8)
-        needed.pointee = Int64(bytes.count + 1)
-        if let buf, cap >= bytes.count + 1 {
-            bytes.withUnsafeBufferPointer { src in
-                UnsafeMutableRawPointer(buf).copyMemory(from: src.baseAddress!, byteCount: bytes.count)
-            }
-            buf[bytes.count] = 0
-        }
+        let text = try requireText(design, "design_json", limit: Int(TAILOR_MAX_DESIGN_JSON_BYTES), limitName: "TAILOR_MAX_DESIGN_JSON_BYTES")
+        let json = try requirePointer(json, "json")
+        let d = try DataflowDesign.fromJSON(text)
+        json.pointee = threadString(d.simulationJSON(try d.simulate()).serialized())
     }
 }

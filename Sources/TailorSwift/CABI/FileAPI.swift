@@ -12,18 +12,14 @@ public func cNetSave(_ net: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> In
 
 @_cdecl("tailor_net_load")
 public func cNetLoad(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guarded {
-        let path = try requireString(path, "path")
-        try produceHandle(out) { try ModelFile.load(path: path) }
-    }
+    handleEntry(out) { try ModelFile.load(path: try requireString(path, "path")) }
 }
 
 @_cdecl("tailor_net_load_buffer")
 public func cNetLoadBuffer(_ data: UnsafeRawPointer?, _ size: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guarded {
+    handleEntry(out) {
         guard let data else { throw TailorError.invalid("data is NULL") }
         guard size >= 0 else { throw TailorError.invalid("size is negative") }
-        let buf = UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: size)
-        try produceHandle(out) { try ModelFile.decode(buf) }
+        return try ModelFile.decode(UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: size))
     }
 }

@@ -1,3 +1,4 @@
+import CTailor
 import Glibc
 
 /// What a `tailor_net *` points at: the network plus C-facing state (interned strings, a busy
@@ -8,13 +9,17 @@ final class NetHandle {
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// C strings handed out by this handle; valid until it is freed (see tailor.h).
     private var interned: [String: UnsafeMutablePointer<CChar>] = [:]
-    var describeBuffer: UnsafeMutablePointer<CChar>?
-    /// JSON of the last estimate/compare on this handle (see tailor.h).
-    private(set) var estimateBuffer: UnsafeMutablePointer<CChar>?
+    /// The last JSON each function returned on this handle, by function: valid until that
+    /// function's next call on it (tailor.h rule 5).
+    private var jsonSlots: [String: UnsafeMutablePointer<CChar>] = [:]
     /// The per-epoch history (JSON) of the Tailor run that made this handle (tailor_run).
     var runHistory: String?
+    /// Skip rows of the last tailor_net_estimate on this handle.
+    var skipCosts: [tailor_skip_cost]?
     /// FIFOs of the last tailor_net_fifos on this handle.
     var fifos: [FifoRow]?
+    /// The training history of the last fit on this handle (or of the run that made it).
+    var history: [EpochRecord] = []
     /// Training state (executor, optimiser state) kept between train_step / fit calls.
     lazy var trainer = Trainer()
 
@@ -25,8 +30,7 @@ final class NetHandle {
 
     deinit {
         for p in interned.values { free(p) }
-        free(describeBuffer)
-        free(estimateBuffer)
+        for p in jsonSlots.values { free(p) }
         pthread_mutex_destroy(lock)
         lock.deallocate()
     }
@@ -38,9 +42,12 @@ final class NetHandle {
         return UnsafePointer(p)
     }
 
-    func setEstimateJSON(_ text: String) {
-        free(estimateBuffer)
-        estimateBuffer = strdup(text)
+    /// Keeps `text` as function `slot`'s result on this handle, freeing its previous one.
+    func json(_ slot: String, _ text: String) -> UnsafePointer<CChar> {
+        free(jsonSlots[slot])
+        let p = strdup(text)!
+        jsonSlots[slot] = p
+        return UnsafePointer(p)
     }
 
     func tryLock() -> Bool { pthread_mutex_trylock(lock) == 0 }
@@ -62,20 +69,26 @@ private func withRegistry<T>(_ body: () -> T) -> T {
     return body()
 }
 
-/// Wraps a network (and the training state it continues with, if any) into a new handle the caller owns.
-func makeHandle(_ net: Network, trainer: Trainer? = nil) -> OpaquePointer {
+/// Wraps a network (and the training state it continues with, the history that made it, if any)
+/// into a new handle the caller owns.
+func makeHandle(_ net: Network, trainer: Trainer? = nil, history: [EpochRecord] = [], runHistory: String? = nil) -> OpaquePointer {
     let h = NetHandle(net)
     if let trainer { h.trainer = trainer }
+    h.history = history
+    h.runHistory = runHistory
     let raw = Unmanaged.passRetained(h).toOpaque()
     _ = withRegistry { liveHandles.insert(UInt(bitPattern: raw)) }
     return OpaquePointer(raw)
 }
 
-/// Stores a new handle in `*out`, after checking `out` before any work is done.
-func produceHandle(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ make: () throws -> Network) throws {
-    guard let out else { throw TailorError.invalid("out is NULL") }
-    out.pointee = nil
-    out.pointee = makeHandle(try make())
+/// The body of an entry point that hands out a new handle: `*out` is NULL unless it succeeds
+/// (tailor.h rule 1), also when `make` refuses its arguments before any work.
+func handleEntry(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ make: () throws -> Network) -> Int32 {
+    out?.pointee = nil
+    return guarded {
+        guard let out else { throw TailorError.invalid("out is NULL") }
+        out.pointee = makeHandle(try make())
+    }
 }
 
 /// Runs `body` with exclusive use of the handle; a handle in use by another thread gives BUSY,

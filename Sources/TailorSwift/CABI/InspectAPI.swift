@@ -19,16 +19,13 @@ public func cNodeCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int6
 @_cdecl("tailor_net_node_info")
 public func cNodeInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_node_info>?) -> Int32 {
     guarded {
-        let out = try requirePointer(out, "out")
-        try withHandle(net) { h in
+        try withHandle(net) { h in try writeVersioned(out, "tailor_node_info") {
             let n = h.net.nodes[try checkIndex(index, h.net.nodes.count, "node")]
             var info = tailor_node_info()
             info.name = h.cString(n.name)
             info.op = h.cString(n.op.kind)
             info.num_inputs = Int64(n.inputs.count)
-            info.inputs.0 = n.inputs.count > 0 ? h.cString(n.inputs[0]) : nil
-            info.inputs.1 = n.inputs.count > 1 ? h.cString(n.inputs[1]) : nil
-            info.shape = (Int64(n.shape.c), Int64(n.shape.h), Int64(n.shape.w))
+            (info.channels, info.height, info.width) = (Int64(n.shape.c), Int64(n.shape.h), Int64(n.shape.w))
             switch n.op {
             case .conv2d(let a):
                 info.out_channels = Int64(a.outChannels); info.kernel = Int64(a.kernel); info.stride = Int64(a.stride)
@@ -40,17 +37,29 @@ public func cNodeInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutabl
             default: break
             }
             info.block = Int32(h.net.blocks.firstIndex { $0.members.contains(n.name) } ?? -1)
-            out.pointee = info
+            return info
+        } }
+    }
+}
+
+@_cdecl("tailor_net_node_input")
+public func cNodeInput(_ net: OpaquePointer?, _ index: Int64, _ k: Int64, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    guarded {
+        let name = try requirePointer(name, "name")
+        try withHandle(net) { h in
+            let n = h.net.nodes[try checkIndex(index, h.net.nodes.count, "node")]
+            name.pointee = h.cString(n.inputs[try checkIndex(k, n.inputs.count, "input", of: "node '\(n.name)'")])
         }
     }
 }
 
 @_cdecl("tailor_net_io_shape")
-public func cIOShape(_ net: OpaquePointer?, _ inputCHW: UnsafeMutablePointer<Int64>?, _ numOutputs: UnsafeMutablePointer<Int64>?) -> Int32 {
+public func cIOShape(_ net: OpaquePointer?, _ channels: UnsafeMutablePointer<Int64>?, _ height: UnsafeMutablePointer<Int64>?,
+                     _ width: UnsafeMutablePointer<Int64>?, _ numOutputs: UnsafeMutablePointer<Int64>?) -> Int32 {
     guarded {
         try withHandle(net) { h in
             guard let s = h.net.inputShape, let o = h.net.outputNode else { throw TailorError.invalid("the network has no nodes yet") }
-            if let p = inputCHW { p[0] = Int64(s.c); p[1] = Int64(s.h); p[2] = Int64(s.w) }
+            channels?.pointee = Int64(s.c); height?.pointee = Int64(s.h); width?.pointee = Int64(s.w)
             numOutputs?.pointee = Int64(o.shape.count)
         }
     }
@@ -102,8 +111,7 @@ public func cSkipCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int6
 @_cdecl("tailor_net_skip_info")
 public func cSkipInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_skip_info>?) -> Int32 {
     guarded {
-        let out = try requirePointer(out, "out")
-        try withHandle(net) { h in
+        try withHandle(net) { h in try writeVersioned(out, "tailor_skip_info") {
             let skips = h.net.skips
             let s = skips[try checkIndex(index, skips.count, "skip")]
             var info = tailor_skip_info()
@@ -115,15 +123,10 @@ public func cSkipInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutabl
             info.source = h.cString(s.source)
             info.join = s.join.map { h.cString($0) }
             info.projection = s.projection.map { h.cString($0) }
-            let spans = s.spans.prefix(8).map { Optional(h.cString($0)) }
             info.num_spans = Int64(s.spans.count)
-            withUnsafeMutableBytes(of: &info.spans) { raw in
-                let p = raw.bindMemory(to: UnsafePointer<CChar>?.self)
-                for i in 0..<8 { p[i] = i < spans.count ? spans[i] : nil }
-            }
-            info.shape = (Int64(s.shape.c), Int64(s.shape.h), Int64(s.shape.w))
-            out.pointee = info
-        }
+            (info.channels, info.height, info.width) = (Int64(s.shape.c), Int64(s.shape.h), Int64(s.shape.w))
+            return info
+        } }
     }
 }
 
@@ -134,7 +137,7 @@ public func cSkipSpan(_ net: OpaquePointer?, _ index: Int64, _ k: Int64, _ name:
         try withHandle(net) { h in
             let skips = h.net.skips
             let s = skips[try checkIndex(index, skips.count, "skip")]
-            name.pointee = h.cString(s.spans[try checkIndex(k, s.spans.count, "span")])
+            name.pointee = h.cString(s.spans[try checkIndex(k, s.spans.count, "span", of: "skip \(index)")])
         }
     }
 }
@@ -143,11 +146,7 @@ public func cSkipSpan(_ net: OpaquePointer?, _ index: Int64, _ k: Int64, _ name:
 public func cDescribe(_ net: OpaquePointer?, _ json: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
     guarded {
         let json = try requirePointer(json, "json")
-        try withHandle(net) { h in
-            free(h.describeBuffer)
-            h.describeBuffer = strdup(h.net.describe().serialized())
-            json.pointee = UnsafePointer(h.describeBuffer)
-        }
+        try withHandle(net) { h in json.pointee = h.json("describe", h.net.describe().serialized()) }
     }
 }
 

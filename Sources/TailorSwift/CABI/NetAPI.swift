@@ -12,7 +12,7 @@ private nonisolated(unsafe) let zooNamesString = UnsafePointer(strdup(Zoo.names.
 
 @_cdecl("tailor_net_create")
 public func cNetCreate(_ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guarded { try produceHandle(out) { Network(seed: seed) } }
+    handleEntry(out) { Network(seed: seed) }
 }
 
 @_cdecl("tailor_net_free")
@@ -20,26 +20,23 @@ public func cNetFree(_ net: OpaquePointer?) { freeHandle(net) }
 
 @_cdecl("tailor_net_copy")
 public func cNetCopy(_ net: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guarded {
-        let copy = try withHandle(net) { $0.net.copy() }
-        try produceHandle(out) { copy }
-    }
+    handleEntry(out) { try withHandle(net) { $0.net.copy() } }
 }
 
 @_cdecl("tailor_zoo_create")
-public func cZooCreate(_ name: UnsafePointer<CChar>?, _ numClasses: Int64, _ inputCHW: UnsafePointer<Int64>?,
+public func cZooCreate(_ name: UnsafePointer<CChar>?, _ numClasses: Int64, _ channels: Int64, _ height: Int64, _ width: Int64,
                        _ seed: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guarded {
+    handleEntry(out) {
         let name = try requireString(name, "name")
         var o = Zoo.Options()
-        o.numClasses = try requireInt(numClasses, "num_classes", 1...Int64(maxDimension))
+        o.numClasses = try requireInt(numClasses, "num_classes", 1...Int64(TAILOR_MAX_DIM))
         o.seed = seed
-        if let s = inputCHW {
-            let lim = 1...Int64(maxDimension)
-            o.input = Shape(try requireInt(s[0], "input channels", lim), try requireInt(s[1], "input height", lim),
-                            try requireInt(s[2], "input width", lim))
+        if (channels, height, width) != (0, 0, 0) {   // all 0: the model's own input
+            let lim = 1...Int64(TAILOR_MAX_DIM)
+            o.input = Shape(try requireInt(channels, "channels", lim), try requireInt(height, "height", lim),
+                            try requireInt(width, "width", lim))
         }
-        try produceHandle(out) { try Zoo.build(name, o) }
+        return try Zoo.build(name, o)
     }
 }
 
@@ -55,7 +52,7 @@ private func addNode(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ inp
     }
 }
 
-private let dimRange: ClosedRange<Int64> = 0...Int64(maxDimension)
+private let dimRange: ClosedRange<Int64> = 0...Int64(TAILOR_MAX_DIM)
 
 @_cdecl("tailor_net_add_input")
 public func cAddInput(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ c: Int64, _ h: Int64, _ w: Int64,

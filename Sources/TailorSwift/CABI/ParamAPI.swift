@@ -8,20 +8,36 @@ public func cParamCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int
 }
 
 @_cdecl("tailor_net_param_info")
-public func cParamInfo(_ net: OpaquePointer?, _ index: Int64, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
-                       _ ndim: UnsafeMutablePointer<Int64>?, _ dims: UnsafeMutablePointer<Int64>?,
-                       _ isInteger: UnsafeMutablePointer<Int32>?) -> Int32 {
+public func cParamInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_param_info>?) -> Int32 {
     guarded {
+        try withHandle(net) { h in try writeVersioned(out, "tailor_param_info") {
+            let (name, t) = try parameter(h.net, index)
+            var info = tailor_param_info()
+            info.name = h.cString(name)
+            info.ndim = Int64(t.shape.count)
+            info.count = Int64(t.count)
+            info.is_integer = t.isInteger ? 1 : 0
+            return info
+        } }
+    }
+}
+
+@_cdecl("tailor_net_param_dim")
+public func cParamDim(_ net: OpaquePointer?, _ index: Int64, _ k: Int64, _ dim: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        let dim = try requirePointer(dim, "dim")
         try withHandle(net) { h in
-            let names = h.net.parameterNames
-            let i = try checkIndex(index, names.count, "parameter")
-            let t = try h.net.parameter(names[i])
-            name?.pointee = h.cString(names[i])
-            ndim?.pointee = Int64(t.shape.count)
-            if let dims { for k in 0..<4 { dims[k] = k < t.shape.count ? Int64(t.shape[k]) : 0 } }
-            isInteger?.pointee = t.isInteger ? 1 : 0
+            let (name, t) = try parameter(h.net, index)
+            dim.pointee = Int64(t.shape[try checkIndex(k, t.shape.count, "dimension", of: "parameter '\(name)'")])
         }
     }
+}
+
+/// Parameter `index` in state_dict order, with its name.
+private func parameter(_ net: Network, _ index: Int64) throws -> (String, Tensor) {
+    let names = net.parameterNames
+    let name = names[try checkIndex(index, names.count, "parameter")]
+    return (name, try net.parameter(name))
 }
 
 @_cdecl("tailor_net_get_param")
@@ -41,7 +57,7 @@ public func cSetParam(_ net: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ da
     guarded {
         let name = try requireString(name, "name")
         guard let data else { throw TailorError.invalid("data is NULL") }
-        let rank = try requireInt(ndim, "ndim", 0...8)
+        let rank = try requireInt(ndim, "ndim", 0...Int64(TAILOR_MAX_RANK))
         let shape: [Int]
         if rank == 0 {
             shape = []

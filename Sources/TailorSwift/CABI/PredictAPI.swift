@@ -26,9 +26,9 @@ public func cPredict(_ net: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int
     }
 }
 
-/// The (channels, height, width) of one sample, each in 1...maxDimension.
+/// The (channels, height, width) of one sample, each in 1...TAILOR_MAX_DIM.
 func requireSampleShape(_ c: Int64, _ h: Int64, _ w: Int64) throws -> Shape {
-    let lim: ClosedRange<Int64> = 1...Int64(maxDimension)
+    let lim: ClosedRange<Int64> = 1...Int64(TAILOR_MAX_DIM)
     return Shape(try requireInt(c, "channels", lim), try requireInt(h, "height", lim), try requireInt(w, "width", lim))
 }
 

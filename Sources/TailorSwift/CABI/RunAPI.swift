@@ -16,23 +16,15 @@ private func runDefaults() -> tailor_run_config {
     return c
 }
 
-@_cdecl("tailor_run_config_init_2")
-public func cRunConfigInit2(_ cfg: UnsafeMutablePointer<tailor_run_config>?, _ size: Int64) -> Int32 {
-    guarded {
-        let n = try requireInt(size, "size", 8...(1 << 16))
-        var d = runDefaults()
-        d.size = Int64(n)
-        try writeVersioned(cfg, d, size: n)
-    }
+@_cdecl("tailor_run_config_defaults")
+public func cRunConfigDefaults(_ cfg: UnsafeMutablePointer<tailor_run_config>?, _ size: Int64) -> Int32 {
+    guarded { try fillDefaults(cfg, runDefaults(), size: size, "tailor_run_config") }
 }
 
 /// The plan and hardware of a run configuration, checked against the teacher; every error names the field.
 private func runConfig(_ p: UnsafePointer<tailor_run_config>?, network: Network, fit: FitConfig) throws -> TailorRunConfig {
     guard p != nil else { throw TailorError.invalid("run is NULL (fill one with tailor_run_config_init)") }
     let c = try readVersioned(p, runDefaults(), "tailor_run_config")
-    guard c.size >= Int64(MemoryLayout<tailor_run_config>.size) else {
-        throw TailorError(.version, "run->size is \(c.size), this library expects \(MemoryLayout<tailor_run_config>.size): initialise it with tailor_run_config_init")
-    }
     let name = try requireString(c.algorithm, "run->algorithm")
     guard let algorithm = TailorPlan.Algorithm(rawValue: name) else {
         throw TailorError.invalid("run->algorithm must be 'remove' or 'shorten', got '\(name)'")
@@ -54,10 +46,7 @@ private func runConfig(_ p: UnsafePointer<tailor_run_config>?, network: Network,
 @_cdecl("tailor_run")
 public func cRun(_ teacher: OpaquePointer?, _ train: UnsafePointer<tailor_data>?, _ val: UnsafePointer<tailor_data>?,
                  _ run: UnsafePointer<tailor_run_config>?, _ cfg: UnsafePointer<tailor_train_config>?, _ cb: tailor_progress_fn?,
-                 _ user: UnsafeMutableRawPointer?, _ studentOut: UnsafeMutablePointer<OpaquePointer?>?,
-                 _ history: UnsafeMutablePointer<tailor_epoch_stats>?, _ historyCapacity: Int64,
-                 _ historyCount: UnsafeMutablePointer<Int64>?) -> Int32 {
-    historyCount?.pointee = 0
+                 _ user: UnsafeMutableRawPointer?, _ studentOut: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     studentOut?.pointee = nil
     return guarded {
         let out = try requirePointer(studentOut, "student_out")
@@ -71,8 +60,6 @@ public func cRun(_ teacher: OpaquePointer?, _ train: UnsafePointer<tailor_data>?
         guard try modeSwitches(cfg, blocks: Int.max, epochs: Int.max).isEmpty else {
             throw TailorError.invalid("cfg->mode_switches must be empty: a Tailor run makes its switches from the plan")
         }
-        let capacity = try requireInt(historyCapacity, "history_capacity", 0...Int64(Int32.max))
-        if history == nil && capacity > 0 { throw TailorError.invalid("history is NULL but history_capacity is \(capacity)") }
         let checkpoint = try checkpointOptions(cfg)
         if checkpoint?.note != nil { throw TailorError.invalid("cfg->checkpoint_note must be NULL: a Tailor run writes its own note") }
         try withHandle(teacher) { hd in
@@ -83,14 +70,10 @@ public func cRun(_ teacher: OpaquePointer?, _ train: UnsafePointer<tailor_data>?
             fit.mean = mean; fit.std = std
             let config = try runConfig(run, network: hd.net, fit: fit)
             let trainer = Trainer()
-            var records: [EpochRecord] = []
-            defer { copyHistory(records, to: history, capacity: capacity, count: historyCount) }
             let result = try TailorRun.run(hd.net, train: tr, val: va, config: config, checkpoint: checkpoint?.path, trainer: trainer,
                                            progress: progressBridge(cb, user))
-            records = result.history.map(\.record)
-            let h = makeHandle(result.student, trainer: trainer)
-            try withHandle(h) { $0.runHistory = TailorRun.historyJSON(result.history, blocks: result.student.blocks.map(\.name)).serialized() }
-            out.pointee = h
+            out.pointee = makeHandle(result.student, trainer: trainer, history: result.history.map(\.record),
+                                     runHistory: TailorRun.historyJSON(result.history, blocks: result.student.blocks.map(\.name)).serialized())
         }
     }
 }
@@ -101,8 +84,7 @@ public func cRunHistoryJSON(_ net: OpaquePointer?, _ json: UnsafeMutablePointer<
         let json = try requirePointer(json, "json")
         try withHandle(net) { h in
             guard let text = h.runHistory else { throw TailorError.notFound("this network was not made by tailor_run: it has no run history") }
-            h.setEstimateJSON(text)
-            json.pointee = UnsafePointer(h.estimateBuffer)
+            json.pointee = h.json("run_history", text)
         }
     }
 }

@@ -23,20 +23,6 @@ private func defaultConfig() -> tailor_train_config {
     return c
 }
 
-/// Copies the first `size` bytes of a caller's versioned struct over `defaults`.
-func readVersioned<T>(_ p: UnsafePointer<T>?, _ defaults: T, _ what: String) throws -> T {
-    guard let p else { return defaults }
-    let size = UnsafeRawPointer(p).loadUnaligned(as: Int64.self)
-    guard size >= 8, size <= 1 << 16 else {
-        throw TailorError.invalid("\(what).size must be sizeof(\(what)) (\(MemoryLayout<T>.size) in this library), got \(size)")
-    }
-    var out = defaults
-    withUnsafeMutableBytes(of: &out) { dst in
-        dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(p), count: min(Int(size), MemoryLayout<T>.size)))
-    }
-    return out
-}
-
 private func float(_ v: Double, _ what: String) throws -> Float {
     guard v.isFinite, abs(v) <= 1e30 else { throw TailorError.invalid("\(what) must be finite, got \(v)") }
     return Float(v)
@@ -72,8 +58,7 @@ func checkpointOptions(_ cp: UnsafePointer<tailor_train_config>?) throws -> Chec
     var o = CheckpointOptions(path: try requireString(path, "checkpoint_path"))
     guard !o.path.isEmpty else { throw TailorError.invalid("checkpoint_path is empty") }
     if let note = c.checkpoint_note {
-        guard strnlen(note, (1 << 20) + 1) <= 1 << 20 else { throw TailorError.invalid("checkpoint_note is longer than 1 MiB") }
-        o.note = String(cString: note)
+        o.note = try requireText(note, "checkpoint_note", limit: Int(TAILOR_MAX_JSON_BYTES), limitName: "TAILOR_MAX_JSON_BYTES")
     }
     return o
 }
@@ -120,7 +105,7 @@ func fitConfig(_ cp: UnsafePointer<tailor_train_config>?) throws -> FitConfig {
     s.warmupSteps = try requireInt(c.warmup_steps, "warmup_steps", 0...Int64(1) << 40)
     f.schedule = s
     f.epochs = try requireInt(c.epochs, "epochs", 1...1_000_000)
-    f.batchSize = try requireInt(c.batch_size, "batch_size", 1...Int64(Executor.maxBatch))
+    f.batchSize = try requireInt(c.batch_size, "batch_size", 1...Int64(TAILOR_MAX_BATCH))
     let pad = try requireInt(c.crop_padding, "crop_padding", 0...1024)
     f.augmentation = try flag(c.augment, "augment") ? Augmentation(pad: pad, flip: true) : nil
     f.shuffle = try flag(c.shuffle, "shuffle")
@@ -147,15 +132,11 @@ private func labels32(_ p: UnsafePointer<Int64>, _ n: Int, classes: Int, what: S
 /// A Dataset copied from a tailor_data, checked against the network's input shape and classes.
 func dataset(_ dp: UnsafePointer<tailor_data>?, _ what: String, input: Shape, classes: Int) throws -> (Dataset, [Float]?, [Float]?) {
     guard let dp else { throw TailorError.invalid("\(what) is NULL") }
-    var zero = tailor_data(); zero.size = 0
-    let d = try readVersioned(dp, zero, "tailor_data")
-    guard d.size >= Int64(MemoryLayout<tailor_data>.size) else {
-        throw TailorError.invalid("\(what).size must be sizeof(tailor_data) = \(MemoryLayout<tailor_data>.size), got \(d.size)")
-    }
+    let d = try readVersioned(dp, tailor_data(), "tailor_data")   // fields past `size` are NULL / 0
     guard let x = d.x else { throw TailorError.invalid("\(what).x is NULL") }
     guard let lp = d.labels else { throw TailorError.invalid("\(what).labels is NULL") }
-    let lim: ClosedRange<Int64> = 1...Int64(maxDimension)
-    let n = try requireInt(d.n, "\(what).n", 1...(Int64(1) << 28))
+    let lim: ClosedRange<Int64> = 1...Int64(TAILOR_MAX_DIM)
+    let n = try requireInt(d.n, "\(what).n", 1...Int64(TAILOR_MAX_SAMPLES))
     let shape = Shape(try requireInt(d.channels, "\(what).channels", lim), try requireInt(d.height, "\(what).height", lim),
                       try requireInt(d.width, "\(what).width", lim))
     guard shape == input else { throw TailorError.shape("\(what) samples are \(shape), the network takes \(input)") }
@@ -172,36 +153,9 @@ func dataset(_ dp: UnsafePointer<tailor_data>?, _ what: String, input: Shape, cl
     }
 }
 
-/// Bytes of tailor_train_config in its first release (through num_mode_switches): all that
-/// `tailor_train_config_init`, called by programs built before fields were appended, may write.
-private let trainConfigFirstSize = MemoryLayout<tailor_train_config>.offset(of: \tailor_train_config.checkpoint_path) ?? 8
-
-/// Writes `defaults` (whose `size` field the caller has set to `size`) into the caller's `size`
-/// bytes, zeroing any tail this library does not know, so a versioned struct from an older or
-/// newer header is never overrun.
-func writeVersioned<T>(_ cfg: UnsafeMutablePointer<T>?, _ defaults: T, size: Int) throws {
-    let p = UnsafeMutableRawPointer(try requirePointer(cfg, "cfg"))
-    var d = defaults
-    p.initializeMemory(as: UInt8.self, repeating: 0, count: size)
-    withUnsafeBytes(of: &d) { p.copyMemory(from: $0.baseAddress!, byteCount: min(size, $0.count)) }
-}
-
-private func initConfig(_ cfg: UnsafeMutablePointer<tailor_train_config>?, size: Int) throws {
-    var d = defaultConfig()
-    d.size = Int64(size)
-    try writeVersioned(cfg, d, size: size)
-}
-
-@_cdecl("tailor_train_config_init")
-public func cTrainConfigInit(_ cfg: UnsafeMutablePointer<tailor_train_config>?) -> Int32 {
-    guarded { try initConfig(cfg, size: trainConfigFirstSize) }
-}
-
-@_cdecl("tailor_train_config_init_2")
-public func cTrainConfigInit2(_ cfg: UnsafeMutablePointer<tailor_train_config>?, _ size: Int64) -> Int32 {
-    guarded {
-        try initConfig(cfg, size: try requireInt(size, "size", Int64(trainConfigFirstSize)...(1 << 16)))
-    }
+@_cdecl("tailor_train_config_defaults")
+public func cTrainConfigDefaults(_ cfg: UnsafeMutablePointer<tailor_train_config>?, _ size: Int64) -> Int32 {
+    guarded { try fillDefaults(cfg, defaultConfig(), size: size, "tailor_train_config") }
 }
 
 @_cdecl("tailor_net_train_step")
@@ -214,7 +168,7 @@ public func cTrainStep(_ net: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: I
         guard let labels else { throw TailorError.invalid("labels is NULL") }
         let config = try fitConfig(cfg)
         let doUpdate = try flag(update, "update")
-        let batch = try requireInt(n, "n", 1...Int64(Executor.maxBatch))
+        let batch = try requireInt(n, "n", 1...Int64(TAILOR_MAX_BATCH))
         let shape = try requireSampleShape(c, h, w)
         try withHandle(net) { hd in
             let (total, classes) = try checkedInput(hd.net, batch: batch, shape: shape)
@@ -254,13 +208,10 @@ public func cTrainReset(_ net: OpaquePointer?) -> Int32 {
 @_cdecl("tailor_net_fit")
 public func cFit(_ net: OpaquePointer?, _ train: UnsafePointer<tailor_data>?, _ val: UnsafePointer<tailor_data>?,
                  _ cfg: UnsafePointer<tailor_train_config>?, _ teacher: OpaquePointer?, _ cb: tailor_progress_fn?,
-                 _ user: UnsafeMutableRawPointer?, _ history: UnsafeMutablePointer<tailor_epoch_stats>?, _ historyCapacity: Int64,
-                 _ historyCount: UnsafeMutablePointer<Int64>?) -> Int32 {
-    historyCount?.pointee = 0
-    return guarded {
+                 _ user: UnsafeMutableRawPointer?) -> Int32 {
+    guarded {
+        try withHandle(net) { $0.history = [] }   // this call's epochs only, also when it is refused before training
         var config = try fitConfig(cfg)
-        let capacity = try requireInt(historyCapacity, "history_capacity", 0...Int64(Int32.max))
-        if history == nil && capacity > 0 { throw TailorError.invalid("history is NULL but history_capacity is \(capacity)") }
         if let teacher, teacher == net { throw TailorError.invalid("teacher must be a different network handle from net") }
         try withHandle(net) { hd in
             guard let input = hd.net.inputShape, let o = hd.net.outputNode else { throw TailorError.invalid("the network has no nodes yet") }
@@ -271,7 +222,7 @@ public func cFit(_ net: OpaquePointer?, _ train: UnsafePointer<tailor_data>?, _ 
             config.modeSwitches = try modeSwitches(cfg, blocks: hd.net.blocks.count, epochs: config.epochs)
             let checkpoint = try checkpointOptions(cfg)
             var records: [EpochRecord] = []
-            defer { copyHistory(records, to: history, capacity: capacity, count: historyCount) }
+            defer { hd.history = records }   // this call's epochs, kept also when it stops part-way
             func run(_ teacherNet: Network?) throws {
                 try Fit.fit(hd.net, train: tr, val: va, config: config, teacher: teacherNet, trainer: hd.trainer, history: &records,
                             checkpoint: checkpoint, progress: progressBridge(cb, user))
@@ -295,17 +246,20 @@ public func cEvaluate(_ net: OpaquePointer?, _ data: UnsafePointer<tailor_data>?
     }
 }
 
-/// Writes up to `capacity` records into the caller's history array and the full count.
-func copyHistory(_ records: [EpochRecord], to history: UnsafeMutablePointer<tailor_epoch_stats>?, capacity: Int,
-                 count: UnsafeMutablePointer<Int64>?) {
-    if let history {
-        for i in 0..<min(records.count, capacity) {
-            let r = records[i]
-            history[i] = tailor_epoch_stats(epoch: Int64(r.epoch), loss: Double(r.loss), train_accuracy: Double(r.trainAccuracy),
-                                            val_loss: Double(r.valLoss), val_accuracy: Double(r.valAccuracy), lr: Double(r.lr))
-        }
+@_cdecl("tailor_net_history_count")
+public func cHistoryCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
+    countEntry(net, count) { $0.history.count }
+}
+
+@_cdecl("tailor_net_history")
+public func cHistory(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_epoch_stats>?) -> Int32 {
+    guarded {
+        try withHandle(net) { h in try writeVersioned(out, "tailor_epoch_stats") {
+            let r = try storedRow(h.history, index, "history", made: "tailor_net_fit")
+            return tailor_epoch_stats(size: 0, epoch: Int64(r.epoch), loss: Double(r.loss), train_accuracy: Double(r.trainAccuracy),
+                                      val_loss: Double(r.valLoss), val_accuracy: Double(r.valAccuracy), lr: Double(r.lr))
+        } }
     }
-    count?.pointee = Int64(records.count)
 }
 
 /// A fit progress closure calling the C callback (none: never cancels).

@@ -107,9 +107,12 @@ public final class Network {
     /// far above any network here, low enough that a typo cannot ask for an impossible allocation.
     static let maxElements = 1 << 28
 
+    /// Longest node name, in bytes (TAILOR_MAX_NODE_NAME_BYTES in tailor.h).
+    static let maxNameBytes = 200
+
     static func validateName(_ name: String) throws {
-        guard !name.isEmpty, name.utf8.count <= 200 else {
-            throw TailorError.invalid("node names must be 1 to 200 characters, got '\(name.prefix(40))'")
+        guard !name.isEmpty, name.utf8.count <= maxNameBytes else {
+            throw TailorError.invalid("node names must be 1 to \(maxNameBytes) bytes (TAILOR_MAX_NODE_NAME_BYTES), got '\(name.prefix(40))'")
         }
         for b in name.utf8 {
             let ok = (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95 || b == 46 || b == 45

@@ -3,7 +3,8 @@ PREFIX ?= /usr/local
 BUILD  := .build/release
 LIB    := $(BUILD)/libtailor.so
 VERSION := $(shell sed -n 's/^\#define TAILOR_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)/\2/p' include/tailor.h | paste -sd.)
-# The SONAME is libtailor.so.$(ABI), following TAILOR_ABI_VERSION (Package.swift reads the same line).
+# The SONAME is libtailor.so.$(ABI), following TAILOR_ABI_VERSION (Package.swift states the same number;
+# check-selfcontained fails when they disagree).
 ABI    := $(shell sed -n 's/^\#define TAILOR_ABI_VERSION \([0-9]*\)/\1/p' include/tailor.h)
 SOURCES := Package.swift $(shell find Sources include -type f)
 CWARN  := -Wall -Wextra -Werror -pedantic
@@ -29,11 +30,8 @@ lib: $(LIB)
 
 # Rebuilt only when a source is newer, so `sudo make install` after a build installs what was built.
 # The link named after the SONAME lets programs linked against the build tree run from it.
-# The manifest reads the SONAME from include/tailor.h, a dependency SwiftPM does not track: so it
-# is evaluated afresh (no manifest cache), and a build plan made for another ABI is dropped.
 $(LIB): $(SOURCES)
-	@grep -q -- '-soname=libtailor.so.$(ABI)"' .build/release.yaml 2>/dev/null || rm -f .build/release.yaml
-	swift build -c release --manifest-cache none
+	swift build -c release
 	ln -sf libtailor.so $(BUILD)/libtailor.so.$(ABI)
 
 # libtailor.so.$(ABI) is the library (its SONAME); libtailor.so is the link the linker's -ltailor finds.

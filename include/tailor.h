@@ -484,6 +484,24 @@ tailor_status tailor_net_fifo(tailor_net *net, int64_t index, tailor_fifo *out);
  */
 tailor_status tailor_dataflow_simulate_json(const char *design_json, const char **json);
 
+/* ==== Fixed point ======================================================================== */
+
+/**
+ * Converts n doubles to the fixed-point type `type` as hls4ml's ap_fixed does, writing the
+ * results (exact values on the type's grid; exact for widths up to 53) into out[0..n).
+ * @param type hls4ml's spelling: "ap_fixed<W,I>", "ap_fixed<W,I,Q,O>", "ap_ufixed<W,I,...>",
+ *        "ap_int<W>", "ap_uint<W>" (also without "ap_"); W in 1..64; Q one of AP_TRN (default),
+ *        AP_TRN_ZERO, AP_RND, AP_RND_ZERO, AP_RND_MIN_INF, AP_RND_INF, AP_RND_CONV; O one of
+ *        AP_WRAP (default), AP_SAT, AP_SAT_ZERO, AP_SAT_SYM. A string that does not parse is
+ *        TAILOR_ERR_INVALID_ARGUMENT naming what is wrong.
+ * @param values n finite doubles (NaN/Inf: TAILOR_ERR_NUMERIC naming the index); borrowed.
+ * @param out n doubles; may be `values` itself.
+ * @param overflows receives how many values the overflow mode changed (may be NULL): wrapping or
+ *        saturating is what the hardware does, not an error.
+ * Thread-safe.
+ */
+tailor_status tailor_fixed_quantize(const char *type, const double *values, int64_t n, double *out, int64_t *overflows);
+
 /* ==== The Tailor schedule (DESIGN.md §4) ================================================= */
 
 /**

@@ -998,6 +998,22 @@ int main(int argc, char **argv) {
     tailor_net_free(back);
     tailor_net_free(NULL);
     remove(path);
+    {
+        /* Fixed point as hls4ml's ap_fixed converts: a grid of 2^-10, wrap past 32, overflows counted. */
+        double v[4] = {1.0 / 3, 40.5, -32.0, 2.5}, q[4];
+        int64_t over = -1;
+        CHECK(tailor_fixed_quantize("ap_fixed<16,6>", v, 4, q, &over) == TAILOR_OK && q[0] == 341.0 / 1024 && q[1] == -23.5 &&
+              q[2] == -32.0 && q[3] == 2.5 && over == 1, "ap_fixed<16,6>: floor to the grid, 40.5 wraps to -23.5");
+        CHECK(tailor_fixed_quantize("ap_fixed<16,6,AP_RND,AP_SAT>", v, 4, v, NULL) == TAILOR_OK && v[1] == 32 - 1.0 / 1024,
+              "saturation, in place");
+        CHECK(tailor_fixed_quantize("ap_fixed<16,6,AP_ROUND>", v, 4, q, NULL) == TAILOR_ERR_INVALID_ARGUMENT &&
+              strstr(tailor_last_error(), "AP_ROUND") != NULL, "an unknown rounding mode is named");
+        v[2] = 0.0 / 0.0;
+        CHECK(tailor_fixed_quantize("ap_fixed<8,3>", v, 4, q, NULL) == TAILOR_ERR_NUMERIC && strstr(tailor_last_error(), "values[2]") != NULL,
+              "NaN refused naming its index");
+        CHECK(tailor_fixed_quantize("ap_fixed<8,3>", NULL, 4, q, NULL) == TAILOR_ERR_INVALID_ARGUMENT &&
+              tailor_fixed_quantize("ap_fixed<8,3>", NULL, 0, NULL, NULL) == TAILOR_OK, "NULL arrays only with n = 0");
+    }
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -190,6 +190,18 @@ public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
                 """
             var result: UnsafePointer<CChar>?
             if cDataflowSimulateJSON(design, &result) == 0, result == nil { trap("dataflow_simulate_json succeeded without a result") }
+            // Fixed-point conversion: odd type strings and values, in place half the time.
+            let spelled = ["ap_fixed<\(p.small()),\(p.small())>", "ap_ufixed<\(p.size()),\(p.small()),AP_RND_CONV,AP_SAT_SYM>",
+                           "ap_int<\(p.small())>", "fixed<8,3,\(["RND", "X", "SAT"][Int(p.byte()) % 3])>", "ap_fixed<8", ""][Int(p.byte()) % 6]
+            var values = (0..<Int(p.byte() % 5)).map { _ in Double(p.value()) * [1, 1e30, 1e-30][Int(p.byte()) % 3] }
+            var fixed = [Double](repeating: 0, count: values.count)
+            var overflows: Int64 = 0
+            let inPlace = p.byte() % 2 == 0
+            let n = Int64(values.count)
+            let qrc = values.withUnsafeMutableBufferPointer { vp in fixed.withUnsafeMutableBufferPointer { fp in
+                cFixedQuantize(spelled, vp.baseAddress, n, inPlace ? vp.baseAddress : fp.baseAddress, &overflows)
+            } }
+            if qrc == 0, (inPlace ? values : fixed).contains(where: { !$0.isFinite }) { trap("fixed_quantize gave a non-finite value") }
         case 16:
             cNetFree(nets[h]); nets[h] = nil
             nets[h] = tinyNet(&p); names[h] = []

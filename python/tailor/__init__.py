@@ -12,6 +12,7 @@ from .estimate import fifos as estimate_fifos
 from .algorithms import compare, remove_skips, resume, shorten_skips
 from .training import checkpoint_info
 from .plan import Plan, plan
+from .fixed import quantize
 from . import plot
 
 __version__ = "0.3.0"
@@ -37,6 +38,6 @@ def library_version() -> str:
     return _lib.version()
 
 
-__all__ = ["TailorError", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
+__all__ = ["TailorError", "quantize", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
            "library_version", "__version__", "estimate", "estimate_fifos", "simulate_design", "compare", "Report", "Comparison", "plan", "Plan", "plot", "remove_skips", "shorten_skips",
            "resume", "checkpoint_info"]

@@ -285,6 +285,9 @@ _PROTOTYPES = {
     "tailor_net_fifo": (c_int, [NetPtr, c_int64, POINTER(Fifo)]),
     # tailor_status tailor_dataflow_simulate_json(const char *design_json, const char **json);
     "tailor_dataflow_simulate_json": (c_int, [c_char_p, POINTER(c_char_p)]),
+    # tailor_status tailor_fixed_quantize(const char *type, const double *values, int64_t n, double *out,
+    #                                     int64_t *overflows);
+    "tailor_fixed_quantize": (c_int, [c_char_p, POINTER(c_double), c_int64, POINTER(c_double), POINTER(c_int64)]),
     # tailor_status tailor_plan_modes(tailor_net *net, const char *algorithm, const int64_t *blocks,
     #                                 int64_t num_blocks, int64_t every, int64_t epochs, int32_t *modes,
     #                                 int64_t capacity, int64_t *epochs_out);

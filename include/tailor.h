@@ -502,6 +502,21 @@ tailor_status tailor_dataflow_simulate_json(const char *design_json, const char 
  */
 tailor_status tailor_fixed_quantize(const char *type, const double *values, int64_t n, double *out, int64_t *overflows);
 
+/**
+ * Sets the fixed-point types the network's tensors carry, in hls4ml's config layout:
+ * {"Model": {"Precision": "ap_fixed<16,6>"}, "LayerName": {"conv1": {"Precision": {"weight":
+ * "ap_fixed<8,3>", "bias": ..., "result": ..., "accum": ...}}}} (a layer's Precision may also be
+ * one string for all its roles; "auto" leaves a role to the default; ReuseFactor, Strategy and
+ * other hardware keys are ignored), or a JSON string "ap_fixed<16,6>" for the default alone.
+ * NULL makes it a float network again. Model files keep it. An unknown node, a role the node does
+ * not have (a ReLU has no weight) or a type that does not parse is TAILOR_ERR_INVALID_ARGUMENT
+ * naming its place; on error nothing changes. At most TAILOR_MAX_JSON_BYTES.
+ */
+tailor_status tailor_net_set_precision_json(tailor_net *net, const char *json);
+/** The network's types in the layout above (every layer's roles spelled out), or "null" for a
+ *  float network. *json belongs to the handle (rule 5). */
+tailor_status tailor_net_precision_json(tailor_net *net, const char **json);
+
 /* ==== The Tailor schedule (DESIGN.md §4) ================================================= */
 
 /**

@@ -1014,6 +1014,27 @@ int main(int argc, char **argv) {
         CHECK(tailor_fixed_quantize("ap_fixed<8,3>", NULL, 4, q, NULL) == TAILOR_ERR_INVALID_ARGUMENT &&
               tailor_fixed_quantize("ap_fixed<8,3>", NULL, 0, NULL, NULL) == TAILOR_OK, "NULL arrays only with n = 0");
     }
+    {
+        /* Fixed-point types on a network, in hls4ml's config layout; kept by model files. */
+        tailor_net *q = NULL, *q2 = NULL;
+        const char *pj = NULL;
+        CHECK(tailor_zoo_create("resnet8", 10, 0, 0, 0, 1, &q) == TAILOR_OK && tailor_net_precision_json(q, &pj) == TAILOR_OK &&
+              strcmp(pj, "null") == 0, "a new network is a float network");
+        CHECK(tailor_net_set_precision_json(q, "{\"Model\": {\"Precision\": \"ap_fixed<16,6>\"}, \"LayerName\": "
+                                               "{\"conv1\": {\"Precision\": {\"weight\": \"ap_fixed<8,3>\"}}}}") == TAILOR_OK &&
+              tailor_net_precision_json(q, &pj) == TAILOR_OK && strstr(pj, "\"weight\":\"ap_fixed<8,3>\"") != NULL,
+              "precision set in hls4ml's layout and read back");
+        CHECK(tailor_net_set_precision_json(q, "{\"Model\": {\"Precision\": \"ap_fixed<16,6>\"}, \"LayerName\": "
+                                               "{\"relu\": {\"Precision\": {\"weight\": \"ap_fixed<8,3>\"}}}}") == TAILOR_ERR_INVALID_ARGUMENT &&
+              strstr(tailor_last_error(), "has no weight") != NULL, "a role the node lacks is refused, naming it");
+        CHECK(tailor_net_save(q, "consumer_precision.tailor") == TAILOR_OK && tailor_net_load("consumer_precision.tailor", &q2) == TAILOR_OK &&
+              tailor_net_precision_json(q2, &pj) == TAILOR_OK && strstr(pj, "ap_fixed<8,3>") != NULL, "a model file keeps the types");
+        CHECK(tailor_net_set_precision_json(q, NULL) == TAILOR_OK && tailor_net_precision_json(q, &pj) == TAILOR_OK && strcmp(pj, "null") == 0,
+              "NULL makes it a float network again");
+        tailor_net_free(q);
+        tailor_net_free(q2);
+        remove("consumer_precision.tailor");
+    }
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -202,6 +202,14 @@ public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
                 cFixedQuantize(spelled, vp.baseAddress, n, inPlace ? vp.baseAddress : fp.baseAddress, &overflows)
             } }
             if qrc == 0, (inPlace ? values : fixed).contains(where: { !$0.isFinite }) { trap("fixed_quantize gave a non-finite value") }
+            // Fixed-point types on the network: odd hls4ml configs, then read back.
+            let layer = ["conv1", "fc", "relu", "nope", ""][Int(p.byte()) % 5]
+            let role = ["weight", "bias", "result", "accum", "x"][Int(p.byte()) % 5]
+            let types = ["\"\(spelled)\"", "{\"Model\": {\"Precision\": \"ap_fixed<16,6>\"}, \"LayerName\": {\"\(layer)\": {\"Precision\": {\"\(role)\": \"\(spelled)\"}}}}",
+                             "{\"Model\": {}}", "[1]", "{", "null"][Int(p.byte()) % 6]
+            if p.byte() % 7 == 0 { _ = cSetPrecisionJSON(net, nil) } else { _ = cSetPrecisionJSON(net, types) }
+            var pj: UnsafePointer<CChar>?
+            if cPrecisionJSON(net, &pj) == 0, pj == nil { trap("precision_json succeeded without a text") }
         case 16:
             cNetFree(nets[h]); nets[h] = nil
             nets[h] = tinyNet(&p); names[h] = []

@@ -264,6 +264,10 @@ _PROTOTYPES = {
     "tailor_net_load_buffer": (c_int, [c_void_p, c_size_t, POINTER(NetPtr)]),
     # tailor_status tailor_net_describe(tailor_net *net, const char **json);
     "tailor_net_describe": (c_int, [NetPtr, POINTER(c_char_p)]),
+    # tailor_status tailor_net_set_precision_json(tailor_net *net, const char *json);
+    "tailor_net_set_precision_json": (c_int, [NetPtr, c_char_p]),
+    # tailor_status tailor_net_precision_json(tailor_net *net, const char **json);
+    "tailor_net_precision_json": (c_int, [NetPtr, POINTER(c_char_p)]),
     # tailor_status tailor_net_predict(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height,
     #                                  int64_t width, float *out, int64_t out_count);
     "tailor_net_predict": (c_int, [NetPtr, _f32p, c_int64, c_int64, c_int64, c_int64, _f32p, c_int64]),

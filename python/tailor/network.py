@@ -588,6 +588,28 @@ class Network:
         _check(self._lib.tailor_net_evaluate(self._h, ctypes.byref(d.struct), ctypes.byref(loss), ctypes.byref(acc)))
         return {"loss": loss.value, "accuracy": acc.value}
 
+    # ---- fixed point -------------------------------------------------------------------------
+
+    def set_precision(self, config) -> "Network":
+        """Gives the network's tensors fixed-point types, as hls4ml configures them: a type string
+        for every tensor (``"ap_fixed<16,6>"``), or hls4ml's config dict
+        ``{"Model": {"Precision": "ap_fixed<16,6>"}, "LayerName": {"conv1": {"Precision":
+        {"weight": "ap_fixed<8,3>", "result": "ap_fixed<16,6>"}}}}`` (a dict from
+        ``hls4ml.utils.config_from_*`` works: hardware keys such as ReuseFactor are ignored, "auto"
+        leaves a role to the default). ``None`` makes it a float network again. Model files keep
+        it. An unknown node, a role the node lacks or a bad type string is a TailorError naming
+        where; on error nothing changes. Returns the network."""
+        text = None if config is None else json.dumps(config)
+        _check(self._lib.tailor_net_set_precision_json(self._h, text.encode("utf-8") if text is not None else None))
+        return self
+
+    @property
+    def precision(self) -> dict | None:
+        """The network's fixed-point types in hls4ml's config layout (None for a float network)."""
+        j = ctypes.c_char_p()
+        _check(self._lib.tailor_net_precision_json(self._h, ctypes.byref(j)))
+        return json.loads(j.value.decode("utf-8"))
+
     def describe(self) -> dict:
         """The network as a dict: {"nodes": [...], "blocks": [...], "skips": [...], "params": [...]}."""
         j = ctypes.c_char_p()

@@ -24,6 +24,7 @@ public final class Network {
         let n = Network()
         n.nodes = nodes; n.indexOf = indexOf; n.params = params; n.blocks = blocks; n.rng = rng
         n.declaredOutput = declaredOutput
+        n.precision = precision
         return n
     }
 
@@ -31,6 +32,9 @@ public final class Network {
         if case .input(let s)? = nodes.first?.op { return s }
         return nil
     }
+    /// The fixed-point types of the network's tensors (nil: a float network). Kept across block-mode
+    /// changes: the types of nodes a mode removes come back with the mode that has them.
+    public var precision: NetworkPrecision?
     /// The node declared the output (`setOutput`); nil: the last node added.
     public private(set) var declaredOutput: String?
     /// The network's output: the declared one, else the last node added.

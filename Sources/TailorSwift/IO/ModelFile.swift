@@ -11,7 +11,8 @@ public enum ModelFile {
                                  extraTensors: [(name: String, tensor: Tensor)] = []) throws -> Safetensors {
         var c = Safetensors()
         c.metadata = [("format", formatName), ("format_version", String(formatVersion)),
-                      ("graph", try net.graphMetadata().serialized())] + extraMetadata
+                      ("graph", try net.graphMetadata().serialized())]
+            + (net.precision.map { [("precision", $0.json.serialized())] } ?? []) + extraMetadata
         for name in net.parameterNames { if let t = net.params[name] { c.tensors.append((name, t)) } }
         for e in extraTensors {
             guard net.params[e.name] == nil else { throw TailorError.invalid("extra tensor '\(e.name)' clashes with a parameter") }
@@ -57,6 +58,11 @@ public enum ModelFile {
         }
         guard let graphText = c.meta(graphKey) else { throw TailorError.format("missing \(graphKey) in __metadata__") }
         let net = try Network.fromGraphMetadata(try JSON.parse(graphText))
+        if graphKey == "graph", let text = c.meta("precision") {
+            do { net.precision = try NetworkPrecision(hls4mlConfig: try JSON.parse(text)) } catch let e as TailorError {
+                throw TailorError.format("__metadata__.precision: \(e.message)")
+            }
+        }
         var extra: [(name: String, tensor: Tensor)] = []
         var seen = Set<String>()
         for (fullName, t) in c.tensors {

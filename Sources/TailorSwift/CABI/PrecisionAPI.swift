@@ -1,0 +1,26 @@
+import CTailor
+
+// The fixed-point types a network carries (Quant/NetworkPrecision.swift) through the C boundary.
+
+@_cdecl("tailor_net_set_precision_json")
+public func cSetPrecisionJSON(_ net: OpaquePointer?, _ json: UnsafePointer<CChar>?) -> Int32 {
+    guarded {
+        let text = try json.map { try requireText($0, "json", limit: Int(TAILOR_MAX_JSON_BYTES), limitName: "TAILOR_MAX_JSON_BYTES") }
+        try withHandle(net) { h in
+            guard let text else { h.net.precision = nil; return }
+            let parsed: JSON
+            do { parsed = try JSON.parse(text) } catch let e as TailorError {
+                throw TailorError.invalid("precision is not valid JSON: \(e.message)")
+            }
+            h.net.precision = try NetworkPrecision(hls4mlConfig: parsed, network: h.net)   // nothing changes on error
+        }
+    }
+}
+
+@_cdecl("tailor_net_precision_json")
+public func cPrecisionJSON(_ net: OpaquePointer?, _ json: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    guarded {
+        let json = try requirePointer(json, "json")
+        try withHandle(net) { h in json.pointee = h.json("precision", (h.net.precision?.json ?? .null).serialized()) }
+    }
+}

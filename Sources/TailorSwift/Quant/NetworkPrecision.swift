@@ -1,0 +1,111 @@
+/// The fixed-point types a network's tensors carry, as hls4ml configures them: a model default and
+/// per-layer types of a layer's weight, bias, result and accumulator. Set from hls4ml's own config
+/// dicts ({"Model": {"Precision": ...}, "LayerName": {node: {"Precision": ...}}}), kept in model
+/// files, and read by whatever needs a tensor's type.
+public struct NetworkPrecision: Equatable, Sendable {
+    /// What a layer's type applies to (hls4ml's keys under a layer's "Precision").
+    public enum Role: String, CaseIterable, Sendable {
+        case weight, bias, result, accum
+    }
+
+    /// The type of every tensor without a layer-specific one (hls4ml's Model Precision).
+    public var model: FixedPointType
+    /// Layer-specific types, by node name.
+    public var layers: [String: [Role: FixedPointType]]
+
+    public init(model: FixedPointType, layers: [String: [Role: FixedPointType]] = [:]) {
+        self.model = model
+        self.layers = layers
+    }
+
+    /// The type of `role` of `node`: its own, else the model default.
+    public func type(_ role: Role, of node: String) -> FixedPointType { layers[node]?[role] ?? model }
+
+    // MARK: hls4ml config dicts
+
+    /// From hls4ml's config layout, or a bare type string for the model default. A layer's
+    /// "Precision" is a dict of roles or one string for all of them; "auto" (hls4ml: infer it)
+    /// leaves a role to the default. Other hls4ml keys (ReuseFactor, Strategy, Trace…) belong to
+    /// the hardware configuration and are ignored here. With `network`, every layer must name one
+    /// of its nodes and every role one that node has. Errors name the place in the config.
+    public init(hls4mlConfig json: JSON, network: Network? = nil) throws {
+        if let s = json.string {
+            self.init(model: try Self.type(s, at: "Precision"))
+            return
+        }
+        guard case .object(let top) = json else {
+            throw TailorError.invalid("precision must be a type string (\"ap_fixed<16,6>\") or an hls4ml config {\"Model\": {\"Precision\": ...}, \"LayerName\": {...}}")
+        }
+        for (key, _) in top where !["Model", "LayerName", "LayerType"].contains(key) {
+            throw TailorError.invalid("precision config: unknown key '\(key)' (expected Model, LayerName)")
+        }
+        if top.contains(where: { $0.0 == "LayerType" }) {
+            throw TailorError(.unsupported, "precision config: LayerType settings are not supported; name the layers under LayerName")
+        }
+        guard let modelText = json["Model"]?["Precision"] else {
+            throw TailorError.invalid("precision config: Model.Precision is missing (the default type, e.g. \"ap_fixed<16,6>\")")
+        }
+        guard let m = modelText.string else {
+            throw TailorError.invalid("precision config: Model.Precision must be one type string; per-role types belong to layers")
+        }
+        self.init(model: try Self.type(m, at: "Model.Precision"))
+        guard let named = json["LayerName"] else { return }
+        guard case .object(let entries) = named else { throw TailorError.invalid("precision config: LayerName must be an object {node: {...}}") }
+        for (node, settings) in entries {
+            let place = "LayerName['\(node)']"
+            let roles = try Self.roles(of: node, in: network, place: place)
+            guard let p = settings["Precision"] else { continue }   // a layer configured for other things only
+            var types: [Role: FixedPointType] = [:]
+            if let s = p.string {
+                if s != "auto" { for r in roles { types[r] = try Self.type(s, at: "\(place).Precision") } }
+            } else if case .object(let kv) = p {
+                for (key, value) in kv {
+                    guard let role = Role(rawValue: key) else {
+                        throw TailorError.invalid("precision config: \(place).Precision has unknown key '\(key)' (expected \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    guard roles.contains(role) else {
+                        throw TailorError.invalid("precision config: \(place).Precision.\(key): node '\(node)' has no \(key) (it has \(roles.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    guard let s = value.string else { throw TailorError.invalid("precision config: \(place).Precision.\(key) must be a type string") }
+                    if s != "auto" { types[role] = try Self.type(s, at: "\(place).Precision.\(key)") }
+                }
+            } else {
+                throw TailorError.invalid("precision config: \(place).Precision must be a type string or {role: type}")
+            }
+            if !types.isEmpty { layers[node] = types }
+        }
+    }
+
+    /// The hls4ml config layout, roles in a fixed order, layers by name.
+    public var json: JSON {
+        var entries: [(String, JSON)] = []
+        for node in layers.keys.sorted() {
+            let types = layers[node]!
+            let kv = Role.allCases.compactMap { r in types[r].map { (r.rawValue, JSON.string($0.description)) } }
+            entries.append((node, .object([("Precision", .object(kv))])))
+        }
+        return .object([("Model", .object([("Precision", .string(model.description))])), ("LayerName", .object(entries))])
+    }
+
+    private static func type(_ text: String, at place: String) throws -> FixedPointType {
+        do { return try FixedPointType(parsing: text) } catch let e as TailorError {
+            throw TailorError(e.code, "precision config: \(place): \(e.message)")
+        }
+    }
+
+    /// The roles node `name` has (every role when no network is given to check against).
+    private static func roles(of name: String, in network: Network?, place: String) throws -> [Role] {
+        guard let network else { return Role.allCases }
+        guard let node = network.node(named: name) else {
+            let close = network.nodes.map(\.name).filter { $0.hasPrefix(name.split(separator: ".").first.map(String.init) ?? name) }.prefix(3)
+            throw TailorError.invalid("precision config: \(place): no node named '\(name)'"
+                                      + (close.isEmpty ? "" : " (similar: \(close.joined(separator: ", ")))"))
+        }
+        switch node.op {
+        case .conv2d, .dense: return [.weight, .bias, .result, .accum]
+        case .batchnorm: return [.weight, .bias, .result]        // hls4ml's scale and bias
+        case .add, .avgpool, .globalAvgPool: return [.result, .accum]
+        default: return [.result]
+        }
+    }
+}

@@ -44,12 +44,18 @@ public func cNodeInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutabl
 
 @_cdecl("tailor_net_node_input")
 public func cNodeInput(_ net: OpaquePointer?, _ index: Int64, _ k: Int64, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    nameEntry(net, name) { h in
+        let n = h.net.nodes[try checkIndex(index, h.net.nodes.count, "node")]
+        return n.inputs[try checkIndex(k, n.inputs.count, "input", of: "node '\(n.name)'")]
+    }
+}
+
+/// Shared body of the accessors that hand out one name owned by the handle.
+private func nameEntry(_ net: OpaquePointer?, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
+                       _ find: (NetHandle) throws -> String) -> Int32 {
     guarded {
         let name = try requirePointer(name, "name")
-        try withHandle(net) { h in
-            let n = h.net.nodes[try checkIndex(index, h.net.nodes.count, "node")]
-            name.pointee = h.cString(n.inputs[try checkIndex(k, n.inputs.count, "input", of: "node '\(n.name)'")])
-        }
+        try withHandle(net) { h in name.pointee = h.cString(try find(h)) }
     }
 }
 
@@ -132,13 +138,10 @@ public func cSkipInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutabl
 
 @_cdecl("tailor_net_skip_span")
 public func cSkipSpan(_ net: OpaquePointer?, _ index: Int64, _ k: Int64, _ name: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
-    guarded {
-        let name = try requirePointer(name, "name")
-        try withHandle(net) { h in
-            let skips = h.net.skips
-            let s = skips[try checkIndex(index, skips.count, "skip")]
-            name.pointee = h.cString(s.spans[try checkIndex(k, s.spans.count, "span", of: "skip \(index)")])
-        }
+    nameEntry(net, name) { h in
+        let skips = h.net.skips
+        let s = skips[try checkIndex(index, skips.count, "skip")]
+        return s.spans[try checkIndex(k, s.spans.count, "span", of: "skip \(index)")]
     }
 }
 

@@ -362,6 +362,9 @@ typedef struct tailor_hw_config {
                                      hls4ml's VivadoAccelerator wrappers do) */
     const char *strategy;       /**< hls4ml Strategy of every conv/dense: "latency" (default) or "resource" */
     const char *layers_json;    /**< NULL, or per-layer settings {"node": {"reuse_factor": R, "strategy": "resource"}} */
+    const char *precision_source; /**< "network" (default: the widths of the fixed-point types the network
+                                       carries, when it carries any, with precision_json overriding single
+                                       tensors) or "config" (bits and precision_json alone) */
 } tailor_hw_config;
 
 /** Fills the first `size` bytes of *cfg with the defaults above (zeroing fields this library does

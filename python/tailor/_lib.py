@@ -107,6 +107,7 @@ class HwConfig(ctypes.Structure):
         ("interface", c_char_p),
         ("strategy", c_char_p),
         ("layers_json", c_char_p),
+        ("precision_source", c_char_p),
     ]
 
 

@@ -28,7 +28,7 @@ TARGETS = ("hls4ml", "finn", "pe_array")
 #: Hardware options every estimate takes, with their defaults (the library's own: tailor_hw_config_defaults).
 HW_OPTIONS = {"reuse_factor": 1, "depth_policy": None, "memory_policy": "auto", "precision": None, "clock_mhz": 200.0,
               "pe_count": 256, "bandwidth_gbps": 12.8, "onchip_kib": 256, "backend": None, "interface": "stream",
-              "strategy": "latency", "layers": None}
+              "strategy": "latency", "layers": None, "precision_source": None}
 
 
 def _config(target: str, bits: int, **options) -> tuple[_lib.HwConfig, list]:
@@ -71,6 +71,7 @@ def _config(target: str, bits: int, **options) -> tuple[_lib.HwConfig, list]:
     cfg.backend = text(o["backend"], "backend")
     cfg.interface = text(o["interface"], "interface")
     cfg.strategy = text(o["strategy"], "strategy")
+    cfg.precision_source = text(o["precision_source"], "precision_source")
     if o["precision"]:
         cfg.precision_json = text(json.dumps({str(k): integer(v, f"precision[{k!r}]", -2**31, 2**31 - 1)
                                               for k, v in dict(o["precision"]).items()}), "precision")
@@ -368,7 +369,10 @@ def estimate(net, target: str = "hls4ml", bits: int = 16, *, plan=None, **option
     channel) or "vitis" (one packed FIFO); interface: "stream" or "axi_wrapper"; depth_policy:
     "default" (what hls4ml writes) or "optimized" (alias "simulated": max occupancy from the
     dataflow simulation + 1, what FifoDepthOptimization writes); memory_policy: "auto", "srl",
-    "lutram", "bram", "uram"; clock_mhz, pe_count, bandwidth_gbps, onchip_kib: the PE array.
+    "lutram", "bram", "uram"; clock_mhz, pe_count, bandwidth_gbps, onchip_kib: the PE array;
+    precision_source: "network" (default: a network with fixed-point types, ``net.set_precision``,
+    is priced at their widths, ``precision`` overriding single tensors) or "config" (``bits`` and
+    ``precision`` alone).
 
     With ``plan`` ("remove", "shorten" or {block: mode}) returns a :class:`Comparison` of `net`
     against a copy altered by the plan; otherwise a :class:`Report`.

@@ -63,3 +63,23 @@ def test_a_role_the_node_lacks_is_refused(net):
     relu = next(n.name for n in net.nodes if n.op == "relu")
     with pytest.raises(tailor.TailorError, match=f"node '{relu}' has no weight"):
         net.set_precision({"Model": {"Precision": "ap_fixed<16,6>"}, "LayerName": {relu: {"Precision": {"weight": "ap_fixed<8,3>"}}}})
+
+
+def test_the_estimate_prices_the_types_the_network_carries(net):
+    import tailor as t
+    float16 = t.estimate(net, "hls4ml").totals["total"]
+    net.set_precision("ap_fixed<8,3>")
+    carried = t.estimate(net, "hls4ml").totals["total"]
+    assert carried == t.estimate(net, "hls4ml", bits=8, precision_source="config").totals["total"]
+    # 8-bit: less memory and fewer registers; multipliers leave the DSPs for LUTs (hls4ml maps
+    # products this narrow to fabric).
+    assert carried["bram18"] < float16["bram18"] and carried["ff"] < float16["ff"]
+    assert carried["dsp"] == 0 < float16["dsp"] and carried["lut"] > float16["lut"]
+    # "config": the network's types are set aside; bits alone count.
+    assert t.estimate(net, "hls4ml", precision_source="config").totals["total"] == float16
+    # A layer's result type sets that stream's width, as the config's per-tensor precision would.
+    net.set_precision({"Model": {"Precision": "ap_fixed<8,3>"}, "LayerName": {"conv1": {"Precision": {"result": "ap_fixed<12,4>"}}}})
+    assert t.estimate(net, "hls4ml").totals["total"] == \
+        t.estimate(net, "hls4ml", bits=8, precision={"conv1": 12}, precision_source="config").totals["total"]
+    with pytest.raises(t.TailorError, match="unknown precision_source 'layers'"):
+        t.estimate(net, "hls4ml", precision_source="layers")

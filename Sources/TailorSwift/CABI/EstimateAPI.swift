@@ -26,6 +26,7 @@ private func hwDefaults() -> tailor_hw_config {
     c.interface = defaultInterface
     c.strategy = defaultStrategy
     c.layers_json = nil
+    c.precision_source = nil
     return c
 }
 
@@ -53,6 +54,9 @@ func hardwareConfig(_ p: UnsafePointer<tailor_hw_config>?) throws -> HardwareCon
     if let b = c.backend { cfg.backend = try HardwareConfig.parse(try requireString(b, "cfg->backend"), "backend", as: HardwareConfig.Backend.self) }
     if let i = c.interface { cfg.interface = try HardwareConfig.parse(try requireString(i, "cfg->interface"), "interface", as: HardwareConfig.InputInterface.self) }
     if let s = c.strategy { cfg.strategy = try HardwareConfig.parse(try requireString(s, "cfg->strategy"), "strategy", as: HardwareConfig.Strategy.self) }
+    if let s = c.precision_source {
+        cfg.precisionSource = try HardwareConfig.parse(try requireString(s, "cfg->precision_source"), "precision_source", as: HardwareConfig.PrecisionSource.self)
+    }
     cfg.bits = Int(c.bits)
     cfg.reuseFactor = Int(c.reuse_factor)
     cfg.clockMHz = c.clock_mhz

@@ -59,7 +59,14 @@ public struct HardwareConfig: Sendable, Equatable {
         case srl, lutram, bram, uram
     }
 
+    /// Where tensor widths come from: the fixed-point types the network carries (when it carries
+    /// any; `precision` entries still override single tensors), or `bits` and `precision` alone.
+    public enum PrecisionSource: String, Sendable, CaseIterable {
+        case network, config
+    }
+
     public var target: Target = .hls4ml
+    public var precisionSource: PrecisionSource = .network
     /// Default precision of every tensor and weight, in bits.
     public var bits: Int = 16
     /// Per-tensor precision by node name (its output) or `<node>.weight`; overrides `bits`.
@@ -122,6 +129,19 @@ public struct HardwareConfig: Sendable, Equatable {
         try check((1...(1 << 24)).contains(peCount), "pe_count", "must be in 1...\(1 << 24), got \(peCount)")
         try check(bandwidthGBps.isFinite && bandwidthGBps > 0 && bandwidthGBps <= 1e6, "bandwidth_gbps", "must be in (0, 1e6], got \(bandwidthGBps)")
         try check((0...(1 << 30)).contains(onChipKiB), "onchip_kib", "must be in 0...\(1 << 30), got \(onChipKiB)")
+    }
+
+    /// This configuration with the widths of the types `net` carries: its model type's width as
+    /// `bits`, and each layer's result and weight widths, unless `precision` names them already.
+    func carryingPrecision(of net: Network) -> HardwareConfig {
+        guard precisionSource == .network, let p = net.precision else { return self }
+        var c = self
+        c.bits = p.model.width
+        for (node, types) in p.layers where net.node(named: node) != nil {
+            if let t = types[.result], precision[node] == nil { c.precision[node] = t.width }
+            if let t = types[.weight], precision["\(node).weight"] == nil { c.precision["\(node).weight"] = t.width }
+        }
+        return c
     }
 
     /// Bits of the tensor a node outputs.

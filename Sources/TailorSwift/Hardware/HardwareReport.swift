@@ -66,6 +66,7 @@ extension Network {
     /// `explain: false` leaves every component's `explain` empty and is several times faster.
     public func estimate(_ config: HardwareConfig, explain: Bool = true) throws -> HardwareReport {
         try config.validate()
+        let config = config.carryingPrecision(of: self)
         guard inputShape != nil else { throw TailorError.invalid("the network has no nodes yet") }
         _ = try requireOutput()
         for name in config.precision.keys {

@@ -151,10 +151,8 @@ public func cEstimate(_ net: OpaquePointer?, _ cfg: UnsafePointer<tailor_hw_conf
 
 @_cdecl("tailor_net_skip_cost")
 public func cSkipCost(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_skip_cost>?) -> Int32 {
-    guarded {
-        try withHandle(net) { h in try writeVersioned(out, "tailor_skip_cost") {
-            try storedRow(h.skipCosts, index, "skip cost", made: "tailor_net_estimate")
-        } }
+    structEntry(net, out, "tailor_skip_cost") { h in
+        try storedRow(h.skipCosts, index, "skip cost", made: "tailor_net_estimate")
     }
 }
 
@@ -207,18 +205,16 @@ public func cNetFifos(_ net: OpaquePointer?, _ cfg: UnsafePointer<tailor_hw_conf
 
 @_cdecl("tailor_net_fifo")
 public func cNetFifo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_fifo>?) -> Int32 {
-    guarded {
-        try withHandle(net) { h in try writeVersioned(out, "tailor_fifo") {
-            let f = try storedRow(h.fifos, index, "FIFO", made: "tailor_net_fifos")
-            var r = tailor_fifo()
-            r.stream = h.cString(f.stream); r.producer = h.cString(f.producer); r.consumer = h.cString(f.consumer); r.role = h.cString(f.role)
-            r.block = Int64(f.block ?? -1)
-            r.channels = Int64(f.channels); r.height = Int64(f.height); r.width = Int64(f.width); r.bits = Int64(f.bits)
-            r.default_depth = Int64(f.defaultDepth); r.max_occupancy = Int64(f.maxOccupancy ?? -1); r.hls4ml_max = Int64(f.hls4mlMax ?? -1)
-            r.depth = Int64(f.depth); r.memory = memoryCode(f.memory); r.is_port = f.isPort ? 1 : 0
-            r.cost = cCost(f.cost)
-            return r
-        } }
+    structEntry(net, out, "tailor_fifo") { h in
+        let f = try storedRow(h.fifos, index, "FIFO", made: "tailor_net_fifos")
+        var r = tailor_fifo()
+        r.stream = h.cString(f.stream); r.producer = h.cString(f.producer); r.consumer = h.cString(f.consumer); r.role = h.cString(f.role)
+        r.block = Int64(f.block ?? -1)
+        r.channels = Int64(f.channels); r.height = Int64(f.height); r.width = Int64(f.width); r.bits = Int64(f.bits)
+        r.default_depth = Int64(f.defaultDepth); r.max_occupancy = Int64(f.maxOccupancy ?? -1); r.hls4ml_max = Int64(f.hls4mlMax ?? -1)
+        r.depth = Int64(f.depth); r.memory = memoryCode(f.memory); r.is_port = f.isPort ? 1 : 0
+        r.cost = cCost(f.cost)
+        return r
     }
 }
 

@@ -3,6 +3,12 @@ import Glibc
 
 // Read-only queries: nodes, blocks, skips, shapes, the JSON description.
 
+/// Shared body of the accessors that fill one output struct (tailor.h rule 2) from the handle.
+func structEntry<T>(_ net: OpaquePointer?, _ out: UnsafeMutablePointer<T>?, _ what: String,
+                    _ make: (NetHandle) throws -> T) -> Int32 {
+    guarded { try withHandle(net) { h in try writeVersioned(out, what) { try make(h) } } }
+}
+
 /// Shared body of the tailor_net_*_count functions.
 func countEntry(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int64>?, _ value: (NetHandle) -> Int) -> Int32 {
     guarded {
@@ -18,27 +24,25 @@ public func cNodeCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int6
 
 @_cdecl("tailor_net_node_info")
 public func cNodeInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_node_info>?) -> Int32 {
-    guarded {
-        try withHandle(net) { h in try writeVersioned(out, "tailor_node_info") {
-            let n = h.net.nodes[try checkIndex(index, h.net.nodes.count, "node")]
-            var info = tailor_node_info()
-            info.name = h.cString(n.name)
-            info.op = h.cString(n.op.kind)
-            info.num_inputs = Int64(n.inputs.count)
-            (info.channels, info.height, info.width) = (Int64(n.shape.c), Int64(n.shape.h), Int64(n.shape.w))
-            switch n.op {
-            case .conv2d(let a):
-                info.out_channels = Int64(a.outChannels); info.kernel = Int64(a.kernel); info.stride = Int64(a.stride)
-                info.padding = Int64(a.padding); info.bias = a.bias ? 1 : 0
-            case .maxpool(let a), .avgpool(let a):
-                info.kernel = Int64(a.kernel); info.stride = Int64(a.stride); info.padding = Int64(a.padding)
-            case .dense(let a):
-                info.out_channels = Int64(a.outFeatures); info.bias = a.bias ? 1 : 0
-            default: break
-            }
-            info.block = Int32(h.net.blocks.firstIndex { $0.members.contains(n.name) } ?? -1)
-            return info
-        } }
+    structEntry(net, out, "tailor_node_info") { h in
+        let n = h.net.nodes[try checkIndex(index, h.net.nodes.count, "node")]
+        var info = tailor_node_info()
+        info.name = h.cString(n.name)
+        info.op = h.cString(n.op.kind)
+        info.num_inputs = Int64(n.inputs.count)
+        (info.channels, info.height, info.width) = (Int64(n.shape.c), Int64(n.shape.h), Int64(n.shape.w))
+        switch n.op {
+        case .conv2d(let a):
+            info.out_channels = Int64(a.outChannels); info.kernel = Int64(a.kernel); info.stride = Int64(a.stride)
+            info.padding = Int64(a.padding); info.bias = a.bias ? 1 : 0
+        case .maxpool(let a), .avgpool(let a):
+            info.kernel = Int64(a.kernel); info.stride = Int64(a.stride); info.padding = Int64(a.padding)
+        case .dense(let a):
+            info.out_channels = Int64(a.outFeatures); info.bias = a.bias ? 1 : 0
+        default: break
+        }
+        info.block = Int32(h.net.blocks.firstIndex { $0.members.contains(n.name) } ?? -1)
+        return info
     }
 }
 
@@ -116,23 +120,21 @@ public func cSkipCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int6
 
 @_cdecl("tailor_net_skip_info")
 public func cSkipInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_skip_info>?) -> Int32 {
-    guarded {
-        try withHandle(net) { h in try writeVersioned(out, "tailor_skip_info") {
-            let skips = h.net.skips
-            let s = skips[try checkIndex(index, skips.count, "skip")]
-            var info = tailor_skip_info()
-            info.block = Int64(s.blockIndex)
-            info.block_name = h.cString(s.block)
-            info.index = Int64(s.index)
-            info.mode = modeCode(s.mode)
-            info.kind = blockKindCode(h.net.blocks[s.blockIndex].kind)
-            info.source = h.cString(s.source)
-            info.join = s.join.map { h.cString($0) }
-            info.projection = s.projection.map { h.cString($0) }
-            info.num_spans = Int64(s.spans.count)
-            (info.channels, info.height, info.width) = (Int64(s.shape.c), Int64(s.shape.h), Int64(s.shape.w))
-            return info
-        } }
+    structEntry(net, out, "tailor_skip_info") { h in
+        let skips = h.net.skips
+        let s = skips[try checkIndex(index, skips.count, "skip")]
+        var info = tailor_skip_info()
+        info.block = Int64(s.blockIndex)
+        info.block_name = h.cString(s.block)
+        info.index = Int64(s.index)
+        info.mode = modeCode(s.mode)
+        info.kind = blockKindCode(h.net.blocks[s.blockIndex].kind)
+        info.source = h.cString(s.source)
+        info.join = s.join.map { h.cString($0) }
+        info.projection = s.projection.map { h.cString($0) }
+        info.num_spans = Int64(s.spans.count)
+        (info.channels, info.height, info.width) = (Int64(s.shape.c), Int64(s.shape.h), Int64(s.shape.w))
+        return info
     }
 }
 

@@ -9,16 +9,14 @@ public func cParamCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<Int
 
 @_cdecl("tailor_net_param_info")
 public func cParamInfo(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_param_info>?) -> Int32 {
-    guarded {
-        try withHandle(net) { h in try writeVersioned(out, "tailor_param_info") {
-            let (name, t) = try parameter(h.net, index)
-            var info = tailor_param_info()
-            info.name = h.cString(name)
-            info.ndim = Int64(t.shape.count)
-            info.count = Int64(t.count)
-            info.is_integer = t.isInteger ? 1 : 0
-            return info
-        } }
+    structEntry(net, out, "tailor_param_info") { h in
+        let (name, t) = try parameter(h.net, index)
+        var info = tailor_param_info()
+        info.name = h.cString(name)
+        info.ndim = Int64(t.shape.count)
+        info.count = Int64(t.count)
+        info.is_integer = t.isInteger ? 1 : 0
+        return info
     }
 }
 

@@ -210,10 +210,10 @@ public func cFit(_ net: OpaquePointer?, _ train: UnsafePointer<tailor_data>?, _ 
                  _ cfg: UnsafePointer<tailor_train_config>?, _ teacher: OpaquePointer?, _ cb: tailor_progress_fn?,
                  _ user: UnsafeMutableRawPointer?) -> Int32 {
     guarded {
-        try withHandle(net) { $0.history = [] }   // this call's epochs only, also when it is refused before training
-        var config = try fitConfig(cfg)
-        if let teacher, teacher == net { throw TailorError.invalid("teacher must be a different network handle from net") }
         try withHandle(net) { hd in
+            hd.history = []   // this call's epochs only, also when it is refused before training
+            var config = try fitConfig(cfg)
+            if let teacher, teacher == net { throw TailorError.invalid("teacher must be a different network handle from net") }
             guard let input = hd.net.inputShape, let o = hd.net.outputNode else { throw TailorError.invalid("the network has no nodes yet") }
             let classes = o.shape.count
             let (tr, mean, std) = try dataset(train, "train", input: input, classes: classes)
@@ -253,12 +253,10 @@ public func cHistoryCount(_ net: OpaquePointer?, _ count: UnsafeMutablePointer<I
 
 @_cdecl("tailor_net_history")
 public func cHistory(_ net: OpaquePointer?, _ index: Int64, _ out: UnsafeMutablePointer<tailor_epoch_stats>?) -> Int32 {
-    guarded {
-        try withHandle(net) { h in try writeVersioned(out, "tailor_epoch_stats") {
-            let r = try storedRow(h.history, index, "history", made: "tailor_net_fit")
-            return tailor_epoch_stats(size: 0, epoch: Int64(r.epoch), loss: Double(r.loss), train_accuracy: Double(r.trainAccuracy),
-                                      val_loss: Double(r.valLoss), val_accuracy: Double(r.valAccuracy), lr: Double(r.lr))
-        } }
+    structEntry(net, out, "tailor_epoch_stats") { h in
+        let r = try storedRow(h.history, index, "history", made: "tailor_net_fit")
+        return tailor_epoch_stats(size: 0, epoch: Int64(r.epoch), loss: Double(r.loss), train_accuracy: Double(r.trainAccuracy),
+                                  val_loss: Double(r.valLoss), val_accuracy: Double(r.valAccuracy), lr: Double(r.lr))
     }
 }
 

@@ -334,6 +334,25 @@ tailor_status tailor_net_describe(tailor_net *net, const char **json);
 tailor_status tailor_net_predict(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height,
                                  int64_t width, float *out, int64_t out_count);
 
+/**
+ * Fixed-point inference: bit for bit what hls4ml 1.3.0's C simulation (`compile()` + float64
+ * `predict()`, Vivado backend, io_stream, Latency strategy) computes for this network at the types
+ * it carries (tailor_net_set_precision_json; without one, TAILOR_ERR_INVALID_ARGUMENT). Types
+ * resolve as hls4ml resolves them: a role a layer does not name takes the model default, "auto"
+ * takes hls4ml's inferred type; a batch norm folds into its conv when that conv's result is
+ * "auto"; weights pass through hls4ml's decimal text. docs/fixed-point.md has the rules.
+ * @param x input, n x channels x height x width doubles (NCHW), finite.
+ * @param out receives n x num_outputs doubles: each output's exact value (exact up to 53 bits).
+ * @param overflows receives how many conversions the overflow mode changed (may be NULL).
+ * @param overflow_json receives {"node": count, "node.accum": count, "node.weight": count} for
+ *        the conversions that overflowed (may be NULL); it belongs to the handle (rule 5).
+ * @return TAILOR_ERR_UNSUPPORTED for what hls4ml cannot stream (pooling with padding or kernel !=
+ *         stride) or an inferred type over 64 bits, naming the node.
+ */
+tailor_status tailor_net_predict_fixed(tailor_net *net, const double *x, int64_t n, int64_t channels,
+                                       int64_t height, int64_t width, double *out, int64_t out_count,
+                                       int64_t *overflows, const char **overflow_json);
+
 /* ==== Hardware resource model (DESIGN.md §5) ============================================= */
 
 /** Hardware configuration. Fill with tailor_hw_config_init, then change fields. */
@@ -509,8 +528,10 @@ tailor_status tailor_fixed_quantize(const char *type, const double *values, int6
  * Sets the fixed-point types the network's tensors carry, in hls4ml's config layout:
  * {"Model": {"Precision": "ap_fixed<16,6>"}, "LayerName": {"conv1": {"Precision": {"weight":
  * "ap_fixed<8,3>", "bias": ..., "result": ..., "accum": ...}}}} (a layer's Precision may also be
- * one string for all its roles; "auto" leaves a role to the default; ReuseFactor, Strategy and
- * other hardware keys are ignored), or a JSON string "ap_fixed<16,6>" for the default alone.
+ * one string for all its roles; a batch norm's multiplier is "scale"). As in hls4ml, a role a layer
+ * does not name takes the model default, and "auto" takes the type hls4ml infers (conv/dense
+ * accum and result wide enough to be exact, and so on: docs/fixed-point.md). ReuseFactor,
+ * Strategy and other hardware keys are ignored. A JSON string "ap_fixed<16,6>" sets the default alone.
  * NULL makes it a float network again. Model files keep it. An unknown node, a role the node does
  * not have (a ReLU has no weight) or a type that does not parse is TAILOR_ERR_INVALID_ARGUMENT
  * naming its place; on error nothing changes. At most TAILOR_MAX_JSON_BYTES.

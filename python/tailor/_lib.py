@@ -272,6 +272,11 @@ _PROTOTYPES = {
     # tailor_status tailor_net_predict(tailor_net *net, const float *x, int64_t n, int64_t channels, int64_t height,
     #                                  int64_t width, float *out, int64_t out_count);
     "tailor_net_predict": (c_int, [NetPtr, _f32p, c_int64, c_int64, c_int64, c_int64, _f32p, c_int64]),
+    # tailor_status tailor_net_predict_fixed(tailor_net *net, const double *x, int64_t n, int64_t channels,
+    #                                        int64_t height, int64_t width, double *out, int64_t out_count,
+    #                                        int64_t *overflows, const char **overflow_json);
+    "tailor_net_predict_fixed": (c_int, [NetPtr, POINTER(c_double), c_int64, c_int64, c_int64, c_int64, POINTER(c_double),
+                                         c_int64, _i64p, POINTER(c_char_p)]),
     # tailor_status tailor_hw_config_defaults(tailor_hw_config *cfg, int64_t size);
     "tailor_hw_config_defaults": (c_int, [POINTER(HwConfig), c_int64]),
     # tailor_status tailor_net_estimate(tailor_net *net, const tailor_hw_config *cfg, int64_t *count,

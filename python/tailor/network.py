@@ -486,20 +486,37 @@ class Network:
         """Pickles as the model file's bytes (so a Network can cross process boundaries)."""
         return (Network.from_bytes, (self.to_bytes(),))
 
-    def predict(self, x) -> np.ndarray:
-        """Logits for `x` (float32 NCHW, one sample C×H×W or a batch N×C×H×W) in inference mode
-        (BatchNorm uses running statistics). Returns (N, outputs), or (outputs,) for one sample."""
-        x = np.ascontiguousarray(x, dtype=np.float32)
+    def predict(self, x, quantized: bool = False, return_overflows: bool = False):
+        """Logits for `x` (NCHW, one sample C×H×W or a batch N×C×H×W) in inference mode
+        (BatchNorm uses running statistics). Returns (N, outputs), or (outputs,) for one sample.
+
+        ``quantized=True`` runs the network in fixed point at the types it carries
+        (:meth:`set_precision`): bit for bit what hls4ml 1.3.0's C simulation (``compile()`` +
+        float64 ``predict()``) computes for it, as float64 (docs/fixed-point.md). With
+        ``return_overflows=True`` it also returns ``{"node": count, "node.accum": count,
+        "node.weight": count}``: the conversions the overflow mode changed (wrapped or saturated)."""
+        dtype = np.float64 if quantized else np.float32
+        x = np.ascontiguousarray(x, dtype=dtype)
         single = x.ndim == 3
         if single:
             x = x[None]
         if x.ndim != 4:
             raise TailorError(f"predict needs x of shape (N, C, H, W) or (C, H, W), got {x.shape}")
-        out = np.empty((x.shape[0], self.num_outputs), dtype=np.float32)
-        f32 = ctypes.POINTER(ctypes.c_float)
-        _check(self._lib.tailor_net_predict(self._h, x.ctypes.data_as(f32), *x.shape,
-                                            out.ctypes.data_as(f32), out.size))
-        return out[0] if single else out
+        if return_overflows and not quantized:
+            raise TailorError("return_overflows=True needs quantized=True (float inference does not overflow a type)")
+        out = np.empty((x.shape[0], self.num_outputs), dtype=dtype)
+        if quantized:
+            f64 = ctypes.POINTER(ctypes.c_double)
+            total, counts = ctypes.c_int64(0), ctypes.c_char_p()
+            _check(self._lib.tailor_net_predict_fixed(self._h, x.ctypes.data_as(f64), *x.shape, out.ctypes.data_as(f64),
+                                                      out.size, ctypes.byref(total), ctypes.byref(counts)))
+            overflows = json.loads(counts.value.decode("utf-8"))
+        else:
+            f32 = ctypes.POINTER(ctypes.c_float)
+            _check(self._lib.tailor_net_predict(self._h, x.ctypes.data_as(f32), *x.shape,
+                                                out.ctypes.data_as(f32), out.size))
+        y = out[0] if single else out
+        return (y, overflows) if return_overflows else y
 
     # ---- training -------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ def test_hls4ml_config_layout_round_trips_through_a_model_file(net, tmp_path):
     config["LayerName"] = {k: v for k, v in config["LayerName"].items() if k in names or k == "conv1"}
     net.set_precision(config)
     want = {"Model": {"Precision": "ap_fixed<16,6>"},
-            "LayerName": {"conv1": {"Precision": {"weight": "ap_fixed<8,3>", "result": "ap_fixed<16,6,AP_RND,AP_SAT>"}},
+            "LayerName": {"conv1": {"Precision": {"weight": "ap_fixed<8,3>", "bias": "auto", "result": "ap_fixed<16,6,AP_RND,AP_SAT>"}},
                           "fc": {"Precision": {"weight": "ap_fixed<12,4>", "bias": "ap_fixed<12,4>", "result": "ap_fixed<12,4>",
                                                "accum": "ap_fixed<12,4>"}}}}
     if "layer1.0.relu1" in names:

@@ -41,3 +41,28 @@ func checkedInput(_ net: Network, batch: Int, shape: Shape) throws -> (total: In
     guard !overflow, total <= 1 << 34 else { throw TailorError.shape("input of \(batch) samples of \(shape) is too large") }
     return (total, o.shape.count)
 }
+
+@_cdecl("tailor_net_predict_fixed")
+public func cPredictFixed(_ net: OpaquePointer?, _ x: UnsafePointer<Double>?, _ n: Int64, _ c: Int64, _ h: Int64, _ w: Int64,
+                          _ out: UnsafeMutablePointer<Double>?, _ outCount: Int64, _ overflows: UnsafeMutablePointer<Int64>?,
+                          _ overflowJSON: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    guarded {
+        guard let x else { throw TailorError.invalid("x is NULL") }
+        let out = try requirePointer(out, "out")
+        let batch = try requireInt(n, "n", 1...(Int64(1) << 24))
+        let shape = try requireSampleShape(c, h, w)
+        try withHandle(net) { hd in
+            let (total, outputs) = try checkedInput(hd.net, batch: batch, shape: shape)
+            guard outCount == Int64(batch * outputs) else {
+                throw TailorError.shape("out holds \(outCount) values; \(batch) samples × \(outputs) outputs need \(batch * outputs)")
+            }
+            let r = try FixedPointInference.predict(hd.net, input: UnsafeBufferPointer(start: x, count: total), count: batch)
+            r.outputs.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: $0.count) }
+            overflows?.pointee = Int64(r.overflows.values.reduce(0, +))
+            if let overflowJSON {
+                let counts = JSON.object(r.overflows.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) })
+                overflowJSON.pointee = hd.json("predict_fixed", counts.serialized())
+            }
+        }
+    }
+}

@@ -132,14 +132,25 @@ public struct HardwareConfig: Sendable, Equatable {
     }
 
     /// This configuration with the widths of the types `net` carries: its model type's width as
-    /// `bits`, and each layer's result and weight widths, unless `precision` names them already.
+    /// `bits`, and each node's result width and each layer's weight width as hls4ml resolves them
+    /// (FixedPointProgram: "auto" widths inferred, a folded batch norm carrying its conv's type),
+    /// unless `precision` names them already. A network hls4ml's rules cannot resolve (an inferred
+    /// type over 64 bits, a pooling hls4ml cannot stream) is priced at the types it names.
     func carryingPrecision(of net: Network) -> HardwareConfig {
         guard precisionSource == .network, let p = net.precision else { return self }
         var c = self
         c.bits = p.model.width
-        for (node, types) in p.layers where net.node(named: node) != nil {
-            if let t = types[.result], precision[node] == nil { c.precision[node] = t.width }
-            if let t = types[.weight], precision["\(node).weight"] == nil { c.precision["\(node).weight"] = t.width }
+        func carry(_ key: String, _ width: Int) { if precision[key] == nil { c.precision[key] = width } }
+        if let program = try? FixedPointProgram(net, quantizingWeights: false) {
+            for step in program.steps where step.output >= 0 {
+                carry(step.node, program.values[step.output].type.width)
+                if case .multiply(let m) = step.kind { carry("\(step.node).weight", m.m.weightType.width) }
+            }
+            return c
+        }
+        for (node, settings) in p.layers where net.node(named: node) != nil {
+            if case .type(let t) = settings[.result] { carry(node, t.width) }
+            if case .type(let t) = settings[.weight] { carry("\(node).weight", t.width) }
         }
         return c
     }

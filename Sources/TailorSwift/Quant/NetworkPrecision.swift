@@ -1,25 +1,37 @@
 /// The fixed-point types a network's tensors carry, as hls4ml configures them: a model default and
 /// per-layer types of a layer's weight, bias, result and accumulator. Set from hls4ml's own config
 /// dicts ({"Model": {"Precision": ...}, "LayerName": {node: {"Precision": ...}}}), kept in model
-/// files, and read by whatever needs a tensor's type.
+/// files, and read by whatever needs a tensor's type. The meaning is hls4ml's: a role a layer does
+/// not name takes the model default (hls4ml's lookup order), and "auto" asks for the type hls4ml
+/// infers (ResolvedPrecision.swift).
 public struct NetworkPrecision: Equatable, Sendable {
-    /// What a layer's type applies to (hls4ml's keys under a layer's "Precision").
+    /// What a layer's type applies to (hls4ml's keys under a layer's "Precision"; a batch norm's
+    /// multiplier is its `scale`).
     public enum Role: String, CaseIterable, Sendable {
-        case weight, bias, result, accum
+        case weight, scale, bias, result, accum
+    }
+
+    /// A layer's setting for one role: a type, or hls4ml's "auto" (infer it).
+    public enum Setting: Equatable, Sendable {
+        case type(FixedPointType)
+        case auto
+        public var description: String {
+            switch self { case .type(let t): t.description; case .auto: "auto" }
+        }
     }
 
     /// The type of every tensor without a layer-specific one (hls4ml's Model Precision).
     public var model: FixedPointType
-    /// Layer-specific types, by node name.
-    public var layers: [String: [Role: FixedPointType]]
+    /// Layer-specific settings, by node name.
+    public var layers: [String: [Role: Setting]]
 
-    public init(model: FixedPointType, layers: [String: [Role: FixedPointType]] = [:]) {
+    public init(model: FixedPointType, layers: [String: [Role: Setting]] = [:]) {
         self.model = model
         self.layers = layers
     }
 
-    /// The type of `role` of `node`: its own, else the model default.
-    public func type(_ role: Role, of node: String) -> FixedPointType { layers[node]?[role] ?? model }
+    /// The setting of `role` of `node`: its own, else the model default.
+    public func setting(_ role: Role, of node: String) -> Setting { layers[node]?[role] ?? .type(model) }
 
     // MARK: hls4ml config dicts
 
@@ -55,19 +67,22 @@ public struct NetworkPrecision: Equatable, Sendable {
             let place = "LayerName['\(node)']"
             let roles = try Self.roles(of: node, in: network, place: place)
             guard let p = settings["Precision"] else { continue }   // a layer configured for other things only
-            var types: [Role: FixedPointType] = [:]
+            var types: [Role: Setting] = [:]
             if let s = p.string {
-                if s != "auto" { for r in roles { types[r] = try Self.type(s, at: "\(place).Precision") } }
+                let setting = try Self.setting(s, at: "\(place).Precision")
+                for r in roles { types[r] = setting }
             } else if case .object(let kv) = p {
                 for (key, value) in kv {
+                    // A batch norm's multiplier: hls4ml says scale; weight is accepted for it too.
+                    let key = key == "weight" && roles.contains(.scale) && !roles.contains(.weight) ? "scale" : key
                     guard let role = Role(rawValue: key) else {
                         throw TailorError.invalid("precision config: \(place).Precision has unknown key '\(key)' (expected \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
                     }
                     guard roles.contains(role) else {
                         throw TailorError.invalid("precision config: \(place).Precision.\(key): node '\(node)' has no \(key) (it has \(roles.map(\.rawValue).joined(separator: ", ")))")
                     }
-                    guard let s = value.string else { throw TailorError.invalid("precision config: \(place).Precision.\(key) must be a type string") }
-                    if s != "auto" { types[role] = try Self.type(s, at: "\(place).Precision.\(key)") }
+                    guard let s = value.string else { throw TailorError.invalid("precision config: \(place).Precision.\(key) must be a type string or \"auto\"") }
+                    types[role] = try Self.setting(s, at: "\(place).Precision.\(key)")
                 }
             } else {
                 throw TailorError.invalid("precision config: \(place).Precision must be a type string or {role: type}")
@@ -87,6 +102,10 @@ public struct NetworkPrecision: Equatable, Sendable {
         return .object([("Model", .object([("Precision", .string(model.description))])), ("LayerName", .object(entries))])
     }
 
+    private static func setting(_ text: String, at place: String) throws -> Setting {
+        text == "auto" ? .auto : .type(try type(text, at: place))
+    }
+
     private static func type(_ text: String, at place: String) throws -> FixedPointType {
         do { return try FixedPointType(parsing: text) } catch let e as TailorError {
             throw TailorError(e.code, "precision config: \(place): \(e.message)")
@@ -103,8 +122,8 @@ public struct NetworkPrecision: Equatable, Sendable {
         }
         switch node.op {
         case .conv2d, .dense: return [.weight, .bias, .result, .accum]
-        case .batchnorm: return [.weight, .bias, .result]        // hls4ml's scale and bias
-        case .add, .avgpool, .globalAvgPool: return [.result, .accum]
+        case .batchnorm: return [.scale, .bias, .result]
+        case .maxpool, .avgpool, .globalAvgPool: return [.result, .accum]
         default: return [.result]
         }
     }

@@ -635,6 +635,10 @@ typedef struct tailor_train_config {
     const char *checkpoint_note;/**< fit: the caller's text (at most TAILOR_MAX_JSON_BYTES) kept
                                      verbatim in the checkpoint, returned by tailor_checkpoint_json
                                      as "note"; needs checkpoint_path [NULL] */
+    int32_t quantized;          /**< fit: quantisation-aware training at the network's fixed-point types
+                                     (tailor_net_set_precision_json): fake-quantised weights and
+                                     activations, straight-through gradients; validation and a KD
+                                     teacher with types run quantised too [0] */
 } tailor_train_config;
 
 /** Fills the first `size` bytes of *cfg with the defaults above (zeroing fields this library

@@ -468,6 +468,7 @@ class TrainConfig(ctypes.Structure):
         ("seed", c_uint64),
         ("mode_switches", POINTER(ModeSwitch)), ("num_mode_switches", c_int64),
         ("checkpoint_path", c_char_p), ("checkpoint_note", c_char_p),
+        ("quantized", c_int32),
     ]
 
 

@@ -20,7 +20,7 @@ OPTIMIZERS = {"sgd": 0, "adam": 1}
 SCHEDULES = {"constant": 0, None: 0, "step": 1, "cosine": 2, "onecycle": 3, "one-cycle": 3, "one_cycle": 3}
 LOSSES = {"ce": 0, "cross_entropy": 0, "kd": 1, "kd_mse": 1, "hinton": 2, "kd_hinton": 2}
 _BOOL_FIELDS = {"nesterov", "decay_norm_and_bias", "cycle_momentum", "augment", "shuffle", "drop_last",
-                "keep_optimizer_state"}
+                "keep_optimizer_state", "quantized"}
 
 
 def _choice(table: dict, value, what: str) -> int:

@@ -24,6 +24,9 @@ C "explicit, saturating"  conv result <16,6,RND,SAT> (so BN stays a layer of its
             accum <24,8,RND,SAT>; BN scale <12,4>, bias <16,6>, result <16,6,RND_CONV,SAT>;
             add <16,6,RND_CONV,SAT_SYM>; avgpool accum <20,10>, result <16,6,RND_ZERO,SAT>;
             dense accum <18,8,TRN_ZERO,SAT_ZERO>, result auto; relu <16,6>.    long, 25 images
+            Its network's BN gammas are moved further (U(0.7, 1.8) instead of U(0.5, 1.5)), so
+            its types really saturate (conv, BN, add) and its avgpool accumulator wraps; the
+            test checks that something overflowed.
 
 Inputs: the first 100 images of CIFAR-10's test split in ``cifar10_to_bin.py``'s record order
 (../shared/data/cifar10-jpeg.tar.gz), normalised with the usual mean/std, float64.
@@ -54,11 +57,15 @@ from tailor.hls4ml_fifo import torch_module_for_hls4ml  # noqa: E402
 
 ARCHIVE = Path(__file__).resolve().parents[3] / "shared" / "data" / "cifar10-jpeg.tar.gz"
 N_TEST, N_TRAIN = 100, 512
+#: After the fit every BN gamma is multiplied by U(lo, hi): the usual network, and a "hot" one for
+#: config C whose larger activations make its saturating types saturate (and its avgpool wrap).
+BN_GAMMA = {False: (0.5, 1.5), True: (0.7, 1.8)}
 MODES = ("long", "removed", "short")
 DEFAULT = "ap_fixed<16,6>"
 CONFIG_NAMES = {"A": "16-bit", "B": "8-bit", "C": "explicit, saturating"}
 CASES = [("A", m) for m in MODES] + [("B", m) for m in MODES] + [("C", "long")]
 IMAGES = {"A": N_TEST, "B": N_TEST, "C": 25}
+HOT = {"A": False, "B": False, "C": True}
 
 _ROWS = {}    # (config, mode) -> summary row, filled by the tests
 _TIMES = {}   # (config, mode) -> (convert s, compile s, predict s)
@@ -107,7 +114,7 @@ def data():
 
 # ---- networks --------------------------------------------------------------------------------
 
-def _make_net(mode, data):
+def _make_net(mode, data, hot=False):
     """ResNet-8 in `mode`, fitted briefly on real images, BN parameters then moved (fixed seed)."""
     net = tailor.zoo.create("resnet8", num_classes=10, seed=0)
     net.set_modes(mode)
@@ -118,7 +125,7 @@ def _make_net(mode, data):
     bns = [n["name"] for n in net.describe()["nodes"] if n["op"] == "batchnorm"]
     for bn in bns:
         c = sd[f"{bn}.weight"].shape
-        sd[f"{bn}.weight"] = (sd[f"{bn}.weight"] * rng.uniform(0.5, 1.5, c)).astype(np.float32)
+        sd[f"{bn}.weight"] = (sd[f"{bn}.weight"] * rng.uniform(*BN_GAMMA[hot], c)).astype(np.float32)
         sd[f"{bn}.bias"] = (sd[f"{bn}.bias"] + rng.normal(0, 0.2, c)).astype(np.float32)
         sd[f"{bn}.running_mean"] = (sd[f"{bn}.running_mean"]
                                     + rng.normal(0, 0.2, c) * np.sqrt(sd[f"{bn}.running_var"])).astype(np.float32)
@@ -132,19 +139,21 @@ def _make_net(mode, data):
 
 @pytest.fixture(scope="module")
 def nets(data):
-    """{mode: {"net", "float"}}: one fitted network per mode (made on first use) and its float logits."""
+    """(mode, hot) -> {"net", "float"}: one fitted network per mode (made on first use) and its
+    float logits on the test images."""
     cache = {}
 
-    def get(mode):
-        if mode not in cache:
+    def get(mode, hot=False):
+        key = (mode, hot)
+        if key not in cache:
             t0 = time.perf_counter()
-            net = _make_net(mode, data)
+            net = _make_net(mode, data, hot)
             ref = net.predict(data["x"].astype(np.float32)).astype(np.float64)
             acc = float((ref.argmax(1) == data["y"]).mean())
-            print(f"\n[{mode}] fitted in {time.perf_counter() - t0:.1f} s; float top-1 accuracy on the "
+            print(f"\n[{mode}{' hot' if hot else ''}] fitted in {time.perf_counter() - t0:.1f} s; float top-1 accuracy on the "
                   f"{len(ref)} test images {acc:.2f}")
-            cache[mode] = {"net": net, "float": ref}
-        return cache[mode]
+            cache[key] = {"net": net, "float": ref}
+        return cache[key]
 
     yield get
     for entry in cache.values():
@@ -268,8 +277,7 @@ def projects(tmp_path_factory, data, nets):
     def get(config, mode):
         key = (config, mode)
         if key not in cache:
-            entry = nets(mode)
-            net = entry["net"]
+            net = nets(mode, HOT[config])["net"]
             module = torch_module_for_hls4ml(net)
             mapping = hls4ml_names(net, module)
             ops = {n["name"]: n["op"] for n in net.describe()["nodes"]}
@@ -283,7 +291,9 @@ def projects(tmp_path_factory, data, nets):
             hm.compile()
             t2 = time.perf_counter()
             x = np.ascontiguousarray(data["x"][:IMAGES[config]])
-            y = np.asarray(hm.predict(x), dtype=np.float64).reshape(len(x), -1)
+            y = hm.predict(x)
+            assert isinstance(y, np.ndarray) and y.dtype == np.float64, "hls4ml's float64 predict() is the exact one"
+            y = y.reshape(len(x), -1)
             t3 = time.perf_counter()
             _TIMES[key] = (t1 - t0, t2 - t1, t3 - t2)
             types = layer_types(hm)
@@ -311,31 +321,39 @@ def _differences(ours, theirs, limit=8):
     return "\n".join(lines)
 
 
-def _row(config, mode, n, exact, fixed, ref):
-    return {"config": config, "mode": mode, "images": n, "exact": exact,
-            "top1": float((fixed.argmax(1) == ref.argmax(1)).mean()),
-            "maxdiff": float(np.abs(fixed - ref).max())}
+def _overflow_text(overflows):
+    total = sum(overflows.values())
+    return "0" if not total else f"{total} in {sum(1 for v in overflows.values() if v)} places"
 
 
 @pytest.mark.parametrize("config, mode", CASES, ids=[f"{c}-{m}" for c, m in CASES])
 def test_quantized_predict_is_bit_exact_with_hls4ml(data, nets, projects, config, mode):
-    entry = nets(mode)
+    entry = nets(mode, HOT[config])
     net = entry["net"]
     hls = projects(config, mode)
     theirs = hls["y"]
     n = IMAGES[config]
     x = np.ascontiguousarray(data["x"][:n])
-    net.set_precision(our_config(net, config))
-    ours = net.predict(x, quantized=True)
     ref = entry["float"][:n]
-    _ROWS[(config, mode)] = _row(config, mode, n, None, theirs, ref)
-    assert isinstance(ours, np.ndarray) and ours.dtype == np.float64, type(ours) if not isinstance(ours, np.ndarray) \
-        else ours.dtype
-    assert ours.shape == theirs.shape == (n, 10), (ours.shape, theirs.shape)
-    exact = bool(np.array_equal(ours, theirs))
-    _ROWS[(config, mode)]["exact"] = exact
+    row = _ROWS[(config, mode)] = {"exact": None, "top1": float((theirs.argmax(1) == ref.argmax(1)).mean()),
+                                   "maxdiff": float(np.abs(theirs - ref).max())}
+    net.set_precision(our_config(net, config))
+    t0 = time.perf_counter()
+    ours = net.predict(x, quantized=True)
+    row["ours_s"] = time.perf_counter() - t0
+    assert isinstance(ours, np.ndarray) and ours.dtype == np.float64 and ours.shape == theirs.shape == (n, 10), \
+        (type(ours), getattr(ours, "dtype", None), getattr(ours, "shape", None), theirs.shape)
+    row["exact"] = exact = bool(np.array_equal(ours, theirs))
     assert exact, (f"config {config} ({CONFIG_NAMES[config]}), {mode}: "
                    f"{_differences(ours, theirs)}\nhls4ml's layer types:\n{_types_text(hls['types'])}")
+    # the same outputs with the overflow counts; which conversions overflowed goes in the table
+    again, overflows = net.predict(x, quantized=True, return_overflows=True)
+    assert np.array_equal(again, ours)
+    row["overflows"] = _overflow_text(overflows)
+    if config == "C":
+        assert sum(overflows.values()) > 0, \
+            "config C's network overflows none of its types: the case would not test saturation"
+    print(f"\n[{config} {mode}] overflows: " + (", ".join(f"{k} {v}" for k, v in overflows.items() if v) or "none"))
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -360,24 +378,30 @@ def test_the_comparison_can_fail(data, nets, projects, mode):
 
 
 def test_summary_table():
-    """Prints config x mode: images, bit-exact, top-1 agreement and max |logit diff| of hls4ml's
-    fixed-point outputs against our float outputs, and the hls4ml times (always passes)."""
+    """Prints config x mode: images, bit-exact, top-1 agreement and max |logit diff| of the
+    fixed-point outputs (hls4ml's) against our float outputs, the conversions that overflowed
+    (our count), and the times (always passes)."""
     if not _ROWS and not _TIMES:
         pytest.skip("no comparison ran")
-    print(f"\nhls4ml {hls4ml.__version__}, ResNet-8, CIFAR-10 test images (fixed = hls4ml C simulation, "
-          "float = net.predict float32)")
-    print(f"{'config':26} {'mode':8} {'images':>6} {'bit-exact':>9} {'top-1 fixed=float':>17} "
-          f"{'max|fixed-float|':>16} {'convert s':>9} {'compile s':>9} {'predict s':>9}")
+    print(f"\nhls4ml {hls4ml.__version__}, ResNet-8, CIFAR-10 test images; fixed = hls4ml C simulation "
+          "(= ours where bit-exact), float = net.predict float32")
+    head = ["config", "mode", "images", "bit-exact", "top-1 fixed=float", "max|fixed-float|", "overflows",
+            "hls4ml convert/compile/predict s", "ours s"]
+    lines = []
     for key in CASES:
         r, t = _ROWS.get(key), _TIMES.get(key)
         if r is None and t is None:
             continue
-        exact = "-" if r is None or r["exact"] is None else ("yes" if r["exact"] else "NO")
-        cells = [f"{key[0]} {CONFIG_NAMES[key[0]]}", key[1], str(IMAGES[key[0]]), exact,
-                 "-" if r is None else f"{r['top1']:.2f}", "-" if r is None else f"{r['maxdiff']:.4f}"]
-        cells += ["-"] * 3 if t is None else [f"{v:.1f}" for v in t]
-        print(f"{cells[0]:26} {cells[1]:8} {cells[2]:>6} {cells[3]:>9} {cells[4]:>17} {cells[5]:>16} "
-              f"{cells[6]:>9} {cells[7]:>9} {cells[8]:>9}")
+        r = r or {}
+        exact = {None: "-", True: "yes", False: "NO"}[r.get("exact")]
+        lines.append([f"{key[0]} {CONFIG_NAMES[key[0]]}" + (" (hot BN)" if HOT[key[0]] else ""), key[1],
+                      str(IMAGES[key[0]]), exact, f"{r['top1']:.2f}" if r else "-",
+                      f"{r['maxdiff']:.4f}" if r else "-", r.get("overflows", "-"),
+                      "/".join(f"{v:.1f}" for v in t) if t else "-",
+                      f"{r['ours_s']:.1f}" if "ours_s" in r else "-"])
+    widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
+    for cells in [head] + lines:
+        print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))))
     if _TIMES:
         print(f"hls4ml total: convert {sum(t[0] for t in _TIMES.values()):.1f} s, compile "
               f"{sum(t[1] for t in _TIMES.values()):.1f} s, predict {sum(t[2] for t in _TIMES.values()):.1f} s")

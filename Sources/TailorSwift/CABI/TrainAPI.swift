@@ -20,6 +20,7 @@ private func defaultConfig() -> tailor_train_config {
     c.keep_optimizer_state = 0; c.seed = 0
     c.mode_switches = nil; c.num_mode_switches = 0
     c.checkpoint_path = nil; c.checkpoint_note = nil
+    c.quantized = 0
     return c
 }
 
@@ -111,6 +112,7 @@ func fitConfig(_ cp: UnsafePointer<tailor_train_config>?) throws -> FitConfig {
     f.shuffle = try flag(c.shuffle, "shuffle")
     f.dropLast = try flag(c.drop_last, "drop_last")
     f.keepOptimizerState = try flag(c.keep_optimizer_state, "keep_optimizer_state")
+    f.quantized = try flag(c.quantized, "quantized")
     f.seed = c.seed
     try f.loss.validate()
     try f.optimizer.validate()
@@ -182,7 +184,8 @@ public func cTrainStep(_ net: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: I
                 teacher = Array(UnsafeBufferPointer(start: t, count: batch * classes))
             }
             let r = try hd.trainer.trainStep(hd.net, x: UnsafeBufferPointer(start: x, count: total), labels: y, teacherLogits: teacher,
-                                             loss: config.loss, optimizer: config.optimizer, update: doUpdate)
+                                             loss: config.loss, optimizer: config.optimizer, update: doUpdate,
+                                             quantized: config.quantized)
             if let logitsOut { r.logits.withUnsafeBufferPointer { if let b = $0.baseAddress { logitsOut.update(from: b, count: $0.count) } } }
             lossOut?.pointee = Double(r.loss)
         }

@@ -93,6 +93,16 @@ final class Executor {
     /// all Winograd convs share.
     private var winogradBackU = FloatBuffer(count: 0)
     private var winogradWork = FloatBuffer(count: 0)
+    /// Quantisation-aware mode (QuantizationAware.swift): nil computes in float.
+    private(set) var quantization: QuantizationPlan?
+
+    /// Turns quantisation-aware mode on (with the network's current types) or off.
+    func setQuantized(_ on: Bool, net: Network) throws {
+        if !on { if quantization != nil { quantization = nil; inferenceVersion = -1 }; return }
+        if let q = quantization, q.matches(net) { return }
+        quantization = try QuantizationPlan(net, plans: plans, store: store, fusedReLU: fusedReLU)
+        inferenceVersion = -1
+    }
 
     init(_ net: Network) throws {
         let out = try net.requireOutput()
@@ -176,6 +186,7 @@ final class Executor {
                 foldedBias.p[bo + o] = scale * (b - S[so + o]) + P[bn.b + o]
             }
         }
+        quantization?.quantizeInferenceWeights(P, foldedBias: foldedBias.p, foldedBiasOffset: foldedBiasOffset)
         transformWinogradWeights(Executor.winogradTile(training: false), from: P)
     }
 
@@ -300,17 +311,27 @@ final class Executor {
         // step; inference folds and transforms once and reuses them until the store is reloaded.
         let tile = Executor.winogradTile(training: training)
         if training {
-            transformWinogradWeights(tile, from: store.values.p)
+            quantization?.prepareTrainingWeights(store, plans: plans)
+            transformWinogradWeights(tile, from: quantization?.values.p ?? store.values.p)
             inferenceVersion = -1
         } else if inferenceVersion != store.version {
             prepareInferenceWeights()
             inferenceVersion = store.version
         }
-        let P = training ? store.values.p : inferenceValues.p, S = store.stats.p
+        let P = training ? quantization?.values.p ?? store.values.p : inferenceValues.p, S = store.stats.p
         for (i, p) in plans.enumerated() {
             // A folded BN or fused ReLU was computed by its group's first node, into this buffer.
             if !training && inference.skipped[i] { continue }
             if training && reluFused[i] { continue }
+            // Quantisation-aware: the value this node wrote (its fused ReLU's, its group's) goes
+            // to its type once the node is done.
+            defer {
+                if let q = quantization {
+                    let t = training ? (fusedReLU[i] >= 0 ? fusedReLU[i] : i) : inference.target[i]
+                    let count = B * plans[t].shape.count
+                    if training { q.quantizeTraining(t, acts.p + actOffset[t], count: count) } else { q.quantizeInference(t, acts.p + actOffset[i], count: count) }
+                }
+            }
             let started = ExecutorProfile.enabled ? ExecutorProfile.now() : 0
             defer { if ExecutorProfile.enabled { ExecutorProfile.record(p, training ? "forward (train)" : "forward (inference)", since: started) } }
             let out = acts.p + actOffset[i]
@@ -401,9 +422,13 @@ final class Executor {
         store.grads.zero()
         if ExecutorProfile.enabled { ExecutorProfile.record("zero gradients", since: zeroing) }
         (dActs.p + lastOff).update(from: dLogits, count: B * outputCount)
-        let P = store.values.p, G = store.grads.p
+        // Data gradients go through the weights the forward used (quantised ones in that mode).
+        let P = quantization?.values.p ?? store.values.p, G = store.grads.p
+        defer { quantization?.maskWeightGradients(G) }
         for i in plans.indices.reversed() {
             let p = plans[i]
+            // Straight-through: no gradient where this node's output quantiser clipped.
+            quantization?.maskGradient(i, dActs.p + actOffset[i], count: B * p.shape.count)
             let started = ExecutorProfile.enabled ? ExecutorProfile.now() : 0
             defer { if ExecutorProfile.enabled { ExecutorProfile.record(p, "backward", since: started) } }
             let g = dActs.p + actOffset[i]

@@ -27,6 +27,9 @@ public struct FitConfig: Equatable, Sendable {
     /// Block-mode switches applied before the epochs they name (Tailor alters one block at a time
     /// within one run). Kept as data, not a closure, so a checkpoint can record and replay them.
     public var modeSwitches: [ModeSwitch] = []
+    /// Quantisation-aware training at the network's fixed-point types (QuantizationAware.swift);
+    /// validation and a teacher that carries types run quantised too.
+    public var quantized = false
     public init() {}
 
     func validate(samples: Int) throws {
@@ -162,7 +165,11 @@ public enum Fit {
                               augmentation: config.augmentation, padValue: padValue, seed: config.seed)
             // The frozen teacher runs in inference mode on the engine's executor, built once.
             self.teacher = config.loss.needsTeacher ? teacher : nil
-            teacherExec = try self.teacher.map { try Executor($0) }
+            teacherExec = try self.teacher.map { t in
+                let e = try Executor(t)
+                try e.setQuantized(config.quantized && t.precision != nil, net: t)
+                return e
+            }
         }
 
         /// Epochs `start..<config.epochs` on `net`, with the trainer's optimiser state as it is.
@@ -170,7 +177,7 @@ public enum Fit {
                  beforeEpoch: ((Int) throws -> Void)?, writer: CheckpointWriter?, progress: (FitProgress) -> Bool) throws {
             let steps = batcher.stepsPerEpoch
             let total = steps * config.epochs
-            var e = try trainer.prepare(net, optimizer: config.optimizer.kind)
+            var e = try trainer.prepare(net, optimizer: config.optimizer.kind, quantized: config.quantized)
             try e.store.load(from: net)
             var xb: [Float] = [], yb: [Int32] = []
             var p = FitProgress()
@@ -184,7 +191,7 @@ public enum Fit {
                     for s in switches { try net.setMode(block: s.block, s.mode) }
                     try beforeEpoch?(epoch)
                     if !e.matches(net) {
-                        e = try trainer.prepare(net, optimizer: config.optimizer.kind)
+                        e = try trainer.prepare(net, optimizer: config.optimizer.kind, quantized: config.quantized)
                         try e.store.load(from: net)
                     }
                 }
@@ -230,7 +237,7 @@ public enum Fit {
                 var rec = EpochRecord(epoch: epoch, loss: Float(lossSum / Double(max(seen, 1))),
                                       trainAccuracy: Float(correct) / Float(max(seen, 1)), valLoss: .nan, valAccuracy: .nan, lr: lr)
                 if let valData {
-                    let (vl, va) = try evaluate(net, valData)
+                    let (vl, va) = try evaluate(net, valData, quantized: config.quantized)
                     rec.valLoss = vl; rec.valAccuracy = va
                 }
                 history.append(rec)
@@ -245,15 +252,16 @@ public enum Fit {
         }
     }
 
-    /// Mean cross-entropy and accuracy in inference mode (BN running statistics).
-    public static func evaluate(_ net: Network, _ data: Dataset) throws -> (loss: Float, accuracy: Float) {
+    /// Mean cross-entropy and accuracy in inference mode (BN running statistics), fake-quantised
+    /// at the network's types when `quantized`.
+    public static func evaluate(_ net: Network, _ data: Dataset, quantized: Bool = false) throws -> (loss: Float, accuracy: Float) {
         guard let inShape = net.inputShape, let out = net.outputNode else { throw TailorError.invalid("the network has no nodes yet") }
         guard data.shape == inShape else { throw TailorError.shape("samples are \(data.shape), the network takes \(inShape)") }
         let C = out.shape.count
         if let i = data.labels.firstIndex(where: { $0 < 0 || Int($0) >= C }) {
             throw TailorError.invalid("label \(data.labels[i]) at sample \(i) is outside 0..<\(C)")
         }
-        let logits = try data.x.withUnsafeBufferPointer { try Inference.predict(net, input: $0, count: data.count) }
+        let logits = try data.x.withUnsafeBufferPointer { try Inference.predict(net, input: $0, count: data.count, quantized: quantized) }
         if let i = logits.firstIndex(where: { !$0.isFinite }) {
             throw TailorError(.numeric, "output \(i % C) of sample \(i / C) is \(logits[i]): the forward pass overflowed (weights or inputs too large), so the loss is undefined")
         }

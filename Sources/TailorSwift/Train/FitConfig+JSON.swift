@@ -83,6 +83,7 @@ extension FitConfig {
             ("seed", .string(String(seed))),
             ("mean", mean.map { .array($0.map(jsonNumber)) } ?? .null), ("std", std.map { .array($0.map(jsonNumber)) } ?? .null),
             ("keep_optimizer_state", .bool(keepOptimizerState)),
+            ("quantized", .bool(quantized)),
             ("mode_switches", .array(modeSwitches.map {
                 .object([("epoch", jsonNumber($0.epoch)), ("block", jsonNumber($0.block)), ("mode", .string($0.mode.rawValue))])
             })),
@@ -132,6 +133,8 @@ extension FitConfig {
         seed = try f.uint64("seed")
         mean = try f.floats("mean"); std = try f.floats("std")
         keepOptimizerState = try f.bool("keep_optimizer_state")
+        // Checkpoints from before quantised training have no such field.
+        quantized = json["quantized"] == nil ? false : try f.bool("quantized")
         guard let switches = json["mode_switches"]?.array, switches.count <= 1_000_000 else {
             throw TailorError.format("config.mode_switches is missing or not an array")
         }

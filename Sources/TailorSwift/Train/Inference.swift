@@ -5,8 +5,9 @@ public enum Inference {
     /// Samples per chunk: big enough for good GEMM shapes, small enough for ResNet-50 at 224².
     static let chunk = 32
 
-    /// Logits (n × outputs, row-major) for `n` samples of `x` (NCHW, float32).
-    public static func predict(_ net: Network, input x: UnsafeBufferPointer<Float>, count n: Int) throws -> [Float] {
+    /// Logits (n × outputs, row-major) for `n` samples of `x` (NCHW, float32); fake-quantised at
+    /// the network's types when `quantized` (what quantisation-aware training validates with).
+    public static func predict(_ net: Network, input x: UnsafeBufferPointer<Float>, count n: Int, quantized: Bool = false) throws -> [Float] {
         _ = try net.requireOutput()
         guard let inShape = net.inputShape else { throw TailorError.invalid("the network has no nodes yet") }
         guard n >= 1 else { throw TailorError.invalid("batch size must be at least 1, got \(n)") }
@@ -26,6 +27,7 @@ public enum Inference {
             e = try Executor(net)
             net.inferenceCache = e
         }
+        try e.setQuantized(quantized, net: net)
         return try e.predict(x.baseAddress!, count: n)
     }
 }

@@ -17,9 +17,10 @@ public final class Trainer {
     /// The executor for `net`'s current structure (rebuilt and re-synced when it changed), with
     /// optimiser state of kind `kind` laid out to match.
     @discardableResult
-    func prepare(_ net: Network, optimizer kind: OptimizerKind) throws -> Executor {
+    func prepare(_ net: Network, optimizer kind: OptimizerKind, quantized: Bool = false) throws -> Executor {
         let e: Executor
         if let old = exec, old.matches(net) { e = old } else { e = try Executor(net); exec = e }
+        try e.setQuantized(quantized, net: net)
         if let o = opt, o.kind == kind {
             if o.slots.count != e.store.slots.count || !zip(o.slots, e.store.slots).allSatisfy({ $0.name == $1.name && $0.offset == $1.offset }) {
                 opt = o.remapped(to: e.store)
@@ -100,7 +101,8 @@ public final class Trainer {
     /// current weights, steps, writes weights and BN statistics back. Optimiser state persists
     /// across calls. Returns the loss and the logits (B × classes) of the train-mode forward.
     public func trainStep(_ net: Network, x: UnsafeBufferPointer<Float>, labels: [Int32], teacherLogits: [Float]?,
-                          loss: LossKind, optimizer: OptimizerConfig, update: Bool = true) throws -> (loss: Float, logits: [Float]) {
+                          loss: LossKind, optimizer: OptimizerConfig, update: Bool = true,
+                          quantized: Bool = false) throws -> (loss: Float, logits: [Float]) {
         try optimizer.validate()
         let out = try net.requireOutput()
         guard let inShape = net.inputShape else { throw TailorError.invalid("the network has no nodes yet") }
@@ -118,7 +120,7 @@ public final class Trainer {
             throw TailorError.invalid("label \(labels[i]) at sample \(i) is outside 0..<\(C)")
         }
         try checkTeacher(loss, teacherLogits, count: B * C)
-        let e = try prepare(net, optimizer: optimizer.kind)
+        let e = try prepare(net, optimizer: optimizer.kind, quantized: quantized)
         try e.store.load(from: net)
         let mom = optimizer.kind == .adam ? optimizer.beta1 : optimizer.momentum
         guard let xp = x.baseAddress else { throw TailorError.invalid("x is empty") }

@@ -107,3 +107,32 @@ import Testing
         #expect(throws: TailorError.self) { try x.withUnsafeBufferPointer { try FixedPointInference.predict(none, input: $0, count: 1) } }
     }
 }
+
+/// The exact fast path (planes, any order) against hls4ml's one-addition-at-a-time order, on
+/// convs whose windows leave the image in every way (stride, padding, a map smaller than the kernel).
+@Suite struct FixedMultiplyPathTests {
+    @Test(arguments: [(3, 1, 1, 5, 5), (3, 2, 1, 6, 5), (3, 1, 1, 1, 1), (3, 2, 1, 1, 2), (1, 2, 0, 7, 4), (5, 3, 2, 4, 9), (3, 1, 0, 3, 3)])
+    func planesEqualTheOrderedSum(_ k: Int, _ s: Int, _ p: Int, _ h: Int, _ w: Int) throws {
+        var rng = SplitMix64(seed: UInt64(k * 100 + s * 10 + p + h * 1000 + w * 10000))
+        let (c, f) = (3, 4)
+        let xType = try FixedPointType(parsing: "ap_fixed<8,3>"), wType = try FixedPointType(parsing: "ap_fixed<6,2>")
+        let bType = try FixedPointType(parsing: "ap_fixed<10,4>"), accum = try FixedPointType(parsing: "ap_fixed<40,20>")
+        let result = try FixedPointType(parsing: "ap_fixed<8,1,AP_RND,AP_SAT>")
+        let weights = (0..<(f * c * k * k)).map { _ in Int64(Int(rng.nextUnit() * 64) - 32) }
+        let bias = (0..<f).map { _ in Int64(Int(rng.nextUnit() * 1024) - 512) }
+        let m = FixedPointProgram.Multiply(outChannels: f, kernel: k, stride: s, padding: p, weights: weights, weightType: wType,
+                                           bias: bias, biasType: bType, accum: accum)
+        let out = Shape(f, (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1)
+        let layer = FixedMultiply(m, dense: false, input: Shape(c, h, w), inputType: xType, output: out, result: result)
+        #expect(layer.exact)
+        let x = (0..<(c * h * w)).map { _ in Int64(Int(rng.nextUnit() * 256) - 128) }
+        var fast = [Int64](repeating: 0, count: out.count), ordered = fast
+        var r1 = FixedPointInference.Counter(), r2 = FixedPointInference.Counter(), a = FixedPointInference.Counter()
+        x.withUnsafeBufferPointer { xs in
+            layer.runExact(xs, into: &fast, results: &r1)
+            layer.runInOrder(xs, into: &ordered, results: &r2, accum: &a)
+        }
+        #expect(fast == ordered && r1.count == r2.count && a.count == 0)
+        #expect(r1.count > 0)   // some sums saturate the 8-bit result: the comparison covers overflow too
+    }
+}

@@ -229,6 +229,8 @@ public final class Network {
         for n in nodes where old.contains(n.name) {
             for p in parameterNames(of: n) { removedParams[p] = params.removeValue(forKey: p) }
         }
+        precision?.adopt(new.filter { indexOf[$0.name] == nil },
+                         from: nodes.filter { old.contains($0.name) })
         var rebuilt = Array(nodes[..<at].filter { !old.contains($0.name) })
         rebuilt += new
         rebuilt += nodes[at...].filter { !old.contains($0.name) }

@@ -54,32 +54,47 @@ struct FixedMultiply {
         return bound < 0x1p62 && Double(ahi) / scale >= bound && negativeOK
     }
 
-    /// Exact sums in Int64, one conversion to the result type per output.
-    private func runExact(_ x: UnsafeBufferPointer<Int64>, into y: inout [Int64], results: inout FixedPointInference.Counter) {
+    /// Exact sums in Int64, one conversion to the result type per output. Each weight scales a
+    /// whole input plane into the output plane (the inner loop runs along a row, which the
+    /// compiler vectorises), so the order of additions differs from hls4ml's; exact sums make that
+    /// invisible.
+    func runExact(_ x: UnsafeBufferPointer<Int64>, into y: inout [Int64], results: inout FixedPointInference.Counter) {
         let (C, H, W) = (input.c, input.h, input.w)
         let (K, S, P) = (m.kernel, m.stride, m.padding)
+        let (OH, OW) = (output.h, output.w)
         let taps = C * K * K
         let productShift = sumBits - productBits, biasShift = sumBits - m.biasType.fractionBits
+        var plane = [Int64](repeating: 0, count: OH * OW)
+        // The output columns whose input column is inside the image, per kw.
+        // (iw = ow·S + kw − P must lie in 0..<W; floor divisions, the numerators may be negative.)
+        func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
+        let columns = (0..<K).map { kw -> Range<Int> in
+            let lo = max(0, -floorDiv(kw - P, S)), hi = min(OW, floorDiv(W - 1 + P - kw, S) + 1)
+            return lo < hi ? lo..<hi : 0..<0
+        }
         m.weights.withUnsafeBufferPointer { w in
-            for f in 0..<m.outChannels {
-                let bias = m.bias[f] << biasShift
-                for oh in 0..<output.h {
-                    for ow in 0..<output.w {
-                        var s: Int64 = 0
-                        for c in 0..<C {
-                            for kh in 0..<K {
-                                let ih = oh * S + kh - P
-                                guard ih >= 0, ih < H else { continue }
-                                let row = (c * H + ih) * W, wrow = f * taps + (c * K + kh) * K
-                                for kw in 0..<K {
-                                    let iw = ow * S + kw - P
-                                    guard iw >= 0, iw < W else { continue }
-                                    s &+= x[row + iw] &* w[wrow + kw]
+            plane.withUnsafeMutableBufferPointer { acc in
+                for f in 0..<m.outChannels {
+                    acc.update(repeating: 0)
+                    for c in 0..<C {
+                        for kh in 0..<K {
+                            for kw in 0..<K {
+                                let weight = w[f * taps + (c * K + kh) * K + kw]
+                                if weight == 0 { continue }
+                                let cols = columns[kw]
+                                for oh in 0..<OH {
+                                    let ih = oh * S + kh - P
+                                    guard ih >= 0, ih < H else { continue }
+                                    let row = (c * H + ih) * W + kw - P, out = oh * OW
+                                    for ow in cols { acc[out + ow] &+= x[row + ow * S] &* weight }
                                 }
                             }
                         }
-                        let total = Int128(s) << productShift + Int128(bias)
-                        y[(f * output.h + oh) * output.w + ow] = results.fit(result.quantize(mantissa: total, fractionBits: sumBits))
+                    }
+                    let bias = Int128(m.bias[f] << biasShift)
+                    for q in 0..<(OH * OW) {
+                        let total = Int128(acc[q]) << productShift + bias
+                        y[f * OH * OW + q] = results.fit(result.quantize(mantissa: total, fractionBits: sumBits))
                     }
                 }
             }
@@ -87,7 +102,7 @@ struct FixedMultiply {
     }
 
     /// hls4ml's order and conversions, one addition at a time (a rounding or saturating accumulator).
-    private func runInOrder(_ x: UnsafeBufferPointer<Int64>, into y: inout [Int64], results: inout FixedPointInference.Counter,
+    func runInOrder(_ x: UnsafeBufferPointer<Int64>, into y: inout [Int64], results: inout FixedPointInference.Counter,
                             accum: inout FixedPointInference.Counter) {
         let (C, H, W) = (input.c, input.h, input.w)
         let (K, S, P) = (m.kernel, m.stride, m.padding)

@@ -30,6 +30,18 @@ public struct NetworkPrecision: Equatable, Sendable {
         self.layers = layers
     }
 
+    /// Types for nodes a graph rewrite creates (a shortened block's adds and projections): each
+    /// new node without settings takes those of the first replaced node of the same kind, so a
+    /// student carries the types its teacher was given. Settings of replaced nodes stay, for when
+    /// the block returns to its old form.
+    public mutating func adopt(_ created: [Node], from replaced: [Node]) {
+        for n in created where layers[n.name] == nil {
+            if let template = replaced.first(where: { $0.op.kind == n.op.kind && layers[$0.name] != nil }) {
+                layers[n.name] = layers[template.name]
+            }
+        }
+    }
+
     /// The setting of `role` of `node`: its own, else the model default.
     public func setting(_ role: Role, of node: String) -> Setting { layers[node]?[role] ?? .type(model) }
 

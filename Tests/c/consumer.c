@@ -1029,8 +1029,32 @@ int main(int argc, char **argv) {
               strstr(tailor_last_error(), "has no weight") != NULL, "a role the node lacks is refused, naming it");
         CHECK(tailor_net_save(q, "consumer_precision.tailor") == TAILOR_OK && tailor_net_load("consumer_precision.tailor", &q2) == TAILOR_OK &&
               tailor_net_precision_json(q2, &pj) == TAILOR_OK && strstr(pj, "ap_fixed<8,3>") != NULL, "a model file keeps the types");
+        {
+            /* Fixed-point inference: hls4ml's design at the carried types; overflows reported, not errors. */
+            static double x[2 * 3 * 32 * 32];
+            double y[20];
+            int64_t over = -1;
+            const char *oj = NULL;
+            for (int i = 0; i < 2 * 3 * 32 * 32; i++) x[i] = 3.0 * sin(0.37 * i);
+            CHECK(tailor_net_set_precision_json(q, "{\"Model\": {\"Precision\": \"ap_fixed<16,6>\"}, \"LayerName\": "
+                                                   "{\"input\": {\"Precision\": \"ap_fixed<4,2>\"}}}") == TAILOR_OK &&
+                  tailor_net_predict_fixed(q, x, 2, 3, 32, 32, y, 20, &over, &oj) == TAILOR_OK && over > 0 && oj != NULL &&
+                  strstr(oj, "\"input\"") != NULL && isfinite(y[0]),
+                  "predict_fixed: the 4-bit input wraps and the overflow counts name it");
+            CHECK(tailor_net_predict_fixed(q, x, 2, 3, 32, 32, y, 19, NULL, NULL) == TAILOR_ERR_SHAPE &&
+                  tailor_net_predict_fixed(q, NULL, 2, 3, 32, 32, y, 20, NULL, NULL) == TAILOR_ERR_INVALID_ARGUMENT &&
+                  tailor_net_predict_fixed(NULL, x, 2, 3, 32, 32, y, 20, NULL, NULL) != TAILOR_OK,
+                  "predict_fixed: wrong out_count, NULL x, NULL net refused");
+            x[5] = 0.0 / 0.0;
+            CHECK(tailor_net_predict_fixed(q, x, 2, 3, 32, 32, y, 20, NULL, NULL) == TAILOR_ERR_NUMERIC, "predict_fixed: NaN input refused");
+        }
         CHECK(tailor_net_set_precision_json(q, NULL) == TAILOR_OK && tailor_net_precision_json(q, &pj) == TAILOR_OK && strcmp(pj, "null") == 0,
               "NULL makes it a float network again");
+        {
+            double x[3 * 32 * 32] = {0}, y[10];
+            CHECK(tailor_net_predict_fixed(q, x, 1, 3, 32, 32, y, 10, NULL, NULL) == TAILOR_ERR_INVALID_ARGUMENT &&
+                  strstr(tailor_last_error(), "precision") != NULL, "predict_fixed: a float network is refused, saying why");
+        }
         tailor_net_free(q);
         tailor_net_free(q2);
         remove("consumer_precision.tailor");

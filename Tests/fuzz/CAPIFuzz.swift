@@ -370,7 +370,7 @@ private func trainConfig(_ p: inout Program, switches: Buffer<tailor_mode_switch
         c.num_mode_switches = [Int64(switches.count), Int64(switches.count), -1, 2_000_000][Int(p.byte()) % 4]
     }
     for _ in 0..<Int(p.byte() % 5) {
-        switch p.byte() % 34 {
+        switch p.byte() % 35 {
         case 0: c.size = [8, 16, 0, 3, 1 << 20, Int64(MemoryLayout<tailor_train_config>.size) - 8][Int(p.byte()) % 6]
         case 1: c.optimizer = Int32(p.small())
         case 2: c.nesterov = p.flag()
@@ -404,6 +404,7 @@ private func trainConfig(_ p: inout Program, switches: Buffer<tailor_mode_switch
         case 30: c.drop_last = p.flag()
         case 31: c.keep_optimizer_state = p.flag()
         case 32: c.seed = UInt64(p.byte())
+        case 33: c.quantized = p.flag()
         default: c.lr = Double(p.value())
         }
     }
@@ -628,6 +629,23 @@ private func trainingCall(_ p: inout Program, _ nets: [OpaquePointer?], _ h: Int
         let rc = cPredict(net, data.x.p, n, data.d.channels, data.d.height, data.d.width, &out, outCount)
         trace("predict n=\(n)", rc)
         if rc == 0, out.prefix(Int(outCount)).contains(where: { !$0.isFinite }) { trap("predict succeeded with non-finite outputs") }
+        // Fixed point: the network given odd types (wide, narrow, unsigned 64-bit, wrapping), or none.
+        let types = [nil, "\"ap_fixed<16,6>\"", "\"ap_fixed<4,2>\"", "\"ap_ufixed<64,3>\"", "\"ap_fixed<64,60,AP_RND,AP_SAT>\"",
+                     "{\"Model\": {\"Precision\": \"ap_fixed<8,3>\"}, \"LayerName\": {\"\(p.name([]))\": {\"Precision\": \"auto\"}}}"]
+        if let t = types[Int(p.byte()) % types.count] { _ = cSetPrecisionJSON(net, t) } else { _ = cSetPrecisionJSON(net, nil) }
+        var outD = [Double](repeating: 0, count: Int(max(outCount, 1)))
+        let xd = (0..<data.x.count).map { Double(data.x.p[$0]) }
+        var overflows: Int64 = -1
+        var json: UnsafePointer<CChar>?
+        let (countIt, nameIt) = (p.byte() % 2 == 0, p.byte() % 2 == 0)
+        let rcFixed = withUnsafeMutablePointer(to: &overflows) { op in
+            withUnsafeMutablePointer(to: &json) { jp in
+                cPredictFixed(net, xd, n, data.d.channels, data.d.height, data.d.width, &outD, outCount,
+                              countIt ? op : nil, nameIt ? jp : nil)
+            }
+        }
+        trace("predict_fixed n=\(n)", rcFixed)
+        if rcFixed == 0, outD.prefix(Int(outCount)).contains(where: { !$0.isFinite }) { trap("predict_fixed succeeded with non-finite outputs") }
     case 5:
         resumeCall(&p, nets, h, chw: chw, classes: classes, cost: cost, budget: budget)
     case 6:

@@ -443,11 +443,21 @@ class Network:
 
     # ---- files -------------------------------------------------------------------------------
 
-    def export_onnx(self, path, opset: int = 17, fold_bn: bool = False):
+    def export_onnx(self, path, opset: int | None = None, fold_bn: bool = False, quantized: bool = False):
         """Writes the network as a standard ONNX graph (see ``tailor.onnx_export.export_onnx``);
-        ``fold_bn=True`` folds each BatchNorm into its convolution. Needs the ``onnx`` package."""
+        ``fold_bn=True`` folds each BatchNorm into its convolution. ``quantized=True`` writes it at
+        its fixed-point types (:meth:`set_precision`) as QONNX, with ``Quant`` nodes, the design
+        ``predict(x, quantized=True)`` computes once hls4ml reads it
+        (``tailor.onnx_export.export_qonnx``; BatchNorms fold where hls4ml folds them, so
+        ``fold_bn`` does not apply). Needs the ``onnx`` package. ``opset``: 17, or 13 for QONNX."""
+        if quantized:
+            if fold_bn:
+                raise TailorError("export_onnx(quantized=True) folds each BatchNorm where hls4ml folds it "
+                                  "(into a conv whose result is 'auto'); fold_bn does not apply")
+            from .onnx_export import export_qonnx
+            return export_qonnx(self, path, opset=13 if opset is None else opset)
         from .onnx_export import export_onnx
-        return export_onnx(self, path, opset=opset, fold_bn=fold_bn)
+        return export_onnx(self, path, opset=17 if opset is None else opset, fold_bn=fold_bn)
 
     def to_torch(self):
         """An equivalent ``torch.nn.Module`` with the same state_dict (needs torch)."""

@@ -10,7 +10,7 @@ SOURCES := Package.swift $(shell find Sources include -type f)
 CWARN  := -Wall -Wextra -Werror -pedantic
 OUT    := .build/c-tests
 
-.PHONY: examples-c sanitize sanitize-python fuzz-long valgrind
+.PHONY: examples-c sanitize sanitize-python fuzz-long valgrind python-and-fuzz
 .PHONY: all lib install uninstall test test-swift test-python test-c check-selfcontained fuzz-short help bench-estimate
 
 all: lib
@@ -50,10 +50,18 @@ uninstall:
 # The Swift tests run once, under AddressSanitizer (`sanitize`): the same tests as `test-swift`
 # plus memory and leak checks, so a plain debug run on top would only cost CI another build.
 # A step's targets run in one make call, so prerequisites they share run once.
-TEST_STEPS := "test-c check-selfcontained examples-c valgrind" test-python fuzz-short sanitize
+TEST_STEPS := "test-c check-selfcontained examples-c valgrind" python-and-fuzz sanitize
 test:
 	@for t in $(TEST_STEPS); do s=$$(date +%s); $(MAKE) --no-print-directory $$t || exit 1; \
 	   echo "== make $$t: $$(( $$(date +%s) - s )) s"; done
+
+# The Python suite spends minutes waiting on hls4ml's single-threaded compile and C simulation, and
+# the fuzzer is one process: run side by side they share the two cores instead of queueing. The
+# fuzzer's log follows the Python one; either failing fails the step.
+python-and-fuzz: lib
+	@mkdir -p $(OUT); $(MAKE) --no-print-directory fuzz-short > $(OUT)/fuzz-short.log 2>&1 & fuzz=$$!; \
+	 $(MAKE) --no-print-directory test-python; py=$$?; wait $$fuzz; fz=$$?; \
+	 cat $(OUT)/fuzz-short.log; echo "fuzz-short: exit $$fz"; [ $$py -eq 0 ] && [ $$fz -eq 0 ]
 
 # A short libFuzzer run of the model-file loader under AddressSanitizer (Tests/fuzz/run.sh SECONDS for longer).
 fuzz-short: lib

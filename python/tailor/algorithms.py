@@ -33,10 +33,23 @@ def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | 
             lr: float = 0.01, schedule: str = "cosine", batch_size: int = 128, kd: str = "mse",
             kd_alpha: float = 0.35, kd_temperature: float = 4.0, target: str = "hls4ml", bits: int = 16,
             hardware: dict | None = None, normalize=None, progress: bool = True, seed: int = 0, checkpoint=None,
-            callback=None, **fit_options):
+            callback=None, precision=None, **fit_options):
     """The whole run happens in the library (``tailor_run``): teacher copy, plan, KD, block
     switches, checkpoints with the run's note, per-epoch modes and hardware. This wrapper checks
     the Python-side arguments, warns about an untrained teacher, and shapes the result."""
+    if precision is not None:
+        # The quantised teacher and student: a copy of `net` with the types, trained quantisation-aware.
+        typed = net.copy()
+        try:
+            typed.set_precision(precision)
+            fit_options["quantized"] = True
+            return _tailor(algorithm, typed, train, val, every=every, epochs=epochs, blocks=blocks, lr=lr,
+                           schedule=schedule, batch_size=batch_size, kd=kd, kd_alpha=kd_alpha,
+                           kd_temperature=kd_temperature, target=target, bits=bits, hardware=hardware,
+                           normalize=normalize, progress=progress, seed=seed, checkpoint=checkpoint,
+                           callback=callback, **fit_options)
+        finally:
+            typed.close()
     from . import training
     from ._lib import RunConfig, _check, lib
     from .network import Network
@@ -134,7 +147,10 @@ def remove_skips(net, train, val=None, every: int = 3, epochs: int | None = None
     ``progress`` (tqdm), the hardware ``target``/``bits``/``hardware={...}`` for the per-epoch estimate,
     and any :meth:`Network.fit` option (momentum, nesterov, weight_decay, augment, optimizer...).
     ``checkpoint=path`` writes the run's state there after every epoch, so a killed or interrupted
-    run finishes with :func:`resume` (same result as uninterrupted).
+    run finishes with :func:`resume` (same result as uninterrupted). ``precision=config`` (hls4ml's
+    layout, see :meth:`Network.set_precision`) retrains in fixed point: teacher and student carry
+    the types and the run is quantisation-aware (``quantized=True`` does the same for a `net` that
+    already carries types); the student's ``predict(x, quantized=True)`` is then the hls4ml design.
     Returns the student Network with ``.history`` (per-epoch dicts) and ``.plan``.
     """
     return _tailor("remove", net, train, val, every=every, epochs=epochs, blocks=blocks, **options)

@@ -107,3 +107,17 @@ def test_a_shortened_student_carries_the_teachers_types(net):
     assert p["layer1.0.add1"] == p["layer1.0.add2"] == p["layer1.0.add"] == {"Precision": {"result": "auto"}}
     net.set_modes("long")
     assert "layer1.0.add" in net.precision["LayerName"]
+
+
+@pytest.mark.filterwarnings("ignore:the teacher's validation accuracy")
+def test_remove_skips_with_a_precision_retrains_in_fixed_point(net, data):
+    x, y = data
+    net.fit((x, y), epochs=1, batch_size=64, progress=False, augment=False)
+    cfg = eight_bit(net)
+    s = tailor.remove_skips(net, (x, y), (x[:64], y[:64]), every=1, epochs=4, batch_size=64, progress=False,
+                            precision=cfg, augment=False)
+    assert net.precision is None                       # the caller's network is left as it was
+    assert s.precision["LayerName"]["conv1"] == cfg["LayerName"]["conv1"] and len(s.blocks) == 3
+    assert all(b.mode == "removed" for b in s.blocks)
+    exact = float((s.predict(x[:64].astype(np.float64), quantized=True).argmax(1) == y[:64]).mean())
+    assert abs(s.history[-1]["val_accuracy"] - exact) <= 2 / 64

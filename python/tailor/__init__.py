@@ -4,7 +4,8 @@
 The engine is libtailor (Swift, C ABI); this package is a thin ctypes wrapper that hands
 weights in and out as numpy arrays with PyTorch's names and layouts.
 """
-from ._lib import TailorError
+from ._lib import (BusyError, CancelledError, FormatError, InternalError, InvalidArgumentError, NotFoundError,
+                   NumericError, ShapeError, TailorError, TailorIOError, UnsupportedError, VersionError)
 from .network import Block, Network, Node, Skip, load
 from . import zoo
 from .estimate import Comparison, Report, estimate, simulate_design
@@ -38,6 +39,7 @@ def library_version() -> str:
     return _lib.version()
 
 
-__all__ = ["TailorError", "quantize", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
+__all__ = ["TailorError", "InvalidArgumentError", "ShapeError", "NotFoundError", "TailorIOError", "FormatError",
+           "NumericError", "UnsupportedError", "CancelledError", "BusyError", "VersionError", "InternalError", "quantize", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
            "library_version", "__version__", "estimate", "estimate_fifos", "simulate_design", "compare", "Report", "Comparison", "plan", "Plan", "plot", "remove_skips", "shorten_skips",
            "resume", "checkpoint_info"]

@@ -25,12 +25,51 @@ _REPO_DIR = os.path.dirname(os.path.dirname(_PKG_DIR))
 
 class TailorError(RuntimeError):
     """Raised when a libtailor call fails. ``status`` is the numeric ``tailor_status`` (or None
-    for errors detected on the Python side), ``status_name`` its name ("TAILOR_ERR_SHAPE")."""
+    for errors detected on the Python side), ``status_name`` its name ("TAILOR_ERR_SHAPE").
 
-    def __init__(self, message: str, status: int | None = None, status_name: str | None = None):
+    Every status has its own subclass, which also derives from the matching builtin, so callers
+    can catch precisely (``except tailor.ShapeError``) or as Python code usually does
+    (``except ValueError``). ``TailorError(message, status=N)`` itself gives the subclass of N."""
+
+    def __new__(cls, message: str = "", status: int | None = None, status_name: str | None = None):
+        if cls is TailorError and status in _ERROR_CLASSES:
+            cls = _ERROR_CLASSES[status]
+        # The builtin whose instance layout the class has (OSError keeps its own) makes it.
+        return getattr(cls, "builtin", RuntimeError).__new__(cls, message)
+
+    def __init__(self, message: str = "", status: int | None = None, status_name: str | None = None):
         super().__init__(message)
-        self.status = status
-        self.status_name = status_name
+        self.status = status if status is not None else getattr(type(self), "default_status", None)
+        self.status_name = status_name or _STATUS_NAMES.get(self.status)
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""   # KeyError and OSError would decorate it
+
+
+#: One row per tailor_status (include/tailor.h; tests/test_abi.py checks the two agree): the
+#: status, its name, the subclass raised for it and the builtin that subclass also derives from.
+_STATUS_TABLE = [
+    (1, "TAILOR_ERR_INVALID_ARGUMENT", "InvalidArgumentError", ValueError),
+    (2, "TAILOR_ERR_SHAPE", "ShapeError", ValueError),
+    (3, "TAILOR_ERR_NOT_FOUND", "NotFoundError", KeyError),
+    (4, "TAILOR_ERR_IO", "TailorIOError", OSError),
+    (5, "TAILOR_ERR_FORMAT", "FormatError", ValueError),
+    (6, "TAILOR_ERR_NUMERIC", "NumericError", ArithmeticError),
+    (7, "TAILOR_ERR_UNSUPPORTED", "UnsupportedError", NotImplementedError),
+    (8, "TAILOR_ERR_CANCELLED", "CancelledError", RuntimeError),
+    (9, "TAILOR_ERR_BUSY", "BusyError", RuntimeError),
+    (10, "TAILOR_ERR_VERSION", "VersionError", ValueError),
+    (11, "TAILOR_ERR_INTERNAL", "InternalError", RuntimeError),
+]
+_STATUS_NAMES = {code: name for code, name, _, _ in _STATUS_TABLE}
+_ERROR_CLASSES = {}
+for _code, _name, _cls, _builtin in _STATUS_TABLE:
+    _bases = (TailorError,) if _builtin is RuntimeError else (TailorError, _builtin)
+    _ERROR_CLASSES[_code] = type(_cls, _bases, {
+        "__doc__": f"{_name}: raised by the library with this status (also a {_builtin.__name__}).",
+        "__module__": "tailor", "default_status": _code, "builtin": _builtin})
+    globals()[_cls] = _ERROR_CLASSES[_code]
+ERROR_CLASSES = tuple(_ERROR_CLASSES.values())
 
 
 NetPtr = c_void_p  # tailor_net *

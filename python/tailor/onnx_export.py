@@ -392,20 +392,25 @@ def to_qonnx(net: Network, opset: int = 13):
     model_t = types.model
     inits, graph_nodes, out = {}, [], {}
 
-    def init(name, array):   # (a 0-d array stays a scalar: QONNX wants scalar scale, zero point and bit width)
+    def init(name, array):   # a 0-d array stays 0-d (np.ascontiguousarray would make it shape (1,))
         array = np.asarray(array)
         inits[name] = numpy_helper.from_array(array if array.ndim == 0 else np.ascontiguousarray(array), name)
         return name
 
-    def quant(x, name, t, modes):
+    def quant(x, name, t, modes, shape=()):
+        """A Quant of `x` to type `t`. Bit width a scalar (qonnx's datatype inference asserts it);
+        scale and zero point scalars (`shape` ()) on activations, where qonnx's channels-last
+        conversion would otherwise make them (1, 1, 1, 1), which hls4ml cannot read; (1,) on
+        constants, which qonnx's ExtractBiasFromConv (FINN's flow) reshapes only from (1,)."""
         rounding, narrow = modes
         scale = np.float32(2.0 ** -t.fraction)
         if not np.isfinite(scale) or scale == 0 or float(scale) != 2.0 ** -t.fraction:
             raise TailorError(f"QONNX export: {name}: the scale 2^{-t.fraction} of {t} is not a float32")
-        params = [init(f"{name}.scale", scale), init(f"{name}.zeropt", np.float32(0)),
+        params = [init(f"{name}.scale", np.full(shape, scale, np.float32)),
+                  init(f"{name}.zeropt", np.zeros(shape, np.float32)),
                   init(f"{name}.bitwidth", np.float32(t.width))]
         graph_nodes.append(helper.make_node("Quant", [x] + params, [name], name=name, domain=QONNX_DOMAIN,
-                                            signed=int(t.signed), narrow=modes[1], rounding_mode=rounding))
+                                            signed=int(t.signed), narrow=narrow, rounding_mode=rounding))
         return name
 
     def constant(name, values, t):
@@ -415,7 +420,7 @@ def to_qonnx(net: Network, opset: int = 13):
                               "significand, and ONNX initializers here are float32")
         rounding = "FLOOR" if t.rounding == "AP_TRN" else "ROUND"
         narrow = int(t.signed and t.overflow == "AP_SAT_SYM")
-        return quant(init(name, values.astype(np.float32)), name + ".quant", t, (rounding, narrow))
+        return quant(init(name, values.astype(np.float32)), name + ".quant", t, (rounding, narrow), shape=(1,))
 
     def activation(x, node, t, kind):
         """`x` behind a Quant of type `t`, the result type of `node`, where one is needed. `kind`
@@ -436,7 +441,7 @@ def to_qonnx(net: Network, opset: int = 13):
             return x   # the model default (or an inferred type hls4ml_config sets): no Quant needed
         return quant(x, f"{node}.quant", t, modes)
 
-    def check_accum(node, what="accumulator"):
+    def check_accum(node):
         acc, exact = types.accum[node]
         if not acc.holds(exact):
             raise TailorError(f"QONNX export: node '{node}' accum is {acc}, which rounds or overflows the sum "
@@ -460,10 +465,10 @@ def to_qonnx(net: Network, opset: int = 13):
             wt, bt = types.concrete("weight", name, model_t), types.concrete("bias", name, model_t)
             params = [constant(name + ".weight", _text_quantize(w, wt), wt),
                       constant(name + ".bias", _text_quantize(b, bt), bt)]
-            y = (bn or n)["name"] + ".out" if bn is not None else name + ".out"
-            graph_nodes.append(helper.make_node("Conv", [ins[0]] + params, [y], name=name, kernel_shape=[k, k],
-                                                strides=[s, s], pads=[p, p, p, p], dilations=[1, 1], group=1))
-            out[name] = activation(y, name, types.value[name], "inferred")
+            graph_nodes.append(helper.make_node("Conv", [ins[0]] + params, [name + ".out"], name=name,
+                                                kernel_shape=[k, k], strides=[s, s], pads=[p, p, p, p],
+                                                dilations=[1, 1], group=1))
+            out[name] = activation(name + ".out", name, types.value[name], "inferred")
             if bn is not None:
                 out[bn["name"]] = out[name]
         elif op == "batchnorm":
@@ -492,13 +497,11 @@ def to_qonnx(net: Network, opset: int = 13):
             out[name] = activation(name + ".out", name, types.value[name], "inferred")
         elif op in ("maxpool", "avgpool"):
             k, s, p = n["kernel"], n["stride"], n["padding"]
-            if op == "avgpool" and types.setting("accum", name) not in ("auto",):
-                acc, exact = types.accum[name]
-                if acc != exact:
-                    raise TailorError(f"QONNX export: node '{name}' accum is {acc}; an ONNX AveragePool has no "
-                                      f"accumulator type and hls4ml infers {exact}: set the accum to 'auto'")
-            else:
-                check_accum(name)
+            acc, exact = types.accum[name]
+            if op == "avgpool" and acc != exact:   # its truncating division works at the accumulator's grid
+                raise TailorError(f"QONNX export: node '{name}' accum is {acc}; an ONNX AveragePool has no "
+                                  f"accumulator type and hls4ml infers {exact}: set the accum to 'auto'")
+            check_accum(name)
             extra = {"count_include_pad": 1} if op == "avgpool" else {}
             graph_nodes.append(helper.make_node("MaxPool" if op == "maxpool" else "AveragePool", ins, [name + ".out"],
                                                 name=name, kernel_shape=[k, k], strides=[s, s], pads=[p, p, p, p],

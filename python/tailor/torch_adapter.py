@@ -20,11 +20,11 @@ import torch.fx
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._lib import TailorError
+from ._lib import TailorError, UnsupportedError
 from .network import Network
 
 
-class UnsupportedModuleError(TailorError, ValueError):
+class UnsupportedModuleError(UnsupportedError, ValueError):
     """A torch model uses a module or operation Tailor cannot represent. The message names the
     module's qualified name (or the traced call) and the operation."""
 

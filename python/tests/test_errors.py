@@ -288,3 +288,30 @@ def test_evaluate_that_overflows_is_a_numeric_error_not_a_nan_loss():
             with pytest.raises(tailor.TailorError, match="overflowed") as e:
                 call()
             assert e.value.status_name == "TAILOR_ERR_NUMERIC"
+
+
+def test_every_status_has_its_exception_class_from_one_table():
+    """The status table behind the exception classes agrees with tailor.h's enum, and each status
+    raises its own class, which is also the matching builtin."""
+    import re
+    from pathlib import Path
+    from tailor import _lib
+    header = (Path(__file__).resolve().parents[2] / "include" / "tailor.h").read_text()
+    enum = {int(v): n for n, v in re.findall(r"(TAILOR_ERR_\w+) = (\d+)", header)}
+    assert {code: name for code, name, _, _ in _lib._STATUS_TABLE} == enum
+    for code, name, cls_name, builtin in _lib._STATUS_TABLE:
+        e = tailor.TailorError("m", status=code)
+        assert type(e) is getattr(tailor, cls_name) and isinstance(e, builtin) and isinstance(e, tailor.TailorError)
+        assert e.status == code and e.status_name == name and str(e) == "m"
+
+
+def test_library_errors_are_caught_as_builtins():
+    with pytest.raises(KeyError, match="unknown zoo model"):
+        tailor.zoo.create("nope", num_classes=10)
+    with pytest.raises(OSError, match="cannot open"):
+        tailor.load("/nonexistent/model.tailor")
+    with tailor.zoo.create("resnet8", num_classes=10) as net:
+        with pytest.raises(tailor.ShapeError):
+            net.predict(np.zeros((1, 3, 31, 32), np.float32))
+        with pytest.raises(ArithmeticError):
+            net.predict(np.full((1, 3, 32, 32), np.nan, np.float32))

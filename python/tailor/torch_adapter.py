@@ -366,6 +366,16 @@ class _Tracer(torch.fx.Tracer):
         return isinstance(m, Add) or super().is_leaf_module(m, qualname)
 
 
+def _sample_shape(value) -> tuple:
+    """`input_shape` as three positive ints (numpy integers welcome), or InvalidArgumentError."""
+    import numbers
+    ok = (isinstance(value, (tuple, list)) or hasattr(value, "__len__") and not isinstance(value, (str, bytes)))
+    if ok and len(value) == 3 and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value):
+        return tuple(int(v) for v in value)
+    raise TailorError(f"from_torch: input_shape must be (channels, height, width) of one sample, three positive "
+                      f"integers; got {value!r}", status=1)
+
+
 def from_torch(model: nn.Module, input_shape, seed: int = 0) -> Network:
     """A Tailor network computing the same function as `model`, with the same weights.
 
@@ -380,6 +390,7 @@ def from_torch(model: nn.Module, input_shape, seed: int = 0) -> Network:
     qualified names, so ``net.state_dict()`` keys are ``model.state_dict()``'s; state_dict
     entries of modules the forward never uses are ignored.
     """
+    shape = _sample_shape(input_shape)
     try:
         graph = _Tracer().trace(model)
     except Exception as e:  # fx raises many types for data-dependent control flow
@@ -417,7 +428,7 @@ def from_torch(model: nn.Module, input_shape, seed: int = 0) -> Network:
                 ins.append(names[a])
             try:
                 if kind == "input":
-                    net.add_input(name, tuple(int(v) for v in input_shape))
+                    net.add_input(name, shape)
                 elif kind == "add":
                     net.add_add(name, ins[0], ins[1])
                 else:

@@ -349,3 +349,11 @@ def test_dropout_and_cumulative_batchnorm_import_with_a_warning():
     x = torch.randn(6, 3, 8, 8)
     with net:
         assert np.allclose(net.predict(x.numpy()), model(x).detach().numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("bad", [(3, 32), "abc", None, (3, 32, -1), (3.5, 32, 32), 5, (3, 32, True)])
+def test_a_bad_input_shape_is_an_error_naming_it(bad):
+    with tailor.zoo.create("resnet8", num_classes=10) as net:
+        model = tailor.to_torch(net)
+    with pytest.raises(tailor.InvalidArgumentError, match="input_shape"):
+        tailor.from_torch(model, input_shape=bad)

@@ -453,7 +453,7 @@ class Network:
         if quantized:
             if fold_bn:
                 raise TailorError("export_onnx(quantized=True) folds each BatchNorm where hls4ml folds it "
-                                  "(into a conv whose result is 'auto'); fold_bn does not apply")
+                                  "(into a conv whose result is 'auto'); fold_bn does not apply", status=1)
             from .onnx_export import export_qonnx
             return export_qonnx(self, path, opset=13 if opset is None else opset)
         from .onnx_export import export_onnx

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._lib import TailorError
+from ._lib import InvalidArgumentError, TailorError, UnsupportedError
 from .network import Network
 
 #: Op types an exported graph may contain.
@@ -177,13 +177,13 @@ class FixedType:
         s = "".join(str(text).split())
         m = re.fullmatch(r"(?i)(?:ap_)?(u?fixed|u?int)<([^<>]*)>", s)
         if not m:
-            raise TailorError(f"'{text}' is not a fixed-point type (expected e.g. ap_fixed<8,3,AP_RND_CONV,AP_SAT>)")
+            raise InvalidArgumentError(f"'{text}' is not a fixed-point type (expected e.g. ap_fixed<8,3,AP_RND_CONV,AP_SAT>)")
         kind, args = m.group(1).lower(), m.group(2).split(",")
 
         def mode(a, names):
             a = a.upper() if a.upper().startswith("AP_") else "AP_" + a.upper()
             if a not in names:
-                raise TailorError(f"'{text}': unknown mode '{a}'")
+                raise InvalidArgumentError(f"'{text}': unknown mode '{a}'")
             return a
         try:
             if kind in ("int", "uint"):
@@ -193,7 +193,7 @@ class FixedType:
                        mode(args[2], _ROUNDING) if len(args) > 2 else "AP_TRN",
                        mode(args[3], _OVERFLOW) if len(args) > 3 else "AP_WRAP")
         except (ValueError, IndexError):
-            raise TailorError(f"'{text}' is not a fixed-point type (expected e.g. ap_fixed<8,3,AP_RND_CONV,AP_SAT>)") from None
+            raise InvalidArgumentError(f"'{text}' is not a fixed-point type (expected e.g. ap_fixed<8,3,AP_RND_CONV,AP_SAT>)") from None
 
     def __str__(self) -> str:
         args = [str(self.width), str(self.integer)]
@@ -238,7 +238,7 @@ class _Types:
     def __init__(self, net: Network, nodes: list, readers: dict):
         p = net.precision
         if p is None:
-            raise TailorError("a QONNX export needs the network's fixed-point types: call net.set_precision(...) first")
+            raise InvalidArgumentError("a QONNX export needs the network's fixed-point types: call net.set_precision(...) first")
         self.model = FixedType.parse(p["Model"]["Precision"])
         self.layers = {}
         for name, cfg in (p.get("LayerName") or {}).items():
@@ -323,7 +323,7 @@ def _quant_modes(t: FixedType, where: str, positive: bool = False) -> tuple[str,
     if t.signed and t.width == 1:
         why.append("a signed 1-bit Quant is QONNX's bipolar (+-1) quantiser, not ap_fixed<1,I>")
     if why:
-        raise TailorError(f"QONNX export: {where} is {t}, which a QONNX Quant cannot express: " + "; ".join(why))
+        raise UnsupportedError(f"QONNX export: {where} is {t}, which a QONNX Quant cannot express: " + "; ".join(why))
     return ("FLOOR" if q == "AP_TRN" else "ROUND"), int(o == "AP_SAT_SYM")
 
 
@@ -405,7 +405,7 @@ def to_qonnx(net: Network, opset: int = 13):
         rounding, narrow = modes
         scale = np.float32(2.0 ** -t.fraction)
         if not np.isfinite(scale) or scale == 0 or float(scale) != 2.0 ** -t.fraction:
-            raise TailorError(f"QONNX export: {name}: the scale 2^{-t.fraction} of {t} is not a float32")
+            raise UnsupportedError(f"QONNX export: {name}: the scale 2^{-t.fraction} of {t} is not a float32")
         params = [init(f"{name}.scale", np.full(shape, scale, np.float32)),
                   init(f"{name}.zeropt", np.zeros(shape, np.float32)),
                   init(f"{name}.bitwidth", np.float32(t.width))]
@@ -416,7 +416,7 @@ def to_qonnx(net: Network, opset: int = 13):
     def constant(name, values, t):
         """Quant(initializer) holding `values` (already as the design holds them) at type `t`."""
         if not np.array_equal(values.astype(np.float32).astype(np.float64), values):
-            raise TailorError(f"QONNX export: {name} at {t}: its values need more than float32's 24-bit "
+            raise UnsupportedError(f"QONNX export: {name} at {t}: its values need more than float32's 24-bit "
                               "significand, and ONNX initializers here are float32")
         rounding = "FLOOR" if t.rounding == "AP_TRN" else "ROUND"
         narrow = int(t.signed and t.overflow == "AP_SAT_SYM")
@@ -444,7 +444,7 @@ def to_qonnx(net: Network, opset: int = 13):
     def check_accum(node):
         acc, exact = types.accum[node]
         if not acc.holds(exact):
-            raise TailorError(f"QONNX export: node '{node}' accum is {acc}, which rounds or overflows the sum "
+            raise UnsupportedError(f"QONNX export: node '{node}' accum is {acc}, which rounds or overflows the sum "
                               f"(exactly it needs {exact}); a QONNX graph has no accumulator type and hls4ml infers "
                               f"an exact one: set the accum to 'auto' or to a type that holds {exact}")
 
@@ -477,7 +477,7 @@ def to_qonnx(net: Network, opset: int = 13):
             for role in ("scale", "bias"):
                 t = types.concrete(role, name, model_t)
                 if t != model_t:
-                    raise TailorError(f"QONNX export: node '{name}' {role} is {t}; hls4ml's ONNX BatchNormalization "
+                    raise UnsupportedError(f"QONNX export: node '{name}' {role} is {t}; hls4ml's ONNX BatchNormalization "
                                       f"takes the model default ({model_t}) for its {role} and a QONNX graph cannot "
                                       "carry another (leave it to the default, or make the conv's result 'auto' so "
                                       "that the batch norm folds into the conv)")
@@ -499,7 +499,7 @@ def to_qonnx(net: Network, opset: int = 13):
             k, s, p = n["kernel"], n["stride"], n["padding"]
             acc, exact = types.accum[name]
             if op == "avgpool" and acc != exact:   # its truncating division works at the accumulator's grid
-                raise TailorError(f"QONNX export: node '{name}' accum is {acc}; an ONNX AveragePool has no "
+                raise UnsupportedError(f"QONNX export: node '{name}' accum is {acc}; an ONNX AveragePool has no "
                                   f"accumulator type and hls4ml infers {exact}: set the accum to 'auto'")
             check_accum(name)
             extra = {"count_include_pad": 1} if op == "avgpool" else {}
@@ -511,7 +511,7 @@ def to_qonnx(net: Network, opset: int = 13):
             acc, exact = types.accum[name]
             x = types.value[n["inputs"][0]]
             if not (acc.signed or not x.signed) or acc.integer - (acc.signed and not x.signed) < exact.integer:
-                raise TailorError(f"QONNX export: node '{name}' accum is {acc}, which can overflow the sum of its "
+                raise UnsupportedError(f"QONNX export: node '{name}' accum is {acc}, which can overflow the sum of its "
                                   f"window (it needs {exact.integer} integer bits); hls4ml's ONNX global pooling adds "
                                   "in another order than the PyTorch-style average predict models, which agree "
                                   f"only when the sum cannot overflow: set the accum to 'auto' or to a type with "
@@ -528,7 +528,7 @@ def to_qonnx(net: Network, opset: int = 13):
             graph_nodes.append(helper.make_node("Flatten", ins, [name + ".out"], name=name, axis=1))
             out[name] = name + ".out"
         else:
-            raise TailorError(f"QONNX export: node '{name}': op '{op}' is not supported")
+            raise UnsupportedError(f"QONNX export: node '{name}': op '{op}' is not supported")
 
     # The graph's output is `logits`: rename the last tensor.
     last = out[nodes[-1]["name"]]
@@ -584,7 +584,7 @@ def hls4ml_config(model, backend: str = "Vivado", **options) -> dict:
     proto = getattr(model, "model", model)
     meta = {p.key: p.value for p in proto.metadata_props}
     if "tailor.hls4ml" not in meta:
-        raise TailorError("hls4ml_config: the model has no 'tailor.hls4ml' metadata (not written by export_qonnx)")
+        raise InvalidArgumentError("hls4ml_config: the model has no 'tailor.hls4ml' metadata (not written by export_qonnx)")
     hints = json.loads(meta["tailor.hls4ml"])
     cfg = hls4ml.utils.config_from_onnx_model(model, granularity="name", backend=backend,
                                               default_precision=hints["default_precision"], **options)
@@ -592,7 +592,7 @@ def hls4ml_config(model, backend: str = "Vivado", **options) -> dict:
     layers.setdefault(proto.graph.input[0].name, {}).setdefault("Precision", {})["result"] = hints["input"]
     pools = [n.name for n in proto.graph.node if n.op_type == "GlobalAveragePool"]
     if len(pools) != len(hints["global_avgpool"]):
-        raise TailorError(f"hls4ml_config: the graph has {len(pools)} GlobalAveragePool nodes, the network "
+        raise InvalidArgumentError(f"hls4ml_config: the graph has {len(pools)} GlobalAveragePool nodes, the network "
                           f"{len(hints['global_avgpool'])}")
     for onnx_name, gap in zip(pools, hints["global_avgpool"]):
         layers.setdefault(onnx_name, {}).setdefault("Precision", {}).update(accum=gap["accum"], result=gap["result"])

@@ -541,6 +541,24 @@ tailor_status tailor_net_set_precision_json(tailor_net *net, const char *json);
  *  float network. *json belongs to the handle (rule 5). */
 tailor_status tailor_net_precision_json(tailor_net *net, const char **json);
 
+/**
+ * The fixed-point design the network's types give (what tailor_net_predict_fixed computes), for
+ * tools that write it out: {"model": type, "layers": [{"node", "kind" (input, conv2d, dense,
+ * batchnorm, relu, add, maxpool, average, alias), "inputs", "result", and as the layer has them
+ * "accum", "weight", "bias", "scale", "accum_holds_exact_sum", "folded_into" (a batch norm hls4ml
+ * folds into that conv)}]}; a type is {"type": spelling, "width", "integer", "signed",
+ * "rounding", "overflow", "source": "layer" | "auto" | "model"}. *json belongs to the handle
+ * (rule 5). A float network is TAILOR_ERR_INVALID_ARGUMENT.
+ */
+tailor_status tailor_net_fixed_design_json(tailor_net *net, const char **json);
+/**
+ * The values of `role` ("weight", "bias"; "scale" of an unfolded batch norm) of layer `node` as
+ * the fixed-point design holds them: batch norm folded where hls4ml folds it, through hls4ml's
+ * decimal text, on the type's grid (PyTorch layout). count must equal the parameter's size.
+ */
+tailor_status tailor_net_fixed_parameter(tailor_net *net, const char *node, const char *role, double *out,
+                                         int64_t count);
+
 /* ==== The Tailor schedule (DESIGN.md §4) ================================================= */
 
 /**

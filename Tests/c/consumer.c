@@ -1047,6 +1047,14 @@ int main(int argc, char **argv) {
                   "predict_fixed: wrong out_count, NULL x, NULL net refused");
             x[5] = 0.0 / 0.0;
             CHECK(tailor_net_predict_fixed(q, x, 2, 3, 32, 32, y, 20, NULL, NULL) == TAILOR_ERR_NUMERIC, "predict_fixed: NaN input refused");
+            const char *dj = NULL;
+            double w1[16 * 3 * 3 * 3];
+            CHECK(tailor_net_fixed_design_json(q, &dj) == TAILOR_OK && strstr(dj, "\"folded_into\"") == NULL &&
+                  strstr(dj, "\"kind\":\"batchnorm\"") != NULL && tailor_net_fixed_parameter(q, "conv1", "weight", w1, 432) == TAILOR_OK &&
+                  tailor_net_fixed_parameter(q, "conv1", "weight", w1, 431) == TAILOR_ERR_SHAPE &&
+                  tailor_net_fixed_parameter(q, "relu", "weight", w1, 432) == TAILOR_ERR_NOT_FOUND &&
+                  tailor_net_fixed_parameter(q, NULL, "weight", w1, 432) == TAILOR_ERR_INVALID_ARGUMENT,
+                  "fixed design: unnamed results are the model type (no fold), conv1's weights read back, bad calls refused");
         }
         CHECK(tailor_net_set_precision_json(q, NULL) == TAILOR_OK && tailor_net_precision_json(q, &pj) == TAILOR_OK && strcmp(pj, "null") == 0,
               "NULL makes it a float network again");

@@ -314,6 +314,11 @@ _PROTOTYPES = {
     # tailor_status tailor_net_predict_fixed(tailor_net *net, const double *x, int64_t n, int64_t channels,
     #                                        int64_t height, int64_t width, double *out, int64_t out_count,
     #                                        int64_t *overflows, const char **overflow_json);
+    # tailor_status tailor_net_fixed_design_json(tailor_net *net, const char **json);
+    "tailor_net_fixed_design_json": (c_int, [NetPtr, POINTER(c_char_p)]),
+    # tailor_status tailor_net_fixed_parameter(tailor_net *net, const char *node, const char *role, double *out,
+    #                                          int64_t count);
+    "tailor_net_fixed_parameter": (c_int, [NetPtr, c_char_p, c_char_p, POINTER(c_double), c_int64]),
     "tailor_net_predict_fixed": (c_int, [NetPtr, POINTER(c_double), c_int64, c_int64, c_int64, c_int64, POINTER(c_double),
                                          c_int64, _i64p, POINTER(c_char_p)]),
     # tailor_status tailor_hw_config_defaults(tailor_hw_config *cfg, int64_t size);

@@ -637,6 +637,32 @@ class Network:
         _check(self._lib.tailor_net_precision_json(self._h, ctypes.byref(j)))
         return json.loads(j.value.decode("utf-8"))
 
+    def fixed_design(self) -> dict:
+        """The fixed-point design the network's types give (what ``predict(quantized=True)``
+        computes): {"model": type, "layers": [{"node", "kind", "inputs", "result", and as the
+        layer has them "accum", "weight", "bias", "scale", "accum_holds_exact_sum",
+        "folded_into"}]}, each type {"type", "width", "integer", "signed", "rounding",
+        "overflow", "source": "layer" | "auto" | "model"}. For tools that write the design out."""
+        j = ctypes.c_char_p()
+        _check(self._lib.tailor_net_fixed_design_json(self._h, ctypes.byref(j)))
+        return json.loads(j.value.decode("utf-8"))
+
+    def fixed_parameter(self, node: str, role: str) -> np.ndarray:
+        """The ``role`` ("weight", "bias", or an unfolded batch norm's "scale") of layer ``node``
+        as the fixed-point design holds it (batch norm folded where hls4ml folds it, through
+        hls4ml's decimal text, on the type's grid), float64 in the parameter's PyTorch shape."""
+        design = {l["node"]: l for l in self.fixed_design()["layers"]}
+        layer = design.get(node)
+        if layer is None or role not in layer or role not in ("weight", "bias", "scale"):
+            raise TailorError(f"'{node}' has no {role} in the fixed-point design", status=3)
+        # conv, dense and batch norm all have a `.weight`: the weight's shape, or one per output channel.
+        weight = self.get_param(f"{node}.weight").shape
+        shape = tuple(weight) if role == "weight" else (weight[0],)
+        out = np.empty(shape, np.float64)
+        _check(self._lib.tailor_net_fixed_parameter(self._h, s(node), s(role),
+                                                    out.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), out.size))
+        return out
+
     def describe(self) -> dict:
         """The network as a dict: {"nodes": [...], "blocks": [...], "skips": [...], "params": [...]}."""
         j = ctypes.c_char_p()

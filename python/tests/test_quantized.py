@@ -121,3 +121,22 @@ def test_remove_skips_with_a_precision_retrains_in_fixed_point(net, data):
     assert all(b.mode == "removed" for b in s.blocks)
     exact = float((s.predict(x[:64].astype(np.float64), quantized=True).argmax(1) == y[:64]).mean())
     assert abs(s.history[-1]["val_accuracy"] - exact) <= 2 / 64
+
+
+def test_the_design_says_what_predict_computes(net):
+    rng = np.random.default_rng(5)
+    sd = net.state_dict()
+    sd["bn1.weight"] = rng.uniform(0.5, 2, 16).astype(np.float32)
+    net.load_state_dict(sd)
+    net.set_precision(eight_bit(net))
+    layers = {l["node"]: l for l in net.fixed_design()["layers"]}
+    assert layers["bn1"] == {"node": "bn1", "inputs": ["conv1"], "kind": "alias", "folded_into": "conv1"}
+    assert layers["conv1"]["weight"]["type"] == "ap_fixed<8,3,AP_RND_CONV,AP_SAT>" and layers["conv1"]["weight"]["source"] == "layer"
+    assert layers["conv1"]["result"]["source"] == "auto" and layers["conv1"]["accum_holds_exact_sum"]
+    w = net.fixed_parameter("conv1", "weight")
+    raw = net.get_param("conv1.weight")
+    assert w.shape == raw.shape and np.array_equal(w, np.round(w * 32) / 32)   # on the 2^-5 grid
+    scale = sd["bn1.weight"] / np.sqrt(net.get_param("bn1.running_var") + 1e-5)
+    assert np.abs(w - np.clip(raw * scale[:, None, None, None], -4, 4 - 1 / 32)).max() <= 1 / 64 + 1e-6   # folded, rounded
+    with pytest.raises(tailor.NotFoundError):
+        net.fixed_parameter("relu", "weight")

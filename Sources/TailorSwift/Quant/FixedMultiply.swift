@@ -11,12 +11,14 @@
 struct FixedMultiply {
     let m: FixedPointProgram.Multiply
     let input: Shape, inputType: FixedPointType, output: Shape, result: FixedPointType
+    /// A dense layer (its input read as one vector) rather than a conv.
+    let dense: Bool
     /// Whether the fast exact path gives hls4ml's values (decided once, from the weights).
     private(set) var exact = false
 
     /// `dense`: the input is read as one vector (C·H·W order, as the flatten hands it over).
     init(_ m: FixedPointProgram.Multiply, dense: Bool, input: Shape, inputType: FixedPointType, output: Shape, result: FixedPointType) {
-        self.m = m; self.inputType = inputType; self.output = output; self.result = result
+        self.m = m; self.inputType = inputType; self.output = output; self.result = result; self.dense = dense
         self.input = dense ? Shape(input.count, 1, 1) : input
         exact = !m.weights.isEmpty && exactInInt64()
     }

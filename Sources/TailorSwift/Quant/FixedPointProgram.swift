@@ -41,6 +41,8 @@ struct FixedPointProgram {
         var bias: [Int64]
         var biasType: FixedPointType
         var accum: FixedPointType
+        /// The type hls4ml infers for this layer: it holds every partial sum exactly.
+        var exactSumType: FixedPointType? = nil
     }
 
     /// Type and shape of every value (one per node; a folded batch norm shares its conv's).
@@ -51,6 +53,8 @@ struct FixedPointProgram {
     var output: Int = 0
     /// Weights and biases the overflow mode changed, by "<node>.weight" / "<node>.bias".
     var weightOverflows: [String: Int] = [:]
+    /// Batch norms folded into the conv before them (hls4ml's rule), batch norm -> conv.
+    private(set) var foldedBatchNorms: [String: String] = [:]
 
     /// `quantizingWeights` false resolves the types only (the resource model's use): weights stay empty.
     init(_ net: Network, quantizingWeights: Bool = true) throws {
@@ -60,7 +64,6 @@ struct FixedPointProgram {
         let out = try net.requireOutput()
         let readers = net.consumerCounts()
         var valueOf: [String: Int] = [:]
-        var folded: [String: String] = [:]   // batch norm -> the conv it folds into
 
         func setting(_ role: NetworkPrecision.Role, _ node: String) -> NetworkPrecision.Setting {
             precision.setting(role, of: node)
@@ -95,7 +98,7 @@ struct FixedPointProgram {
                 let x = input(node)
                 let bn = Self.foldableBatchNorm(after: node, in: net, readers: readers, precision: precision)
                 let (w, b) = quantizingWeights ? try Self.floatParameters(of: node, foldingInto: bn, in: net) : ([], [])
-                if let bn { folded[bn.name] = name }
+                if let bn { foldedBatchNorms[bn.name] = name }
                 let m = try multiply(node, x, n: x.shape.c * a.kernel * a.kernel, w, b,
                                      attrs: (a.outChannels, a.kernel, a.stride, a.padding), dense: false)
                 steps.append(Step(node: name, kind: .multiply(m), inputs: [x.index],
@@ -111,7 +114,7 @@ struct FixedPointProgram {
 
             case .batchnorm(let a):
                 let x = input(node)
-                if folded[name] != nil {
+                if foldedBatchNorms[name] != nil {
                     valueOf[name] = x.index
                     steps.append(Step(node: name, kind: .alias, inputs: [x.index], output: x.index))
                     continue
@@ -183,7 +186,7 @@ struct FixedPointProgram {
             let result = try concrete(.result, name, auto: inferred)
             let m = Multiply(outChannels: attrs.out, kernel: attrs.kernel, stride: attrs.stride, padding: attrs.padding,
                              weights: quantizeWeights(w, wT, "\(name).weight"), weightType: wT,
-                             bias: quantizeWeights(b, bT, "\(name).bias"), biasType: bT, accum: accum)
+                             bias: quantizeWeights(b, bT, "\(name).bias"), biasType: bT, accum: accum, exactSumType: inferred)
             return FixedMultiply(m, dense: dense, input: input.shape, inputType: x, output: node.shape, result: result)
         }
 

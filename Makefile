@@ -10,7 +10,7 @@ SOURCES := Package.swift $(shell find Sources include -type f)
 CWARN  := -Wall -Wextra -Werror -pedantic
 OUT    := .build/c-tests
 
-.PHONY: examples-c sanitize sanitize-python fuzz-long valgrind python-and-fuzz
+.PHONY: examples-c sanitize sanitize-python fuzz-long valgrind python-and-fuzz test-quick test-c-consumer
 .PHONY: all lib install uninstall test test-swift test-python test-c check-selfcontained fuzz-short help bench-estimate
 
 all: lib
@@ -149,6 +149,19 @@ check-selfcontained: test-c
 	   echo "self-contained: consumer runs with /opt/swift hidden"; \
 	 else ./$(OUT)/consumer_c >/dev/null && echo "self-contained: NEEDED and exports checked (no mount namespace here)"; fi
 	@echo "libtailor.so: $$(stat -c %s $(LIB)) bytes; NEEDED: $$(readelf -d $(LIB) | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | paste -sd' ')"
+
+# Everyday work: the library, the C consumer and the Python suite without the slow peer checks
+# and stress runs (tests marked slow in python/tests/conftest.py). CI (`make test`) runs everything.
+test-quick: lib
+	@s=$$(date +%s); $(MAKE) --no-print-directory test-c-consumer && \
+	 cd python && TAILOR_LIBRARY=$(abspath $(LIB)) python3 -m pytest -q -m "not slow" tests && \
+	 echo "== make test-quick: $$(( $$(date +%s) - s )) s"
+
+# The C consumer alone, linked against the build tree (test-c installs and runs every consumer).
+test-c-consumer: lib
+	@mkdir -p $(OUT)
+	cc -std=c99 $(CWARN) -Iinclude Tests/c/consumer.c -L$(BUILD) -ltailor -lm -Wl,-rpath,$(abspath $(BUILD)) -o $(OUT)/consumer_quick
+	cd $(OUT) && ./consumer_quick | tail -1
 
 test-python: lib
 	cd python && TAILOR_LIBRARY=$(abspath $(LIB)) python3 -m pytest -q --durations=10 tests

@@ -30,6 +30,26 @@ def pytest_sessionstart(session):
         pytest.exit(f"libtailor is not available, so the Python tests cannot run.\n{e}", returncode=1)
 
 
+#: Minutes-long peer checks and stress runs: ``make test-quick`` (``-m "not slow"``) leaves them
+#: out for everyday work; CI runs everything. Whole modules, and single tests by node id.
+SLOW_MODULES = {"test_fixed_hls4ml.py", "test_qonnx.py", "test_crash_safety.py", "test_hls4ml_fifo.py",
+                "test_onnx_hls4ml.py", "test_fixed_point.py", "test_hls4ml_peer.py"}
+SLOW_TESTS = {"test_cli.py::test_demo", "test_cli.py::test_remove_with_a_checkpoint_then_resume",
+              "test_examples.py::test_walkthrough", "test_torch_schedule.py::test_ddp_two_ranks_agree"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a minutes-long peer check or stress run (make test-quick skips it)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = os.path.basename(str(item.fspath))
+        test = f"{module}::{item.originalname}"
+        if module in SLOW_MODULES or test in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_report_header(config):
     return f"libtailor: {_lib.lib()._tailor_path} (version {_lib.version()})"
 

@@ -2,14 +2,14 @@
 /// with its resolved types and where each came from, and the parameters as the design holds them.
 /// Exporters read these instead of re-deriving hls4ml's rules.
 extension FixedPointProgram {
-    /// {"model": type, "layers": [{"node", "kind", "inputs", "result", "accum"?, "weight"?,
-    /// "bias"?, "scale"?, "folded_into"?, "accum_holds_exact_sum"?}]}; a type is {"type":
+    /// {"model": type, "layers": [{"node", "kind", "inputs", "result", "accum"?, "accum_inferred"?,
+    /// "accum_holds_exact_sum"?, "weight"?, "bias"?, "scale"?, "folded_into"?}]}; a type is {"type":
     /// spelling, "width", "integer", "signed", "rounding", "overflow", "source": "layer" (the
     /// config names it), "auto" (hls4ml's inferred type) or "model" (the default)}.
     func description(_ precision: NetworkPrecision) -> JSON {
-        func type(_ t: FixedPointType, _ node: String, _ role: NetworkPrecision.Role) -> JSON {
+        func type(_ t: FixedPointType, _ node: String, _ role: NetworkPrecision.Role, inferred: Bool = false) -> JSON {
             let source: String
-            switch precision.layers[node]?[role] {
+            switch inferred ? .auto : precision.layers[node]?[role] {
             case .type?: source = "layer"
             case .auto?: source = "auto"
             case nil: source = "model"
@@ -19,6 +19,14 @@ extension FixedPointProgram {
                             ("rounding", .string(t.rounding.rawValue)), ("overflow", .string(t.overflow.rawValue)),
                             ("source", .string(source))])
         }
+        /// A layer's accumulator, the one hls4ml would infer, and whether the first holds every
+        /// value of the second (then the sum is exact whatever the order).
+        func accum(_ a: FixedPointType, inferred: FixedPointType?, _ node: String) -> [(String, JSON)] {
+            var f: [(String, JSON)] = [("accum", type(a, node, .accum))]
+            if let inferred { f.append(("accum_inferred", type(inferred, node, .accum, inferred: true))) }
+            f.append(("accum_holds_exact_sum", .bool(inferred.map { FixedPointType.holds(a, $0) } ?? false)))
+            return f
+        }
         var layers: [JSON] = []
         for step in steps {
             let node = step.node
@@ -27,19 +35,22 @@ extension FixedPointProgram {
             switch step.kind {
             case .input: fields += [("kind", .string("input")), ("result", type(result, node, .result))]
             case .multiply(let m):
-                let exactSum = m.m.exactSumType.map { FixedPointType.holds(m.m.accum, $0) } ?? false
-                fields += [("kind", .string(m.dense ? "dense" : "conv2d")), ("result", type(result, node, .result)),
-                           ("accum", type(m.m.accum, node, .accum)), ("weight", type(m.m.weightType, node, .weight)),
-                           ("bias", type(m.m.biasType, node, .bias)), ("accum_holds_exact_sum", .bool(exactSum))]
+                fields += [("kind", .string(m.dense ? "dense" : "conv2d")), ("result", type(result, node, .result))]
+                fields += accum(m.m.accum, inferred: m.m.exactSumType, node)
+                fields += [("weight", type(m.m.weightType, node, .weight)), ("bias", type(m.m.biasType, node, .bias))]
             case .scale(_, let sT, _, let bT):
                 fields += [("kind", .string("batchnorm")), ("result", type(result, node, .result)),
                            ("scale", type(sT, node, .scale)), ("bias", type(bT, node, .bias))]
             case .relu: fields += [("kind", .string("relu")), ("result", type(result, node, .result))]
             case .add: fields += [("kind", .string("add")), ("result", type(result, node, .result))]
-            case .maxPool(_, let a), .averagePool(_, let a):
-                let kind: String
-                if case .maxPool = step.kind { kind = "maxpool" } else { kind = "average" }
-                fields += [("kind", .string(kind)), ("result", type(result, node, .result)), ("accum", type(a, node, .accum))]
+            case .maxPool(_, let a):
+                fields += [("kind", .string("maxpool")), ("result", type(result, node, .result))]
+                fields += accum(a, inferred: values[step.inputs[0]].type, node)
+            case .averagePool(let k, let a):
+                let x = values[step.inputs[0]].type, e = Self.ceilLog2(k.h * k.w)
+                let inferred = try? FixedPointType(width: x.width + 2 * e, integerBits: x.integerBits + e, signed: x.signed)
+                fields += [("kind", .string("average")), ("result", type(result, node, .result))]
+                fields += accum(a, inferred: inferred, node)
             case .alias:
                 // A flatten, or a batch norm hls4ml folds into the conv that computes this value.
                 fields += [("kind", .string("alias"))]

@@ -92,12 +92,21 @@ def test_quantised_training_validates_the_fixed_point_design(net, data):
     assert np.isfinite(h[-1]["loss"])
 
 
-def test_a_fused_relu_producer_with_its_own_type_is_refused(net, data):
+def test_a_producer_with_its_own_type_before_its_relu_trains_as_the_design_computes(net, data):
+    """Adds and BatchNorms whose ReLU the engine computes with them, given types of their own (the
+    model default here: the config does not name them): training quantises the pair in order."""
+    x, y = data
     cfg = eight_bit(net)
-    cfg["LayerName"]["layer1.0.add"] = {"Precision": {"result": "ap_fixed<16,6>"}}
+    for name in [n for n in cfg["LayerName"] if n.endswith(".add")]:
+        del cfg["LayerName"][name]                   # -> the model default ap_fixed<16,6>
+    cfg["LayerName"]["layer1.0.conv1"]["Precision"]["result"] = "ap_fixed<12,4,AP_RND,AP_SAT>"   # BN stays its own layer
+    cfg["LayerName"]["layer1.0.bn1"] = {"Precision": {"result": "ap_fixed<10,4,AP_RND_CONV,AP_SAT>"}}
     net.set_precision(cfg)
-    with pytest.raises(tailor.TailorError, match="layer1.0.add.*auto"):
-        net.fit(data, epochs=1, progress=False, quantized=True)
+    design = {l["node"]: l for l in net.fixed_design()["layers"]}
+    assert design["layer1.0.add"]["result"]["source"] == "model" and design["layer1.0.bn1"]["kind"] == "batchnorm"
+    h = net.fit((x, y), (x, y), epochs=2, batch_size=64, lr=0.05, progress=False, augment=False, quantized=True)
+    exact = float((net.predict(x.astype(np.float64), quantized=True).argmax(1) == y).mean())
+    assert abs(h[-1]["val_accuracy"] - exact) <= 6 / len(x), (h[-1]["val_accuracy"], exact)
 
 
 def test_a_shortened_student_carries_the_teachers_types(net):

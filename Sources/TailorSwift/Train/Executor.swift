@@ -327,9 +327,17 @@ final class Executor {
             // to its type once the node is done.
             defer {
                 if let q = quantization {
-                    let t = training ? (fusedReLU[i] >= 0 ? fusedReLU[i] : i) : inference.target[i]
-                    let count = B * plans[t].shape.count
-                    if training { q.quantizeTraining(t, acts.p + actOffset[t], count: count) } else { q.quantizeInference(t, acts.p + actOffset[i], count: count) }
+                    // The nodes computed together: with a fused ReLU in training; with a folded
+                    // BatchNorm and a fused ReLU in inference.
+                    var group = [i]
+                    if training {
+                        if fusedReLU[i] >= 0 { group.append(fusedReLU[i]) }
+                    } else if inference.target[i] != i {
+                        if let bn = inference.foldedBN[i] { group.append(bn) }
+                        if inference.reluAfter[i] { group.append(inference.target[i]) }
+                    }
+                    let t = group.last!
+                    q.quantize(group, acts.p + actOffset[training ? t : i], count: B * plans[t].shape.count, training: training)
                 }
             }
             let started = ExecutorProfile.enabled ? ExecutorProfile.now() : 0

@@ -66,22 +66,23 @@ struct FakeQuantizer {
         }
     }
 
-    /// Quantises `count` floats in place; mask[i] = 1 where the value was in range (may be nil).
-    func apply(_ p: UnsafeMutablePointer<Float>, count: Int, mask: UnsafeMutablePointer<UInt8>?) {
+    /// Quantises `count` floats in place; mask[i] = 1 where the value was in range (may be nil),
+    /// or with `combine`, mask[i] stays 1 only where it was and the value was in range.
+    func apply(_ p: UnsafeMutablePointer<Float>, count: Int, mask: UnsafeMutablePointer<UInt8>?, combine: Bool = false) {
         switch type.rounding {
-        case .truncate: run(p, count, mask, .truncate)
-        case .truncateToZero: run(p, count, mask, .truncateToZero)
-        case .round: run(p, count, mask, .round)
-        case .roundToZero: run(p, count, mask, .roundToZero)
-        case .roundMinusInfinity: run(p, count, mask, .roundMinusInfinity)
-        case .roundInfinity: run(p, count, mask, .roundInfinity)
-        case .roundConvergent: run(p, count, mask, .roundConvergent)
+        case .truncate: run(p, count, mask, combine, .truncate)
+        case .truncateToZero: run(p, count, mask, combine, .truncateToZero)
+        case .round: run(p, count, mask, combine, .round)
+        case .roundToZero: run(p, count, mask, combine, .roundToZero)
+        case .roundMinusInfinity: run(p, count, mask, combine, .roundMinusInfinity)
+        case .roundInfinity: run(p, count, mask, combine, .roundInfinity)
+        case .roundConvergent: run(p, count, mask, combine, .roundConvergent)
         }
     }
 
     /// One loop per rounding mode (the mode a constant, so the loop body is a few instructions).
     @inline(__always) private func run(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ mask: UnsafeMutablePointer<UInt8>?,
-                                       _ mode: FixedPointType.Rounding) {
+                                       _ combine: Bool, _ mode: FixedPointType.Rounding) {
         let (scale, step, lo, hi) = (scale, step, lo, hi)
         let fast = type.width <= 52
         parallelFor(count, grain: 1 << 16) { r in
@@ -89,10 +90,12 @@ struct FakeQuantizer {
                 let v = p[i]
                 let k = Self.round(Double(v) * scale, mode)
                 if fast && k >= lo && k <= hi {
-                    p[i] = Float(k * step); mask?[i] = 1
+                    p[i] = Float(k * step)
+                    if !combine { mask?[i] = 1 }
                 } else {
                     let (q, ok) = outOfRange(v, k)
-                    p[i] = q; mask?[i] = ok ? 1 : 0
+                    p[i] = q
+                    if !ok || !combine { mask?[i] = ok ? 1 : 0 }
                 }
             }
         }
@@ -123,6 +126,7 @@ final class QuantizationPlan {
     let weights: [Weights]
     /// Quantiser of each node's output, by node index.
     let activations: [Int: FakeQuantizer]
+    private let isReLU: [Bool]
     /// Training: the store's values with the weights quantised, and the gradient masks.
     let values: FloatBuffer
     private var weightMask: [UInt8]
@@ -159,13 +163,10 @@ final class QuantizationPlan {
             case .alias:
                 break
             }
-            // A batch norm or add whose ReLU is fused never writes its own output in training.
-            if activations[i] != nil && fusedReLU[i] >= 0 {
-                throw TailorError(.unsupported, "quantised training: '\(step.node)' has an explicit result type, but its ReLU is computed with it; leave its result \"auto\" (the ReLU's type quantises the pair)")
-            }
         }
         self.weights = weights
         self.activations = activations
+        isReLU = plans.map { if case .relu = $0.op { true } else { false } }
         values = FloatBuffer(count: store.values.count)
         weightMask = [UInt8](repeating: 1, count: store.values.count)
     }
@@ -201,12 +202,25 @@ final class QuantizationPlan {
         }
     }
 
-    /// Quantises node `i`'s output of a training forward, keeping the mask for its gradient.
-    func quantizeTraining(_ i: Int, _ p: UnsafeMutablePointer<Float>, count: Int) {
-        guard let q = activations[i] else { return }
-        let mask: MaskBuffer
-        if let m = activationMask[i], m.count == count { mask = m } else { mask = MaskBuffer(count: count); activationMask[i] = mask }
-        q.apply(p, count: count, mask: mask.p)
+    /// Quantises the value the nodes `group` computed together into `p` (a node, or a node and
+    /// the ReLU, BatchNorm and ReLU it computes with it; the value is the last one's), each
+    /// node's type in turn. A producer's type is applied to the ReLU's output and clamped at 0:
+    /// relu(Q(x)) = max(0, Q(relu(x))) since Q(0) = 0 and Q keeps the sign (all but a wrapping
+    /// type whose range a negative value leaves). In training the mask for the value's gradient
+    /// is in range for every type applied.
+    func quantize(_ group: [Int], _ p: UnsafeMutablePointer<Float>, count: Int, training: Bool) {
+        let applied = group.filter { activations[$0] != nil }
+        guard let last = group.last, !applied.isEmpty else { return }
+        var mask: UnsafeMutablePointer<UInt8>? = nil
+        if training {
+            let m: MaskBuffer
+            if let old = activationMask[last], old.count == count { m = old } else { m = MaskBuffer(count: count); activationMask[last] = m }
+            mask = m.p
+        }
+        for (k, node) in applied.enumerated() {
+            if k > 0, isReLU[node] { parallelFor(count, grain: 1 << 16) { r in for j in r where p[j] < 0 { p[j] = 0 } } }
+            activations[node]!.apply(p, count: count, mask: mask, combine: k > 0)
+        }
     }
 
     /// Straight-through: node `i`'s output gradient is zero where its quantiser clipped.
@@ -241,7 +255,4 @@ final class QuantizationPlan {
         }
     }
 
-    func quantizeInference(_ i: Int, _ p: UnsafeMutablePointer<Float>, count: Int) {
-        activations[i]?.apply(p, count: count, mask: nil)
-    }
 }

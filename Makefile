@@ -63,7 +63,8 @@ python-and-fuzz: lib
 	 $(MAKE) --no-print-directory test-python; py=$$?; wait $$fuzz; fz=$$?; \
 	 cat $(OUT)/fuzz-short.log; echo "fuzz-short: exit $$fz"; [ $$py -eq 0 ] && [ $$fz -eq 0 ]
 
-# A short libFuzzer run of the model-file loader under AddressSanitizer (Tests/fuzz/run.sh SECONDS for longer).
+# Short libFuzzer runs of both targets under AddressSanitizer, the model-file loader and the C API
+# as a program of calls (Tests/fuzz/run.sh SECONDS for longer).
 fuzz-short: lib
 	bash Tests/fuzz/run.sh 30 modelfile capi
 

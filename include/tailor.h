@@ -537,7 +537,8 @@ tailor_status tailor_fixed_quantize(const char *type, const double *values, int6
  * naming its place; on error nothing changes. At most TAILOR_MAX_JSON_BYTES.
  */
 tailor_status tailor_net_set_precision_json(tailor_net *net, const char *json);
-/** The network's types in the layout above (every layer's roles spelled out), or "null" for a
+/** The network's types in the layout above (the layers and roles it names; a layer's one string
+ *  given for all its roles comes back as each role), or "null" for a
  *  float network. *json belongs to the handle (rule 5). */
 tailor_status tailor_net_precision_json(tailor_net *net, const char **json);
 
@@ -664,7 +665,7 @@ typedef struct tailor_train_config {
 tailor_status tailor_train_config_defaults(tailor_train_config *cfg, int64_t size);
 #define tailor_train_config_init(cfg) tailor_train_config_defaults((cfg), (int64_t)sizeof *(cfg))
 
-/** A labelled data set, borrowed for the call (an input struct: `tailor_data d = {sizeof d};`,
+/** A labelled data set, borrowed for the call (an input struct: `tailor_data d = {.size = sizeof d};`,
  *  then set the fields; the library reads `size` bytes, fields past them default to NULL). */
 typedef struct tailor_data {
     int64_t size;               /**< sizeof(tailor_data) */

@@ -621,11 +621,13 @@ class Network:
         """Gives the network's tensors fixed-point types, as hls4ml configures them: a type string
         for every tensor (``"ap_fixed<16,6>"``), or hls4ml's config dict
         ``{"Model": {"Precision": "ap_fixed<16,6>"}, "LayerName": {"conv1": {"Precision":
-        {"weight": "ap_fixed<8,3>", "result": "ap_fixed<16,6>"}}}}`` (a dict from
-        ``hls4ml.utils.config_from_*`` works: hardware keys such as ReuseFactor are ignored, "auto"
-        leaves a role to the default). ``None`` makes it a float network again. Model files keep
-        it. An unknown node, a role the node lacks or a bad type string is a TailorError naming
-        where; on error nothing changes. Returns the network."""
+        {"weight": "ap_fixed<8,3>", "result": "ap_fixed<16,6>"}}}}``, with Tailor's node names
+        (hls4ml's PyTorch front end writes "." as "_"). As in hls4ml, a role a layer does not name
+        takes the model default and "auto" takes the type hls4ml infers (docs/fixed-point.md).
+        hls4ml's other keys (ReuseFactor, Strategy, InputShape, activation tables…) are ignored.
+        ``None`` makes it a float network again. Model files keep it. An unknown node, a role the
+        node lacks or a bad type string is a TailorError naming where; on error nothing changes.
+        Returns the network."""
         text = None if config is None else json.dumps(config)
         _check(self._lib.tailor_net_set_precision_json(self._h, text.encode("utf-8") if text is not None else None))
         return self

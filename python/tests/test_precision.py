@@ -83,3 +83,19 @@ def test_the_estimate_prices_the_types_the_network_carries(net):
         t.estimate(net, "hls4ml", bits=8, precision={"conv1": 12}, precision_source="config").totals["total"]
     with pytest.raises(t.TailorError, match="unknown precision_source 'layers'"):
         t.estimate(net, "hls4ml", precision_source="layers")
+
+
+def test_a_config_hls4ml_wrote_is_taken(net):
+    """config_from_pytorch_model's layout: Model.Precision as {"default": ...}, InputShape at the
+    top, activation tables; layer names must be Tailor's (an hls4ml name is pointed to ours)."""
+    cfg = {"Model": {"Precision": {"default": "fixed<16,6>"}, "ReuseFactor": 1, "Strategy": "Latency"},
+           "InputShape": [3, 32, 32],
+           "LayerName": {"relu": {"Precision": {"result": "auto", "table": "fixed<18,8,TRN,WRAP,0>"}, "TableSize": 1024},
+                         "conv1": {"Precision": {"result": "auto", "accum": "auto"}}}}
+    net.set_precision(cfg)
+    assert net.precision["Model"]["Precision"] == "ap_fixed<16,6>"
+    assert net.precision["LayerName"]["conv1"]["Precision"] == {"result": "auto", "accum": "auto"}
+    with pytest.raises(tailor.TailorError, match=r"'layer1_0_conv1'.*hls4ml's name for 'layer1.0.conv1'"):
+        net.set_precision({"Model": {"Precision": "ap_fixed<16,6>"}, "LayerName": {"layer1_0_conv1": {"Precision": "auto"}}})
+    with pytest.raises(tailor.UnsupportedError, match="Model.Precision.weight"):
+        net.set_precision({"Model": {"Precision": {"default": "ap_fixed<16,6>", "weight": "ap_fixed<8,3>"}}})

@@ -3,7 +3,7 @@
 /// dicts ({"Model": {"Precision": ...}, "LayerName": {node: {"Precision": ...}}}), kept in model
 /// files, and read by whatever needs a tensor's type. The meaning is hls4ml's: a role a layer does
 /// not name takes the model default (hls4ml's lookup order), and "auto" asks for the type hls4ml
-/// infers (ResolvedPrecision.swift).
+/// infers (FixedPointProgram.swift).
 public struct NetworkPrecision: Equatable, Sendable {
     /// What a layer's type applies to (hls4ml's keys under a layer's "Precision"; a batch norm's
     /// multiplier is its `scale`).
@@ -60,7 +60,7 @@ public struct NetworkPrecision: Equatable, Sendable {
         guard case .object(let top) = json else {
             throw TailorError.invalid("precision must be a type string (\"ap_fixed<16,6>\") or an hls4ml config {\"Model\": {\"Precision\": ...}, \"LayerName\": {...}}")
         }
-        for (key, _) in top where !["Model", "LayerName", "LayerType"].contains(key) {
+        for (key, _) in top where !(["Model", "LayerName", "LayerType"] + Self.hls4mlProjectKeys).contains(key) {
             throw TailorError.invalid("precision config: unknown key '\(key)' (expected Model, LayerName)")
         }
         if top.contains(where: { $0.0 == "LayerType" }) {
@@ -69,8 +69,16 @@ public struct NetworkPrecision: Equatable, Sendable {
         guard let modelText = json["Model"]?["Precision"] else {
             throw TailorError.invalid("precision config: Model.Precision is missing (the default type, e.g. \"ap_fixed<16,6>\")")
         }
-        guard let m = modelText.string else {
-            throw TailorError.invalid("precision config: Model.Precision must be one type string; per-role types belong to layers")
+        // hls4ml's config_from_* writes {"default": type}; roles at the model level are not modelled.
+        var m = modelText.string
+        if m == nil, case .object(let kv) = modelText {
+            for (key, _) in kv where key != "default" {
+                throw TailorError(.unsupported, "precision config: Model.Precision.\(key): model-level roles are not supported; give the model one default type and name roles per layer")
+            }
+            m = modelText["default"]?.string
+        }
+        guard let m else {
+            throw TailorError.invalid("precision config: Model.Precision must be one type string (or {\"default\": type}); per-role types belong to layers")
         }
         self.init(model: try Self.type(m, at: "Model.Precision"))
         guard let named = json["LayerName"] else { return }
@@ -84,7 +92,7 @@ public struct NetworkPrecision: Equatable, Sendable {
                 let setting = try Self.setting(s, at: "\(place).Precision")
                 for r in roles { types[r] = setting }
             } else if case .object(let kv) = p {
-                for (key, value) in kv {
+                for (key, value) in kv where !Self.ignoredRoles.contains(key) {
                     // A batch norm's multiplier: hls4ml says scale; weight is accepted for it too.
                     let key = key == "weight" && roles.contains(.scale) && !roles.contains(.weight) ? "scale" : key
                     guard let role = Role(rawValue: key) else {
@@ -114,6 +122,13 @@ public struct NetworkPrecision: Equatable, Sendable {
         return .object([("Model", .object([("Precision", .string(model.description))])), ("LayerName", .object(entries))])
     }
 
+    /// Top-level keys of an hls4ml config that describe the project, not types.
+    static let hls4mlProjectKeys = ["InputShape", "Backend", "IOType", "OutputDir", "ProjectName", "Part", "ClockPeriod",
+                                    "HLSConfig", "Flows", "SkipOptimizers", "Optimizers", "ChannelsLastConversion",
+                                    "TransposeOutputs"]
+    /// Roles hls4ml writes that do not type a tensor Tailor computes (an activation's lookup table).
+    static let ignoredRoles: Set<String> = ["table"]
+
     private static func setting(_ text: String, at place: String) throws -> Setting {
         text == "auto" ? .auto : .type(try type(text, at: place))
     }
@@ -128,9 +143,12 @@ public struct NetworkPrecision: Equatable, Sendable {
     private static func roles(of name: String, in network: Network?, place: String) throws -> [Role] {
         guard let network else { return Role.allCases }
         guard let node = network.node(named: name) else {
+            // hls4ml's PyTorch front end writes "." as "_": name the node it means.
+            let flat = network.nodes.first { $0.name.replacing(".", with: "_") == name }
             let close = network.nodes.map(\.name).filter { $0.hasPrefix(name.split(separator: ".").first.map(String.init) ?? name) }.prefix(3)
             throw TailorError.invalid("precision config: \(place): no node named '\(name)'"
-                                      + (close.isEmpty ? "" : " (similar: \(close.joined(separator: ", ")))"))
+                                      + (flat.map { " (hls4ml's name for '\($0.name)'; use Tailor's node names)" }
+                                         ?? (close.isEmpty ? "" : " (similar: \(close.joined(separator: ", ")))")))
         }
         switch node.op {
         case .conv2d, .dense: return [.weight, .bias, .result, .accum]

@@ -2,8 +2,6 @@
 /// same executor training uses (its inference mode folds BatchNorm and fuses ReLUs, InferencePlan),
 /// in chunks of samples so memory stays bounded. The boundary is NCHW like PyTorch.
 public enum Inference {
-    /// Samples per chunk: big enough for good GEMM shapes, small enough for ResNet-50 at 224².
-    static let chunk = 32
 
     /// Logits (n × outputs, row-major) for `n` samples of `x` (NCHW, float32); fake-quantised at
     /// the network's types when `quantized` (what quantisation-aware training validates with).

@@ -63,8 +63,18 @@ def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | 
     hw = dict(hardware or {}, target=target, bits=bits)
     hw_cfg, _keep = _config(hw.pop("target"), hw.pop("bits"), **hw)   # the library checks it before training
     if val is not None:
-        # A teacher that has not been trained teaches nothing: say so (accuracy near chance).
-        acc = net.evaluate(*val, normalize=normalize)["accuracy"]
+        # A teacher that has not been trained teaches nothing: say so (accuracy near chance). A
+        # quantised run's teacher is judged as the fixed-point design it is (its float forward
+        # is not what it was trained to compute).
+        if fit_options.get("quantized"):
+            import numpy as np
+            xv, yv = np.asarray(val[0][:500], np.float64), np.asarray(val[1][:500])
+            if normalize is not None:
+                mean, std = (np.asarray(v, np.float64).reshape(1, -1, 1, 1) for v in normalize)
+                xv = (xv - mean) / std
+            acc = float((net.predict(xv, quantized=True).argmax(1) == yv).mean())
+        else:
+            acc = net.evaluate(*val, normalize=normalize)["accuracy"]
         if acc <= 1.5 / net.num_outputs:
             warnings.warn(f"the teacher's validation accuracy is {acc:.1%}, about chance: Tailor expects a trained network",
                           stacklevel=3)

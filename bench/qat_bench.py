@@ -382,6 +382,16 @@ def accuracy_run(a, tailor, torch):
         res[f"brevitas_{kind}_after"] = brevitas_acc(model)
         log(f"Brevitas QAT ({kind}) {a.epochs} epochs ({res[f'brevitas_{kind}_train_s']:.0f} s): "
             f"{100 * res[f'brevitas_{kind}_after']:.2f} % (Brevitas quantised eval)")
+        # The Brevitas-trained weights deployed as the hls4ml design at our types (BatchNorm folded
+        # into the conv, the folded weight rounded to ap_fixed<8,3>): what an FPGA would compute.
+        deployed = teacher.copy()
+        deployed.load_state_dict({k: v.detach().numpy() for k, v in model.state_dict().items()
+                                  if k in dict.fromkeys(n for n, _, _ in deployed.param_specs())})
+        deployed.set_precision(precision(deployed))
+        res[f"brevitas_{kind}_as_hls4ml"] = tailor_acc(deployed, True)
+        log(f"Brevitas QAT ({kind}) weights as the hls4ml design (BN folded, predict quantized=True): "
+            f"{100 * res[f'brevitas_{kind}_as_hls4ml']:.2f} %")
+        deployed.close()
         if a.save_dir:
             torch.save(model.state_dict(), os.path.join(a.save_dir, f"brevitas_{kind}.pt"))
     return res
@@ -453,8 +463,9 @@ def main():
             print(f"  Brevitas fixed, teacher weights, before QAT          {100 * r['brevitas_fixed_before']:6.2f} %")
         print(f"  Tailor QAT (predict quantized=True, hls4ml-exact)    {100 * r['tailor_after']:6.2f} %   {r['tailor_train_s']:.0f} s")
         for kind in a.brevitas_accuracy.split(","):
-            print(f"  Brevitas QAT ({kind}, Brevitas quantised eval){' ' * (9 - len(kind))}      "
+            print(f"  {f'Brevitas QAT ({kind}, Brevitas quantised eval)':52} "
                   f"{100 * r[f'brevitas_{kind}_after']:6.2f} %   {r[f'brevitas_{kind}_train_s']:.0f} s")
+            print(f"  {f'  same weights as the hls4ml design (BN folded)':52} {100 * r[f'brevitas_{kind}_as_hls4ml']:6.2f} %")
     out["load_average_end"] = os.getloadavg()[0]
     if a.json:
         with open(a.json, "w") as f:

@@ -288,14 +288,23 @@ def step_times(a, tailor, torch):
         b = med[f"Brevitas QAT ({kind})"]
         ratios += [(f"Brevitas QAT ({kind}) / PyTorch float", b / med["PyTorch float"]),
                    (f"Tailor QAT / Brevitas QAT ({kind})", med["Tailor QAT"] / b)]
-    print("ratios of medians (lower is faster for the first named)")
-    for k, r in ratios:
-        print(f"  {k:40} {r:6.2f}")
+    # The same ratios round by round (both terms timed back to back), their median: steadier
+    # than a ratio of medians when the machine's load changes during the run.
+    def paired(p, q):
+        return statistics.median(tp / tq for tp, tq in zip(times[p], times[q]))
+    pairs = [("Tailor QAT", "Tailor float"), ("Tailor float", "PyTorch float")]
+    for kind in a.brevitas.split(","):
+        pairs += [(f"Brevitas QAT ({kind})", "PyTorch float"), ("Tailor QAT", f"Brevitas QAT ({kind})")]
+    per_round = [paired(p, q) for p, q in pairs]
+    print("ratios (lower is faster for the first named): of the medians, and the median of the per-round ratios")
+    for (k, r), pr in zip(ratios, per_round):
+        print(f"  {k:40} {r:6.2f}   {pr:6.2f}")
     net_f.close()
     net_q.close()
     return {"ms_per_step": {k: 1000 * v for k, v in med.items()},
             "ms_min_max": {k: [1000 * s for s in v] for k, v in spread.items()},
-            "ratios": dict(ratios)}
+            "ratios": dict(ratios), "ratios_per_round_median": {k: r for (k, _), r in zip(ratios, per_round)},
+            "ms_all": {k: [1000 * t for t in v] for k, v in times.items()}}
 
 
 def accuracy_run(a, tailor, torch):
@@ -382,14 +391,16 @@ def accuracy_run(a, tailor, torch):
         res[f"brevitas_{kind}_after"] = brevitas_acc(model)
         log(f"Brevitas QAT ({kind}) {a.epochs} epochs ({res[f'brevitas_{kind}_train_s']:.0f} s): "
             f"{100 * res[f'brevitas_{kind}_after']:.2f} % (Brevitas quantised eval)")
-        # The Brevitas-trained weights deployed as the hls4ml design at our types (BatchNorm folded
-        # into the conv, the folded weight rounded to ap_fixed<8,3>): what an FPGA would compute.
+        # The Brevitas-trained weights deployed as the hls4ml design at this file's 8-bit types
+        # (BatchNorm folded into the conv, the folded weight rounded to ap_fixed<8,3>): what an
+        # FPGA would compute. For "stock" these are not the types it trained at (its radix points
+        # were learned per layer), so read that line as "its float weights at our types".
         deployed = teacher.copy()
         deployed.load_state_dict({k: v.detach().numpy() for k, v in model.state_dict().items()
                                   if k in dict.fromkeys(n for n, _, _ in deployed.param_specs())})
         deployed.set_precision(precision(deployed))
         res[f"brevitas_{kind}_as_hls4ml"] = tailor_acc(deployed, True)
-        log(f"Brevitas QAT ({kind}) weights as the hls4ml design (BN folded, predict quantized=True): "
+        log(f"Brevitas QAT ({kind}) weights as the hls4ml design at our types (BN folded, predict quantized=True): "
             f"{100 * res[f'brevitas_{kind}_as_hls4ml']:.2f} %")
         deployed.close()
         if a.save_dir:
@@ -465,7 +476,7 @@ def main():
         for kind in a.brevitas_accuracy.split(","):
             print(f"  {f'Brevitas QAT ({kind}, Brevitas quantised eval)':52} "
                   f"{100 * r[f'brevitas_{kind}_after']:6.2f} %   {r[f'brevitas_{kind}_train_s']:.0f} s")
-            print(f"  {f'  same weights as the hls4ml design (BN folded)':52} {100 * r[f'brevitas_{kind}_as_hls4ml']:6.2f} %")
+            print(f"  {f'  its weights as our hls4ml design (BN folded)':52} {100 * r[f'brevitas_{kind}_as_hls4ml']:6.2f} %")
     out["load_average_end"] = os.getloadavg()[0]
     if a.json:
         with open(a.json, "w") as f:

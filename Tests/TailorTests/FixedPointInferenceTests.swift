@@ -98,6 +98,22 @@ import Testing
         #expect(WeightText.readBack(2.5, digits: 0) == 2)                  // ties to even, as Python formats
     }
 
+    /// An explicit accum and result stand even where hls4ml's inferred type would pass 64 bits;
+    /// a type whose mantissas do not fit 64 bits is refused wherever it is used, weights included.
+    @Test func wideTypesAreTakenOrRefusedNeverTrapped() throws {
+        let net = Network()
+        _ = try net.add("x", .input(Shape(2, 1, 1)))
+        _ = try net.add("fc", .dense(DenseAttrs(outFeatures: 1)), inputs: ["x"])
+        try net.setParameter("fc.weight", shape: [1, 2], data: [1, 1])
+        try net.setParameter("fc.bias", shape: [1], data: [1e18])
+        let x: [Double] = [1, 2]
+        net.precision = try precision(#"{"Model": {"Precision": "ap_fixed<16,6>"}, "LayerName": {"fc": {"Precision": {"bias": "ap_fixed<64,62>", "accum": "ap_fixed<64,62>", "result": "ap_fixed<64,62>"}}}}"#, net)
+        let r = try x.withUnsafeBufferPointer { try FixedPointInference.predict(net, input: $0, count: 1) }
+        #expect(r.outputs == [Double(Float(1e18)) + 3] && r.overflows.isEmpty)
+        net.precision = try precision(#"{"Model": {"Precision": "ap_fixed<16,6>"}, "LayerName": {"fc": {"Precision": {"bias": "ap_ufixed<64,62>", "accum": "ap_fixed<64,62>", "result": "ap_fixed<64,62>"}}}}"#, net)
+        #expect(throws: TailorError.self) { try x.withUnsafeBufferPointer { try FixedPointInference.predict(net, input: $0, count: 1) } }
+    }
+
     @Test func refusesWhatHls4mlCannotStream() throws {
         let net = try Zoo.build("resnet18")
         net.precision = NetworkPrecision(model: type("ap_fixed<16,6>"))

@@ -276,7 +276,10 @@ def to_qonnx(net: Network, opset: int = 13):
         acc = layers[node]["accum"]
         if acc["source"] == "auto" or layers[node].get("accum_holds_exact_sum"):
             return
-        exact = layers[node]["accum_inferred"]
+        exact = layers[node].get("accum_inferred")
+        if exact is None:   # hls4ml would infer a type over 64 bits: no exact accumulator exists here
+            raise UnsupportedError(f"QONNX export: node '{node}' accum is {acc['type']}, and the exact type hls4ml would "
+                                   "infer for it is wider than 64 bits; a QONNX graph has no accumulator type")
         if op == "avgpool" and acc["type"] != exact["type"]:   # its truncating division works at the accumulator's grid
             raise UnsupportedError(f"QONNX export: node '{node}' accum is {acc['type']}; an ONNX AveragePool has no "
                                    f"accumulator type and hls4ml infers {exact['type']}: set the accum to 'auto'")

@@ -65,20 +65,14 @@ struct FixedPointProgram {
         let readers = net.consumerCounts()
         var valueOf: [String: Int] = [:]
 
-        func setting(_ role: NetworkPrecision.Role, _ node: String) -> NetworkPrecision.Setting {
-            precision.setting(role, of: node)
-        }
         func concrete(_ role: NetworkPrecision.Role, _ node: String, auto inferred: @autoclosure () throws -> FixedPointType) throws -> FixedPointType {
-            switch setting(role, node) {
+            switch precision.setting(role, of: node) {
             case .type(let t): return t
             case .auto: return try inferred()
             }
         }
         func newValue(_ node: String, _ type: FixedPointType, _ shape: Shape) throws -> Int {
-            guard type.signed || type.width < 64 else {
-                throw TailorError(.unsupported, "node '\(node)': fixed-point inference holds mantissas in 64 bits; \(type) does not fit (use 63 bits or fewer, or a signed type)")
-            }
-            values.append((type, shape)); valueNames.append(node)
+            values.append((try Self.inMantissa(type, node: node), shape)); valueNames.append(node)
             valueOf[node] = values.count - 1
             return values.count - 1
         }
@@ -122,8 +116,8 @@ struct FixedPointProgram {
                 let (scale, shift) = quantizingWeights ? try Self.batchNormAffine(node, eps: a.eps, in: net) : ([], [])
                 let sT = try concrete(.scale, name, auto: precision.model)
                 let bT = try concrete(.bias, name, auto: precision.model)
-                let s = quantizeWeights(scale, sT, "\(name).scale")
-                let b = quantizeWeights(shift, bT, "\(name).bias")
+                let s = try quantizeWeights(scale, sT, "\(name).scale")
+                let b = try quantizeWeights(shift, bT, "\(name).bias")
                 // hls4ml's batch-norm rule: the exact product, then the exact sum with the bias.
                 let product = try Self.fixed(node, "result", width: x.type.width + sT.width,
                                              integer: x.type.integerBits + sT.integerBits, signed: x.type.signed || sT.signed)
@@ -149,7 +143,7 @@ struct FixedPointProgram {
                 let x = input(node)
                 let isMax: Bool
                 if case .maxpool = node.op { isMax = true } else { isMax = false }
-                let accum = try concrete(.accum, name, auto: isMax ? x.type : try Self.averageAccum(node, x.type, window: p.kernel * p.kernel))
+                let accum = try Self.inMantissa(try concrete(.accum, name, auto: isMax ? x.type : try Self.averageAccum(node, x.type, window: p.kernel * p.kernel)), node: "\(name).accum")
                 let r = try concrete(.result, name, auto: x.type)
                 let kind: Kind = isMax ? .maxPool(kernel: p.kernel, accum: accum) : .averagePool(kernel: (p.kernel, p.kernel), accum: accum)
                 steps.append(Step(node: name, kind: kind, inputs: [x.index], output: try newValue(name, r, node.shape)))
@@ -157,7 +151,7 @@ struct FixedPointProgram {
             case .globalAvgPool:
                 // hls4ml's PyTorch front end: an average pool over the whole map (Pooling2D).
                 let x = input(node)
-                let accum = try concrete(.accum, name, auto: try Self.averageAccum(node, x.type, window: x.shape.h * x.shape.w))
+                let accum = try Self.inMantissa(try concrete(.accum, name, auto: try Self.averageAccum(node, x.type, window: x.shape.h * x.shape.w)), node: "\(name).accum")
                 let r = try concrete(.result, name, auto: x.type)
                 steps.append(Step(node: name, kind: .averagePool(kernel: (x.shape.h, x.shape.w), accum: accum),
                                   inputs: [x.index], output: try newValue(name, r, node.shape)))
@@ -178,28 +172,46 @@ struct FixedPointProgram {
             let bT = try concrete(.bias, name, auto: precision.model)
             // hls4ml's conv/dense rule (infer_precision.py `_infer_common_precision`): products of
             // n terms need ⌈log2 n⌉ more bits, then one more for the bias (always counted).
+            // Only an "auto" role needs it: an explicit accum and result stand even where the
+            // inferred type would be too wide to hold.
             let grow = Self.ceilLog2(n)
-            let products = try Self.fixed(node, "accum", width: wT.width + x.width + grow,
-                                          integer: wT.integerBits + x.integerBits + grow, signed: wT.signed || x.signed)
-            let inferred = try Self.exactSum(node, products, bT)
-            let accum = try concrete(.accum, name, auto: inferred)
-            let result = try concrete(.result, name, auto: inferred)
+            let inferred = Result {
+                try Self.exactSum(node, try Self.fixed(node, "accum", width: wT.width + x.width + grow,
+                                                       integer: wT.integerBits + x.integerBits + grow, signed: wT.signed || x.signed), bT)
+            }
+            let accum = try concrete(.accum, name, auto: try inferred.get())
+            let result = try concrete(.result, name, auto: try inferred.get())
             let m = Multiply(outChannels: attrs.out, kernel: attrs.kernel, stride: attrs.stride, padding: attrs.padding,
-                             weights: quantizeWeights(w, wT, "\(name).weight"), weightType: wT,
-                             bias: quantizeWeights(b, bT, "\(name).bias"), biasType: bT, accum: accum, exactSumType: inferred)
+                             weights: try quantizeWeights(w, wT, "\(name).weight"), weightType: wT,
+                             bias: try quantizeWeights(b, bT, "\(name).bias"), biasType: bT,
+                             accum: try Self.inMantissa(accum, node, "accum"), exactSumType: try? inferred.get())
             return FixedMultiply(m, dense: dense, input: input.shape, inputType: x, output: node.shape, result: result)
         }
 
-        func quantizeWeights(_ v: [Float], _ t: FixedPointType, _ key: String) -> [Int64] {
+        func quantizeWeights(_ v: [Float], _ t: FixedPointType, _ key: String) throws -> [Int64] {
+            _ = try Self.inMantissa(t, node: key)
             var changed = 0
             let m = v.map { w -> Int64 in
                 let (q, overflowed) = WeightText.mantissa(of: w, in: t)
                 if overflowed { changed += 1 }
-                return Int64(q)   // W <= 64 and signed, or W < 64 (checked for every type in use)
+                return Int64(q)   // fits: inMantissa checked the type
             }
             if changed > 0 { weightOverflows[key] = changed }
             return m
         }
+    }
+
+    /// `type`, if its mantissas fit the Int64 the design holds them in (every type in use passes
+    /// here: a 64-bit unsigned mantissa would not).
+    static func inMantissa(_ type: FixedPointType, node: String) throws -> FixedPointType {
+        guard type.signed || type.width < 64 else {
+            throw TailorError(.unsupported, "'\(node)': fixed-point inference holds mantissas in 64 bits; \(type) does not fit (use 63 bits or fewer, or a signed type)")
+        }
+        return type
+    }
+
+    static func inMantissa(_ type: FixedPointType, _ node: Node, _ role: String) throws -> FixedPointType {
+        try inMantissa(type, node: "\(node.name).\(role)")
     }
 
     // MARK: hls4ml's rules

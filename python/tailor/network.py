@@ -653,12 +653,12 @@ class Network:
         """The ``role`` ("weight", "bias", or an unfolded batch norm's "scale") of layer ``node``
         as the fixed-point design holds it (batch norm folded where hls4ml folds it, through
         hls4ml's decimal text, on the type's grid), float64 in the parameter's PyTorch shape."""
-        design = {l["node"]: l for l in self.fixed_design()["layers"]}
-        layer = design.get(node)
-        if layer is None or role not in layer or role not in ("weight", "bias", "scale"):
-            raise TailorError(f"'{node}' has no {role} in the fixed-point design", status=3)
-        # conv, dense and batch norm all have a `.weight`: the weight's shape, or one per output channel.
-        weight = self.get_param(f"{node}.weight").shape
+        # conv, dense and batch norm all have a `.weight`: the weight's shape, or one per output
+        # channel. The library says which layers and roles the design has.
+        try:
+            weight = self.get_param(f"{node}.weight").shape
+        except TailorError:
+            raise TailorError(f"'{node}' has no {role} in the fixed-point design", status=3) from None
         shape = tuple(weight) if role == "weight" else (weight[0],)
         out = np.empty(shape, np.float64)
         _check(self._lib.tailor_net_fixed_parameter(self._h, s(node), s(role),

@@ -15,15 +15,9 @@ public enum FixedPointInference {
 
     /// Runs `n` samples of `x` (NCHW, float64: hls4ml's exact input path) through `net`'s design.
     public static func predict(_ net: Network, input x: UnsafeBufferPointer<Double>, count n: Int) throws -> Result {
+        try Inference.checkInput(x, count: n, of: net)
         let program = try FixedPointProgram(net)
         let inShape = program.values[0].shape
-        guard n >= 1 else { throw TailorError.invalid("batch size must be at least 1, got \(n)") }
-        guard x.count == n * inShape.count else {
-            throw TailorError.shape("input holds \(x.count) values; \(n) samples of \(inShape) need \(n * inShape.count)")
-        }
-        if let i = x.firstIndex(where: { !$0.isFinite }) {
-            throw TailorError(.numeric, "input value at flat index \(i) (sample \(i / inShape.count)) is \(x[i]), not finite")
-        }
         let outType = program.values[program.output].type
         let perSample = program.values[program.output].shape.count
         var outputs = [Double](repeating: 0, count: n * perSample)

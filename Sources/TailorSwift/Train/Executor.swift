@@ -100,7 +100,7 @@ final class Executor {
     func setQuantized(_ on: Bool, net: Network) throws {
         if !on { if quantization != nil { quantization = nil; inferenceVersion = -1 }; return }
         if let q = quantization, q.matches(net) { return }
-        quantization = try QuantizationPlan(net, plans: plans, store: store, fusedReLU: fusedReLU)
+        quantization = try QuantizationPlan(net, plans: plans, store: store)
         inferenceVersion = -1
     }
 

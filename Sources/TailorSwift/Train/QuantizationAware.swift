@@ -132,7 +132,7 @@ final class QuantizationPlan {
     private var weightMask: [UInt8]
     private var activationMask: [Int: MaskBuffer] = [:]
 
-    init(_ net: Network, plans: [Executor.Plan], store: ParameterStore, fusedReLU: [Int]) throws {
+    init(_ net: Network, plans: [Executor.Plan], store: ParameterStore) throws {
         guard let precision = net.precision else {
             throw TailorError.invalid("quantised training needs the network's fixed-point types: set a precision (Network.set_precision) first")
         }
@@ -141,16 +141,14 @@ final class QuantizationPlan {
         var index: [String: Int] = [:]
         for (i, p) in plans.enumerated() { index[p.name] = i }
         var weights: [Weights] = [], activations: [Int: FakeQuantizer] = [:]
+        var foldedInto: [String: String] = [:]   // conv -> the batch norm hls4ml folds into it
+        for (bn, conv) in program.foldedBatchNorms { foldedInto[conv] = bn }
         for step in program.steps {
             guard let i = index[step.node] else { continue }
             let p = plans[i]
             switch step.kind {
             case .multiply(let m):
-                // The batch norm hls4ml folds into this conv: its step is an alias of the conv.
-                let bn = program.steps.first { s in
-                    if case .alias = s.kind, s.inputs == [step.output], case .batchnorm = plans[index[s.node]!].op { return true }
-                    return false
-                }.flatMap { index[$0.node] }
+                let bn = foldedInto[step.node].flatMap { index[$0] }
                 let count = store.slots.first { $0.offset == p.w }?.count ?? 0
                 weights.append(Weights(node: i, weight: p.w, count: count,
                                        outChannels: m.m.outChannels, weights: FakeQuantizer(m.m.weightType),

@@ -191,8 +191,10 @@ def test_skip_inventory_from_torch_resnet8_equals_zoo():
 @pytest.mark.parametrize("mix", MIXES)
 @pytest.mark.parametrize("name", MODELS)
 def test_tailor_to_torch_to_tailor(name, mix):
-    """to_torch's module traces back to the same nodes and weights (a short block comes back as
-    one plain residual block per short skip, which is what its graph is)."""
+    """to_torch's module traces back to the same nodes and weights, and every block keeps its
+    mode: a short block comes back short (it used to come back as one long one-conv block per
+    short skip, so its estimate priced long skips and plan="shorten" promised savings it had).
+    A removed block has no skip left to find: it comes back as plain layers."""
     net, _ = make_net(name, mix)
     with net:
         back = from_torch(to_torch(net), SHAPE)
@@ -200,8 +202,82 @@ def test_tailor_to_torch_to_tailor(name, mix):
             assert [(n.name, n.op, n.inputs) for n in back.nodes] == [(n.name, n.op, n.inputs) for n in net.nodes]
             a, b = back.state_dict(), net.state_dict()
             assert list(a) == list(b) and all(np.array_equal(a[k], b[k]) for k in a)
-            if mix == "long":
-                assert back.skips == net.skips
+            assert back.modes == {k: m for k, m in net.modes.items() if m != "removed"}
+            kept = [(s.name, s.mode, s.source, s.join, s.spans, s.projection) for s in net.skips if s.mode != "removed"]
+            assert [(s.name, s.mode, s.source, s.join, s.spans, s.projection) for s in back.skips] == kept
+            if "removed" not in net.modes.values():
+                assert tailor.estimate(back, target="pe_array").totals == tailor.estimate(net, target="pe_array").totals
+
+
+@pytest.mark.parametrize("name", MODELS + ["resnet50"])
+def test_a_short_block_found_in_torch_switches_like_the_original(name):
+    """A block found short is a whole Tailor block: switched to long it is the zoo's long block
+    (bottlenecks get a fresh long projection, as shortening set the original aside), and back
+    to short it is what was imported, weights included; a model file keeps it."""
+    net, _ = make_net(name, "short")
+    with net:
+        back = from_torch(to_torch(net), SHAPE)
+        with back, tailor.zoo.create(name, num_classes=10, input_shape=SHAPE) as zoo:
+            short_state = back.state_dict()
+            back.set_modes({k: "long" for k in back.modes})
+            assert [(n.name, n.op, n.inputs) for n in back.nodes] == [(n.name, n.op, n.inputs) for n in zoo.nodes]
+            back.set_modes({k: "short" for k in back.modes})
+            assert [(n.name, n.op, n.inputs) for n in back.nodes] == [(n.name, n.op, n.inputs) for n in net.nodes]
+            assert all(np.array_equal(back.state_dict()[k], v) for k, v in short_state.items())
+
+
+def test_a_model_shortened_by_skipschedule_imports_short(tmp_path):
+    """SkipSchedule shortens the user's own modules (fx names the adds `add`, `add_1`...): the
+    import still finds one short block per original block, and a model file keeps the adds' names."""
+    from tailor.torch import SkipSchedule
+    model = torch_reference.build("resnet8")
+    sched = SkipSchedule(model, "shorten", SHAPE, every=1)
+    for epoch in range(sched.epochs):
+        sched.step(epoch)
+    with from_torch(model, SHAPE) as back, tailor.zoo.create("resnet8", num_classes=10, input_shape=SHAPE) as zoo:
+        zoo.set_modes({k: "short" for k in zoo.modes})
+        assert back.modes == zoo.modes
+        assert [s.spans for s in back.skips] == [s.spans for s in zoo.skips]
+        assert tailor.estimate(back, target="pe_array").totals == tailor.estimate(zoo, target="pe_array").totals
+        back.save(tmp_path / "short.tailor")
+        with tailor.load(tmp_path / "short.tailor") as again:
+            assert [(n.name, n.inputs) for n in again.nodes] == [(n.name, n.inputs) for n in back.nodes]
+            assert again.modes == back.modes
+
+
+class OneConvUnits(nn.Module):
+    """Residual units of one conv each, in separate modules (`units.0`, `units.1`): two blocks,
+    not one shortened block. Two convs with identity skips inside one module are read as one
+    block shortened (the module is the evidence they belonged together)."""
+
+    def __init__(self, same_module=False):
+        super().__init__()
+        self.same_module = same_module
+        self.stem = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        unit = lambda: nn.ModuleDict(dict(conv=nn.Conv2d(8, 8, 3, padding=1, bias=False), bn=nn.BatchNorm2d(8)))  # noqa: E731
+        self.units = nn.ModuleList([unit(), unit()])
+        self.body = nn.ModuleDict(dict(conv1=nn.Conv2d(8, 8, 3, padding=1, bias=False), bn1=nn.BatchNorm2d(8),
+                                       conv2=nn.Conv2d(8, 8, 3, padding=1, bias=False), bn2=nn.BatchNorm2d(8)))
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        if self.same_module:
+            b = self.body
+            x = F.relu(b["bn1"](b["conv1"](x)) + x)
+            x = F.relu(b["bn2"](b["conv2"](x)) + x)
+        else:
+            for u in self.units:
+                x = F.relu(u["bn"](u["conv"](x)) + x)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def test_one_conv_units_in_separate_modules_stay_separate_blocks():
+    with from_torch(OneConvUnits(), (3, 8, 8)) as net:
+        assert net.modes == {"units.0": "long", "units.1": "long"}
+    with from_torch(OneConvUnits(same_module=True), (3, 8, 8)) as net:
+        assert net.modes == {"body": "short"}
+        assert [s.spans for s in net.skips] == [("body.conv1",), ("body.conv2",)]
 
 
 class Functional(nn.Module):

@@ -129,7 +129,8 @@ public final class Network {
     private func releaseBlocksUsing(internalsOf inputs: [String], by name: String) throws {
         for i in inputs {
             guard let b = blocks.firstIndex(where: { $0.members.contains(i) && $0.output != i }) else { continue }
-            guard blocks[b].mode == .long else {
+            // A block found already short has nothing stashed either: it can be released as it was found.
+            guard blocks[b].mode == .long || (blocks[b].mode == .short && !blocks[b].foundShortJoins.isEmpty) else {
                 throw TailorError.invalid("node '\(name)' cannot read '\(i)', an inner node of block '\(blocks[b].name)' whose skip is \(blocks[b].mode)")
             }
             blocks.remove(at: b)

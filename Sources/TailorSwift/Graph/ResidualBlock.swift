@@ -38,6 +38,15 @@ public struct ResidualBlock: Sendable {
     /// Names of the nodes the block currently consists of.
     public internal(set) var members: Set<String>
     var stash: [String: Tensor] = [:]
+    /// The short adds' names when the block was found already shortened (a network shortened
+    /// elsewhere, e.g. in PyTorch, and imported), so switching back to short restores them; empty
+    /// for a block found long, whose short adds are `<name>.add<k>`.
+    var foundShortJoins: [String] = []
+
+    /// Name of the add joining stage `k`'s short skip.
+    func shortJoin(_ k: Int) -> String {
+        foundShortJoins.indices.contains(k) ? foundShortJoins[k] : "\(name).add\(k + 1)"
+    }
 }
 
 /// One skip connection of the current graph, as reported to users and the hardware model.
@@ -68,7 +77,11 @@ extension Network {
         let consumers = consumerCounts()
         for (mainName, skipName) in [(addNode.inputs[0], addNode.inputs[1]), (addNode.inputs[1], addNode.inputs[0])] {
             if let b = matchBlock(main: mainName, skip: skipName, join: addNode, relu: relu, consumers: consumers) {
-                blocks.append(b)
+                if let last = blocks.indices.last, let merged = mergedShortBlock(blocks[last], then: b, consumers: consumers) {
+                    blocks[last] = merged
+                } else {
+                    blocks.append(b)
+                }
                 return
             }
         }
@@ -112,6 +125,61 @@ extension Network {
         return nil
     }
 
+    /// A block already shortened when the graph was built (a shortened network exported to PyTorch
+    /// or ONNX and imported) looks like a chain of one-conv residual blocks. `next` continues
+    /// `previous` as one shortened block when it is that block's next stage: one conv with an
+    /// identity skip reading exactly `previous`'s output, and its conv under the same module
+    /// (`layer1.0.conv2` after `layer1.0.conv1`). The module prefix is the evidence that both
+    /// convs were one block; a network built of genuinely one-conv blocks keeps them apart.
+    private func mergedShortBlock(_ previous: ResidualBlock, then next: ResidualBlock, consumers: [String: Int]) -> ResidualBlock? {
+        let foundShort = !previous.foundShortJoins.isEmpty
+        guard next.stages.count == 1, next.entry == previous.output,
+              previous.mode == (foundShort ? .short : .long), foundShort || previous.stages.count == 1,
+              consumers[previous.output, default: 0] == 2,
+              let module = moduleName(of: previous.stages), !module.isEmpty, moduleName(of: next.stages) == module
+        else { return nil }
+        var stages = previous.stages
+        stages[stages.count - 1].relu = previous.outputRelu
+        stages += next.stages
+        let projection = longProjection(name: previous.name, entry: previous.entry, found: previous.projection,
+                                        output: next.join.shape, lastBatchNorm: next.stages[0].bn.op)
+        // The long form's join does not exist yet: name it as a block found long would have it,
+        // unless the graph already uses that name.
+        var joinName = "\(previous.name).add", k = 0
+        while node(named: joinName) != nil { k += 1; joinName = "\(previous.name).add_long\(k)" }
+        var merged = ResidualBlock(name: previous.name, kind: blockKind(stages), entry: previous.entry, stages: stages,
+                                   projection: projection,
+                                   join: Node(name: joinName, op: .add, inputs: [], shape: next.join.shape),
+                                   output: next.output, outputRelu: next.outputRelu,
+                                   members: previous.members.union(next.members))
+        merged.mode = .short
+        merged.foundShortJoins = (foundShort ? previous.foundShortJoins : [previous.join.name]) + [next.join.name]
+        // Only a block Tailor could have shortened: its short form must be exactly the nodes found
+        // (a later stage's projection named `<block>.downsample<k>`, as shortening names it), and
+        // its long form must exist (the first projection maps the block input to the output).
+        func byName(_ ns: [Node]) -> [String: Node] { Dictionary(ns.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }) }
+        guard let short = try? blockNodes(merged, mode: .short), short.count == merged.members.count,
+              byName(short) == byName(nodes.filter { merged.members.contains($0.name) }),
+              (try? blockNodes(merged, mode: .long)) != nil else { return nil }
+        return merged
+    }
+
+    /// The long form's projection of a block found short: the first short skip's, when it maps the
+    /// block input to the block output (basic blocks); none when the shapes already agree; else a
+    /// new 1×1 conv + BN named `<block>.downsample`, initialised when the block is switched to long,
+    /// as shortening left the original aside (bottlenecks, whose first conv changes the channels
+    /// differently from the whole block). Shapes no 1×1 conv maps fail the caller's long-form check.
+    private func longProjection(name: String, entry: String, found: (conv: Node, bn: Node)?, output: Shape,
+                                lastBatchNorm: Op) -> (conv: Node, bn: Node)? {
+        if let p = found, p.bn.shape == output { return p }
+        guard let input = node(named: entry)?.shape, input != output, output.h > 0 else { return nil }
+        var prefix = "\(name).downsample", k = 0
+        while node(named: "\(prefix).0") != nil || node(named: "\(prefix).1") != nil { k += 1; prefix = "\(name).downsample_long\(k)" }
+        let conv = Node(name: "\(prefix).0", op: .conv2d(Conv2dAttrs(outChannels: output.c, kernel: 1, stride: max(1, input.h / output.h))),
+                        inputs: [], shape: Shape(0, 0, 0))
+        return (conv, Node(name: "\(prefix).1", op: lastBatchNorm, inputs: [], shape: Shape(0, 0, 0)))
+    }
+
     private func blockKind(_ stages: [Stage]) -> BlockKind {
         let ks = stages.map { s -> Int in if case .conv2d(let a) = s.conv.op { return a.kernel }; return 0 }
         if ks.count == 2, ks.allSatisfy({ $0 > 1 }) { return .basic }
@@ -119,16 +187,21 @@ extension Network {
         return .other
     }
 
-    /// Longest common dotted prefix of the branch's conv names (`layer1.0`), else `block<k>`.
-    private func blockName(stages: [Stage]) -> String {
+    /// Longest common dotted prefix of the branch's conv names (`layer1.0`): the module holding them.
+    private func moduleName(of stages: [Stage]) -> String? {
         let parts = stages.map { $0.conv.name.split(separator: ".").dropLast().map(String.init) }
-        var prefix = parts[0]
+        guard var prefix = parts.first else { return nil }
         for p in parts.dropFirst() {
             var k = 0
             while k < min(prefix.count, p.count), prefix[k] == p[k] { k += 1 }
             prefix = Array(prefix[..<k])
         }
-        let name = prefix.joined(separator: ".")
+        return prefix.joined(separator: ".")
+    }
+
+    /// The block's module name (`layer1.0`), else `block<k>`.
+    private func blockName(stages: [Stage]) -> String {
+        let name = moduleName(of: stages) ?? ""
         return name.isEmpty || blocks.contains(where: { $0.name == name }) ? "block\(blocks.count)" : name
     }
 
@@ -215,7 +288,7 @@ extension Network {
                     }
                     skip = projBn.name
                 }
-                let addName = "\(b.name).add\(k + 1)"
+                let addName = b.shortJoin(k)
                 try emit(addName, .add, [st.bn.name, skip])
                 let reluName = k == last ? b.output : (st.relu?.name ?? "\(b.name).relu\(k + 1)")
                 try emit(reluName, .relu, [addName])
@@ -244,7 +317,7 @@ extension Network {
                                    spans: convs, projection: nil, shape: entryShape))
             case .short:
                 for (k, st) in b.stages.enumerated() {
-                    let addName = "\(b.name).add\(k + 1)"
+                    let addName = b.shortJoin(k)
                     guard let add = node(named: addName) else { continue }
                     // The short skip carries the conv's own input: x for the first, the previous ReLU after.
                     let source = node(named: st.conv.name)?.inputs[0] ?? b.entry

@@ -100,7 +100,11 @@ extension Network {
         for i in long.blocks.indices { try long.setMode(block: i, .long) }
         return .object([
             ("nodes", .array(long.nodes.map { Network.nodeJSON($0, block: nil) })),
-            ("blocks", .array(blocks.map { .object([("name", .string($0.name)), ("mode", .string($0.mode.rawValue))]) })),
+            ("blocks", .array(blocks.map { b in
+                var fields: [(String, JSON)] = [("name", .string(b.name)), ("mode", .string(b.mode.rawValue))]
+                if !b.foundShortJoins.isEmpty { fields.append(("short_joins", .array(b.foundShortJoins.map(JSON.string)))) }
+                return .object(fields)
+            })),
         ])
     }
 
@@ -127,6 +131,14 @@ extension Network {
             }
             guard let i = net.blocks.firstIndex(where: { $0.name == name }) else {
                 throw TailorError.format("graph metadata names block '\(name)', which the graph does not form")
+            }
+            if let joins = bj["short_joins"]?.array {
+                let names = joins.compactMap(\.string)
+                guard names.count == joins.count, names.count == net.blocks[i].stages.count else {
+                    throw TailorError.format("graph metadata: block '\(name)': 'short_joins' must name one add per convolution")
+                }
+                try names.forEach(Network.validateName)
+                net.blocks[i].foundShortJoins = names
             }
             try net.setMode(block: i, mode)
         }

@@ -17,7 +17,7 @@ import html
 import json
 from typing import Any, Mapping
 
-from . import _lib
+from . import _lib, _table
 from ._lib import TailorError, _check
 
 #: Report columns of a cost, in order, with their headers.
@@ -96,12 +96,6 @@ def _fmt_pct(v) -> str:
     return "n/a" if v is None else f"{v:+.1f}%"
 
 
-def _grid(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.rjust(w) if i > 2 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
-
-
 def _html_table(headers: list[str], rows: list[list[str]], caption: str) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
@@ -114,21 +108,65 @@ class _Tabular:
     def table(self) -> str:
         """The rows and totals as a text table."""
         headers, rows = self._rows()
-        return self._caption() + "\n" + _grid(headers, rows)
+        # Both tables lead with three text columns (block, skip, mode / block, before, after); numbers follow.
+        return self._caption() + "\n" + _table.render(headers, rows, align="lll".ljust(len(headers), "r"))
 
     def _repr_html_(self) -> str:
         headers, rows = self._rows()
         return _html_table(headers, rows, self._caption())
 
 
-def _axes(metrics, ax):
-    """(figure, one axis per metric): new ones, or the caller's `ax` (one axis or a list)."""
+def _axes(metrics, ax, legend_width: float = 0.0):
+    """(figure, one axis per metric): new ones, or the caller's `ax` (one axis, or a list or array
+    of them as ``plt.subplots`` returns, at least one per metric).
+
+    ``legend_width`` > 0 (inches) makes the new figure that much wider and lays it out with
+    constrained layout, the one engine that makes room for a figure legend outside the panels
+    (:func:`_legend`); 0 keeps a plain figure for callers that lay it out themselves."""
     import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.axes import Axes
     if ax is None:
-        fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.8), squeeze=False)
+        layout = {"layout": "constrained"} if legend_width > 0 else {}
+        fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics) + legend_width, 3.8), squeeze=False,
+                                 **layout)
         return fig, list(axes[0])
-    axes = list(ax) if isinstance(ax, (list, tuple)) else [ax]
-    return axes[0].figure, axes
+    axes = [ax] if isinstance(ax, Axes) else list(np.asarray(ax, dtype=object).flat)
+    if len(axes) < len(metrics):   # zip() would silently drop the panels past the last axis
+        raise TailorError(f"plot: {len(metrics)} metrics {list(metrics)} need as many axes, got {len(axes)}",
+                          status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
+    return axes[0].figure, axes[:len(metrics)]
+
+
+def _colours(names) -> dict:
+    """A fixed colour per name, in order, for every panel of a figure alike (the colour cycle
+    restarts per panel and moves on for each bar drawn, so it cannot tie a colour to a name).
+    tab10, or tab20 past ten names; past twenty, colours repeat."""
+    import matplotlib
+    cmap = matplotlib.colormaps["tab10" if len(names) <= 10 else "tab20"]
+    return {n: cmap(i % cmap.N) for i, n in enumerate(names)}
+
+
+def _legend(fig, axes, colours: dict, shown) -> None:
+    """One legend for the whole figure, listing the `shown` names, and the figure's layout.
+
+    A figure with constrained layout (ours, or the caller's) gets a figure legend outside the
+    panels, right of them, where it covers no bar. Other layouts keep no room for a figure legend,
+    so on a caller's other figure the legend hangs right of the last of the caller's axes, where
+    tight layout (which counts an axis' legend, not a figure's) makes room for it. Only a figure
+    without a layout engine is laid out here: tight_layout would replace the caller's own engine."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+    from matplotlib.patches import Patch
+    handles = [Patch(facecolor=colours[n], label=n) for n in colours if n in shown]
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        if handles:
+            fig.legend(handles=handles, loc="outside right upper", fontsize=7)
+        return
+    if handles:
+        axes[-1].legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    if engine is None:
+        fig.tight_layout()
 
 
 class Report(_Tabular):
@@ -220,26 +258,29 @@ class Report(_Tabular):
         """Per-skip stacked bars (one stack per part: FIFOs, clone, adder, projection) for each
         metric. Returns the matplotlib Figure."""
         metrics = list(metrics)
-        fig, axes = _axes(metrics, ax)
+        fig, axes = _axes(metrics, ax, legend_width=1.8)
         labels = [f"{s['block']}.{s['index']}" if s["mode"] == "short" else s["block"] for s in self.skips]
         names = []
         for s in self.skips:
             for c in s["components"]:
                 if c["name"] not in names:
                     names.append(c["name"])
+        # From every component, whatever the metrics: a part keeps its colour in every figure of this report.
+        colours = _colours(names)
+        shown = set()
         for a, m in zip(axes, metrics):
             bottom = [0] * len(self.skips)
             for n in names:
                 vals = [sum(c["cost"][m] for c in s["components"] if c["name"] == n) for s in self.skips]
                 if any(vals):
-                    a.bar(range(len(vals)), vals, bottom=bottom, label=n)
+                    a.bar(range(len(vals)), vals, bottom=bottom, label=n, color=colours[n])
                     bottom = [b + v for b, v in zip(bottom, vals)]
+                    shown.add(n)
+            if any(bottom):   # a zero-height segment on top of a stack is a "sticky" edge that removes the headroom
+                a.set_ylim(0, 1.05 * max(bottom))
             a.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
             a.set_title(f"{dict(COST_FIELDS)[m]} per skip ({self.target})")
-        handles, leg = axes[0].get_legend_handles_labels()
-        if handles:
-            axes[0].legend(fontsize=7)
-        fig.tight_layout()
+        _legend(fig, axes, colours, shown)
         return fig
 
 
@@ -309,19 +350,19 @@ class Comparison(_Tabular):
     def plot(self, metrics=("bram18", "lut", "ff"), ax=None):
         """Before/after bars per block and for the skip total, one panel per metric. Returns the Figure."""
         metrics = list(metrics)
-        fig, axes = _axes(metrics, ax)
+        fig, axes = _axes(metrics, ax, legend_width=0.8)
         labels = [b["block"] for b in self.blocks] + ["skips"]
+        colours = _colours(["before", "after"])
         for a, m in zip(axes, metrics):
             before = [b["change"][m]["before"] for b in self.blocks] + [self.totals["skips"][m]["before"]]
             after = [b["change"][m]["after"] for b in self.blocks] + [self.totals["skips"][m]["after"]]
             xs = range(len(labels))
-            a.bar([x - 0.2 for x in xs], before, width=0.4, label="before")
-            a.bar([x + 0.2 for x in xs], after, width=0.4, label="after")
+            a.bar([x - 0.2 for x in xs], before, width=0.4, label="before", color=colours["before"])
+            a.bar([x + 0.2 for x in xs], after, width=0.4, label="after", color=colours["after"])
             a.set_xticks(list(xs), labels, rotation=60, ha="right", fontsize=7)
             pct = self.totals["total"][m]["percent"]
             a.set_title(f"{dict(COST_FIELDS)[m]} (design {_fmt_pct(pct)})")
-        axes[0].legend(fontsize=7)
-        fig.tight_layout()
+        _legend(fig, axes, colours, colours)
         return fig
 
 

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from . import _lib
+from . import _lib, _table
 from ._lib import TailorError, _check, s, u
 
 MODES = ("long", "removed", "short")
@@ -715,17 +715,14 @@ class Network:
                 node = name.rsplit(".", 1)[0]
                 sizes[node] = sizes.get(node, 0) + int(np.prod(shape, dtype=np.int64))
         blocks = {b.index: b for b in self.blocks}
-        rows = [("#", "name", "op", "inputs", "output", "params", "block")]
+        rows = []
         for n in self.nodes:
             b = blocks.get(n.block)
             rows.append((str(n.index), n.name, n.op, ", ".join(n.inputs), "x".join(map(str, n.shape)),
                          f"{sizes.get(n.name, 0):,}" if sizes.get(n.name) else "",
                          f"{b.name} ({b.mode})" if b else ""))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        out = ["  ".join(cell.ljust(wd) for cell, wd in zip(r, widths)).rstrip() for r in rows]
-        out.insert(1, "  ".join("-" * wd for wd in widths))
-        out.append(f"total parameters: {self.num_parameters():,}")
-        return "\n".join(out)
+        table = _table.render(("#", "name", "op", "inputs", "output", "params", "block"), rows)
+        return table + f"\ntotal parameters: {self.num_parameters():,}"
 
 
 def _label(labels: tuple, code: int) -> str:
@@ -739,11 +736,6 @@ def load(path: str | os.PathLike) -> Network:
 
 def skip_table(skips: list[Skip]) -> str:
     """The skip inventory as a text table."""
-    rows = [("skip", "kind", "mode", "source", "join", "spans", "projection", "shape")]
-    for k in skips:
-        rows.append((k.name, k.kind, k.mode, k.source, k.join or "-", " + ".join(k.spans) or "-",
-                     k.projection or "identity", "x".join(map(str, k.shape))))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = ["  ".join(cell.ljust(wd) for cell, wd in zip(r, widths)).rstrip() for r in rows]
-    out.insert(1, "  ".join("-" * wd for wd in widths))
-    return "\n".join(out)
+    rows = [(k.name, k.kind, k.mode, k.source, k.join or "-", " + ".join(k.spans) or "-",
+             k.projection or "identity", "x".join(map(str, k.shape))) for k in skips]
+    return _table.render(("skip", "kind", "mode", "source", "join", "spans", "projection", "shape"), rows)

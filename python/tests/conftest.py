@@ -33,7 +33,7 @@ def pytest_sessionstart(session):
 #: Minutes-long peer checks and stress runs: ``make test-quick`` (``-m "not slow"``) leaves them
 #: out for everyday work; CI runs everything. Whole modules, and single tests by node id.
 SLOW_MODULES = {"test_fixed_hls4ml.py", "test_qonnx.py", "test_crash_safety.py", "test_hls4ml_fifo.py",
-                "test_onnx_hls4ml.py", "test_fixed_point.py", "test_hls4ml_peer.py"}
+                "test_onnx_hls4ml.py", "test_fixed_point.py", "test_hls4ml_peer.py", "test_notebook.py"}
 SLOW_TESTS = {"test_cli.py::test_demo", "test_cli.py::test_remove_with_a_checkpoint_then_resume",
               "test_examples.py::test_walkthrough", "test_torch_schedule.py::test_ddp_two_ranks_agree"}
 

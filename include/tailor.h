@@ -779,14 +779,19 @@ typedef struct tailor_run_config {
 tailor_status tailor_run_config_defaults(tailor_run_config *cfg, int64_t size);
 #define tailor_run_config_init(cfg) tailor_run_config_defaults((cfg), (int64_t)sizeof *(cfg))
 
+/** Fills the first `size` bytes of *cfg with the training a Tailor run uses when tailor_run is
+ *  given cfg NULL (the authors' fine-tuning: tailor_train_config_init's defaults with loss
+ *  TAILOR_LOSS_KD_MSE, lr 0.01, cosine) and sets cfg->size; start there to change one field. */
+tailor_status tailor_run_train_config_defaults(tailor_train_config *cfg, int64_t size);
+#define tailor_run_train_config_init(cfg) tailor_run_train_config_defaults((cfg), (int64_t)sizeof *(cfg))
+
 /**
  * Runs SkipRemover or SkipShortener on the trained network `teacher` (left unchanged): a copy is
  * frozen as the teacher and another becomes the student, trained with knowledge distillation while
  * run->blocks are altered one every run->every epochs, all inside one fit (optimiser state and
  * learning-rate schedule carry across the changes).
  * @param train, val the data (val may be NULL; with it, every epoch is evaluated).
- * @param run what to alter; @param cfg the training (NULL: tailor_train_config_init's defaults with
- *        loss TAILOR_LOSS_KD_MSE, lr 0.01, cosine). cfg->loss must be a KD loss; cfg->epochs is
+ * @param run what to alter; @param cfg the training (NULL: tailor_run_train_config_init's). cfg->loss must be a KD loss; cfg->epochs is
  *        replaced by the plan's; cfg->mode_switches must be empty (the plan makes them). With
  *        cfg->checkpoint_path the run is checkpointed every epoch with a note naming the plan, and
  *        tailor_net_fit_resume finishes it.

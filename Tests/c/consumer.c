@@ -980,6 +980,18 @@ int main(int argc, char **argv) {
                   tailor_run_config_defaults(&run, TAILOR_MAX_STRUCT_BYTES + 8) == TAILOR_ERR_INVALID_ARGUMENT,
                   "run defaults: bad sizes refused");
             CHECK(tailor_run_config_init(&run) == TAILOR_OK, "run defaults again");
+            {
+                tailor_train_config fine, plain;
+                CHECK(tailor_run_train_config_init(&fine) == TAILOR_OK && tailor_train_config_init(&plain) == TAILOR_OK &&
+                      fine.loss == TAILOR_LOSS_KD_MSE && fine.lr == 0.01 && fine.schedule == TAILOR_SCHED_COSINE &&
+                      fine.kd_alpha == 0.35 && fine.batch_size == plain.batch_size && fine.momentum == plain.momentum &&
+                      fine.size == (int64_t)sizeof fine, "run training defaults: the authors' fine-tuning over the plain defaults");
+                CHECK(plain.lr == 0.1 && plain.loss == TAILOR_LOSS_CE && plain.schedule == TAILOR_SCHED_CONSTANT &&
+                      plain.weight_decay == 5e-4 && plain.nesterov == 1 && plain.epochs == 1 && plain.crop_padding == 4 &&
+                      plain.step_size == 30 && plain.div_factor == 25, "train defaults as documented in tailor.h");
+                CHECK(tailor_run_train_config_defaults(&fine, 0) == TAILOR_ERR_INVALID_ARGUMENT &&
+                      tailor_run_train_config_defaults(NULL, 8) == TAILOR_ERR_INVALID_ARGUMENT, "run training defaults: bad arguments refused");
+            }
             run.every = 1;
             run.algorithm = "prune";
             student = teacher;

@@ -75,6 +75,7 @@ RETURNS_STATUS(tailor_net_history_count);
 RETURNS_STATUS(tailor_net_history);
 RETURNS_STATUS(tailor_net_evaluate);
 RETURNS_STATUS(tailor_run_config_defaults);
+RETURNS_STATUS(tailor_run_train_config_defaults);
 RETURNS_STATUS(tailor_run);
 RETURNS_STATUS(tailor_net_run_history_json);
 RETURNS_STATUS(tailor_checkpoint_json);

@@ -588,6 +588,8 @@ _PROTOTYPES.update({
     "tailor_net_evaluate": (c_int, [NetPtr, POINTER(Data), POINTER(c_double), POINTER(c_double)]),
     # tailor_status tailor_run_config_defaults(tailor_run_config *cfg, int64_t size);
     "tailor_run_config_defaults": (c_int, [POINTER(RunConfig), c_int64]),
+    # tailor_status tailor_run_train_config_defaults(tailor_train_config *cfg, int64_t size);
+    "tailor_run_train_config_defaults": (c_int, [POINTER(TrainConfig), c_int64]),
     # tailor_status tailor_run(tailor_net *teacher, const tailor_data *train, const tailor_data *val,
     #                          const tailor_run_config *run, const tailor_train_config *cfg, tailor_progress_fn cb,
     #                          void *user, tailor_net **student_out);

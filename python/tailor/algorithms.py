@@ -30,9 +30,10 @@ _ALGORITHMS = {"remove": "removed", "shorten": "short"}
 
 
 def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | None = None, blocks=None,
-            lr: float = 0.01, schedule: str = "cosine", batch_size: int = 128, kd: str = "mse",
-            kd_alpha: float = 0.35, kd_temperature: float = 4.0, target: str = "hls4ml", bits: int = 16,
-            hardware: dict | None = None, normalize=None, progress: bool = True, seed: int = 0, checkpoint=None,
+            lr: float | None = None, schedule: str | None = None, batch_size: int | None = None, kd: str = "mse",
+            kd_alpha: float | None = None, kd_temperature: float | None = None, target: str | None = None,
+            bits: int | None = None,
+            hardware: dict | None = None, normalize=None, progress: bool = True, seed: int | None = None, checkpoint=None,
             callback=None, precision=None, **fit_options):
     """The whole run happens in the library (``tailor_run``): teacher copy, plan, KD, block
     switches, checkpoints with the run's note, per-epoch modes and hardware. This wrapper checks
@@ -86,11 +87,12 @@ def _tailor(algorithm: str, net, train, val=None, every: int = 3, epochs: int | 
     run.every, run.epochs = int(every), int(schedule_plan.epochs)
     run.blocks, run.num_blocks = ctypes.cast(order, ctypes.POINTER(ctypes.c_int64)), len(order)
     run.hardware = ctypes.pointer(hw_cfg)
-    cfg = training.make_config(epochs=schedule_plan.epochs, batch_size=batch_size, lr=lr, schedule=schedule,
-                               loss="kd" if kd == "mse" else "hinton", kd_alpha=kd_alpha, kd_temperature=kd_temperature,
-                               seed=int(seed) & (2**64 - 1), checkpoint_path=checkpoint,
-                               nesterov=fit_options.pop("nesterov", fit_options.get("optimizer", "sgd") == "sgd"),
-                               **fit_options)
+    # The library's run defaults (tailor_run_train_config_defaults: the authors' fine-tuning), then
+    # what the caller gave.
+    cfg = training.make_config(defaults="run", epochs=schedule_plan.epochs, batch_size=batch_size, lr=lr,
+                               schedule=schedule, loss="kd" if kd == "mse" else "hinton", kd_alpha=kd_alpha,
+                               kd_temperature=kd_temperature, seed=None if seed is None else int(seed) & (2**64 - 1),
+                               checkpoint_path=checkpoint, **fit_options)
     student, history = training.run_tailor(net, train, val, run, cfg, normalize, progress, callback)
     student.history = history
     student.plan = schedule_plan
@@ -172,7 +174,7 @@ def shorten_skips(net, train, val=None, every: int = 3, epochs: int | None = Non
     return _tailor("shorten", net, train, val, every=every, epochs=epochs, blocks=blocks, **options)
 
 
-def compare(teacher, student, target: str = "hls4ml", bits: int = 16, data=None, normalize=None, **options):
+def compare(teacher, student, target: str | None = None, bits: int | None = None, data=None, normalize=None, **options):
     """Before/after Tailor: the hardware :class:`~tailor.estimate.Comparison` of `student`
     against `teacher` on `target`, with ``accuracy`` {"before", "after", "delta"} when
     ``data=(x, y)`` is given. Hardware options as for :func:`tailor.estimate`."""

@@ -25,19 +25,34 @@ COST_FIELDS = (("bram18", "BRAM18"), ("uram", "URAM"), ("lut", "LUT"), ("ff", "F
 TARGETS = ("hls4ml", "finn", "pe_array")
 
 
-#: Hardware options every estimate takes, with their defaults (the library's own: tailor_hw_config_defaults).
-HW_OPTIONS = {"reuse_factor": 1, "depth_policy": None, "memory_policy": "auto", "precision": None, "clock_mhz": 200.0,
-              "pe_count": 256, "bandwidth_gbps": 12.8, "onchip_kib": 256, "backend": None, "interface": "stream",
-              "strategy": "latency", "layers": None, "precision_source": None}
+#: Hardware options every estimate takes; an option not given keeps the library's default
+#: (``tailor_hw_config_defaults``; :func:`hardware_defaults` lists them).
+HW_OPTIONS = ("reuse_factor", "depth_policy", "memory_policy", "precision", "clock_mhz", "pe_count", "bandwidth_gbps",
+              "onchip_kib", "backend", "interface", "strategy", "layers", "precision_source")
 
 
-def _config(target: str, bits: int, **options) -> tuple[_lib.HwConfig, list]:
-    """A filled ``tailor_hw_config`` and the byte strings it points at (keep them alive)."""
+def hardware_defaults() -> dict:
+    """The library's hardware defaults (``tailor_hw_config_defaults``), by option name; None: the
+    target's own choice (e.g. ``depth_policy``: hls4ml's default depths, FINN's simulated ones)."""
+    cfg = _lib.HwConfig()
+    _check(_lib.lib().tailor_hw_config_defaults(ctypes.byref(cfg), ctypes.sizeof(cfg)))
+    out = {}
+    for name, _ in _lib.HwConfig._fields_:
+        if name == "size":
+            continue
+        v = getattr(cfg, name)
+        out[name] = v.decode() if isinstance(v, bytes) else v
+    return out
+
+
+def _config(target: str | None, bits: int | None, **options) -> tuple[_lib.HwConfig, list]:
+    """A filled ``tailor_hw_config`` (the library's defaults, then the options given and not
+    None) and the byte strings it points at (keep them alive)."""
     unknown = set(options) - set(HW_OPTIONS)
     if unknown:
         raise TailorError(f"hardware config: unknown option(s) {sorted(unknown)}; expected {sorted(HW_OPTIONS)}",
                           status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
-    o = {**HW_OPTIONS, **options}
+    o = {k: v for k, v in options.items() if v is not None}
     lib = _lib.lib()
     cfg = _lib.HwConfig()
     _check(lib.tailor_hw_config_defaults(ctypes.byref(cfg), ctypes.sizeof(cfg)))
@@ -63,28 +78,31 @@ def _config(target: str, bits: int, **options) -> tuple[_lib.HwConfig, list]:
                               status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
         return v
 
-    cfg.target = text(target, "target")
-    cfg.bits = integer(bits, "bits", -2**31, 2**31 - 1)
-    cfg.reuse_factor = integer(o["reuse_factor"], "reuse_factor", -2**31, 2**31 - 1)
-    cfg.depth_policy = text(o["depth_policy"], "depth_policy")
-    cfg.memory_policy = text(o["memory_policy"], "memory_policy")
-    cfg.backend = text(o["backend"], "backend")
-    cfg.interface = text(o["interface"], "interface")
-    cfg.strategy = text(o["strategy"], "strategy")
-    cfg.precision_source = text(o["precision_source"], "precision_source")
-    if o["precision"]:
+    if target is not None:
+        cfg.target = text(target, "target")
+    if bits is not None:
+        cfg.bits = integer(bits, "bits", -2**31, 2**31 - 1)
+    for field in ("depth_policy", "memory_policy", "backend", "interface", "strategy", "precision_source"):
+        if field in o:
+            setattr(cfg, field, text(o[field], field))
+    if "reuse_factor" in o:
+        cfg.reuse_factor = integer(o["reuse_factor"], "reuse_factor", -2**31, 2**31 - 1)
+    if o.get("precision"):
         cfg.precision_json = text(json.dumps({str(k): integer(v, f"precision[{k!r}]", -2**31, 2**31 - 1)
                                               for k, v in dict(o["precision"]).items()}), "precision")
-    if o["layers"]:
+    if o.get("layers"):
         if not isinstance(o["layers"], Mapping):
             raise TailorError("hardware config: layers must be a dict {node: {'reuse_factor': R, 'strategy': 'resource'}}",
                               status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
         layers = {str(k): (v if isinstance(v, Mapping) else {"reuse_factor": v}) for k, v in o["layers"].items()}
         cfg.layers_json = text(json.dumps(layers), "layers")
-    cfg.clock_mhz = float(o["clock_mhz"])
-    cfg.pe_count = integer(o["pe_count"], "pe_count", -2**63, 2**63 - 1)
-    cfg.bandwidth_gbps = float(o["bandwidth_gbps"])
-    cfg.onchip_kib = integer(o["onchip_kib"], "onchip_kib", -2**63, 2**63 - 1)
+    if "clock_mhz" in o:
+        cfg.clock_mhz = float(o["clock_mhz"])
+    if "bandwidth_gbps" in o:
+        cfg.bandwidth_gbps = float(o["bandwidth_gbps"])
+    for field in ("pe_count", "onchip_kib"):
+        if field in o:
+            setattr(cfg, field, integer(o[field], field, -2**63, 2**63 - 1))
     return cfg, keep
 
 
@@ -399,10 +417,11 @@ def _apply_plan(net, plan):
     return altered
 
 
-def estimate(net, target: str = "hls4ml", bits: int = 16, *, plan=None, **options) -> Report | Comparison:
-    """Estimates what `net`'s skips cost on `target` ("hls4ml", "finn", "pe_array").
+def estimate(net, target: str | None = None, bits: int | None = None, *, plan=None, **options) -> Report | Comparison:
+    """Estimates what `net`'s skips cost on `target` ("hls4ml", "finn", "pe_array"; None: the
+    library's default, hls4ml).
 
-    bits: precision of every tensor and weight. Options (defaults in ``HW_OPTIONS``):
+    bits: (None: the library's default, 16) precision of every tensor and weight. Options (``HW_OPTIONS``; defaults: :func:`hardware_defaults`):
     precision: per-node overrides {"node": bits, "node.weight": bits}; reuse_factor: hls4ml reuse
     factor of every conv/dense (moved to the closest valid value, as hls4ml does) / FINN folding;
     strategy: hls4ml "latency" or "resource"; layers: per-node {"node": {"reuse_factor": R,
@@ -431,7 +450,7 @@ def estimate(net, target: str = "hls4ml", bits: int = 16, *, plan=None, **option
     return Report(json.loads(out.value.decode()))
 
 
-def compare(before, after, target: str = "hls4ml", bits: int = 16, **options) -> Comparison:
+def compare(before, after, target: str | None = None, bits: int | None = None, **options) -> Comparison:
     """Hardware before/after Tailor: `after` must be an altered copy of `before` (same blocks).
     Same options as :func:`estimate`."""
     before, after = _net(before, "before"), _net(after, "after")
@@ -441,7 +460,7 @@ def compare(before, after, target: str = "hls4ml", bits: int = 16, **options) ->
     return Comparison(json.loads(out.value.decode()))
 
 
-def fifos(net, target: str = "hls4ml", bits: int = 16, **options) -> list[dict]:
+def fifos(net, target: str | None = None, bits: int | None = None, **options) -> list[dict]:
     """Every FIFO of the network's dataflow design through the struct API (``tailor_net_fifos`` /
     ``tailor_net_fifo``): stream, producer, consumer, role, block, shape, default depth, simulated
     occupancy, hls4ml's would-be maximum, depth under the policy, memory and cost."""

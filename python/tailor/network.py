@@ -530,12 +530,17 @@ class Network:
 
     # ---- training -------------------------------------------------------------------------
 
-    def fit(self, train, val=None, epochs: int = 1, batch_size: int = 128, optimizer: str = "sgd", lr: float = 0.1,
-            momentum: float = 0.9, nesterov: bool = True, weight_decay: float = 5e-4, schedule: str = "constant",
-            augment: bool = True, seed: int = 0, progress: bool = True, loss: str = "ce", teacher=None,
-            kd_alpha: float = 0.35, kd_temperature: float = 4.0, normalize=None, callback=None, checkpoint=None,
-            **options) -> list[dict]:
+    def fit(self, train, val=None, epochs: int | None = None, batch_size: int | None = None, optimizer: str | None = None,
+            lr: float | None = None, momentum: float | None = None, nesterov: bool | None = None,
+            weight_decay: float | None = None, schedule: str | None = None, augment: bool | None = None,
+            seed: int | None = None, progress: bool = True, loss: str | None = None, teacher=None,
+            kd_alpha: float | None = None, kd_temperature: float | None = None, normalize=None, callback=None,
+            checkpoint=None, **options) -> list[dict]:
         """Trains the network in place on ``train=(x, y)`` (x float32 NCHW, y integer labels).
+
+        An option left None takes the library's default (``tailor.training.defaults()``: 1 epoch,
+        batches of 128, SGD lr 0.1, momentum 0.9, Nesterov, weight decay 5e-4, constant lr, CE,
+        augmentation on, seed 0); Nesterov applies to SGD only.
 
         ``optimizer`` "sgd" | "adam"; ``schedule`` "constant" | "step" | "cosine" | "onecycle"
         (per-batch cosine/one-cycle, per-epoch step; options ``step_size``, ``step_gamma``,
@@ -561,8 +566,8 @@ class Network:
         if options.get("mode_switches"):
             options["mode_switches"] = [(e, self._block_index(b), m) for e, b, m in options["mode_switches"]]
         cfg = training.make_config(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
-                                   nesterov=nesterov and optimizer == "sgd", weight_decay=weight_decay,
-                                   schedule=schedule, augment=augment, seed=int(seed) & (2**64 - 1), loss=loss,
+                                   nesterov=nesterov, weight_decay=weight_decay, schedule=schedule, augment=augment,
+                                   seed=None if seed is None else int(seed) & (2**64 - 1), loss=loss,
                                    kd_alpha=kd_alpha, kd_temperature=kd_temperature, checkpoint_path=checkpoint, **options)
         return training.run_fit(self, train, val, cfg, teacher, normalize, progress, callback)
 
@@ -572,7 +577,6 @@ class Network:
         weight_decay, loss, kd_alpha, …). Optimiser state persists between calls
         (:meth:`reset_optimizer` clears it). Returns (loss, train-mode logits)."""
         from . import training
-        options.setdefault("nesterov", options.get("optimizer", "sgd") == "sgd")
         cfg = training.make_config(**options)
         d = training.DataRef(x, y, what="train_step")
         t = None

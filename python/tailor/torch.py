@@ -23,6 +23,7 @@ torch is needed only when this module is imported.
 from __future__ import annotations
 
 import copy
+import functools
 
 import torch
 import torch.nn as nn
@@ -35,11 +36,23 @@ from .torch_adapter import UnsupportedModuleError, _attach, _module_for, from_to
 __all__ = ["SkipSchedule", "AlteredBlock", "kd_loss", "from_torch", "to_torch", "UnsupportedModuleError"]
 
 
+@functools.lru_cache(maxsize=1)
+def _kd_defaults() -> tuple[float, float]:
+    """The library's KD weight and temperature (a Tailor run's defaults), read once."""
+    from .training import defaults
+    d = defaults("run")
+    return d["kd_alpha"], d["kd_temperature"]
+
+
 def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, target: torch.Tensor,
-            alpha: float = 0.35, kind: str = "mse", temperature: float = 4.0) -> torch.Tensor:
-    """The KD losses of DESIGN.md §4. ``kind="mse"`` (the authors'): ``alpha·MSE(student, teacher)
-    + (1−alpha)·CE(student, target)``, MSE averaged over every logit. ``kind="hinton"``:
-    ``alpha·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1−alpha)·CE`` with batch-mean KL."""
+            alpha: float | None = None, kind: str = "mse", temperature: float | None = None) -> torch.Tensor:
+    """The KD losses of a Tailor run, as libtailor computes them. ``kind="mse"`` (the authors'):
+    ``alpha·MSE(student, teacher) + (1−alpha)·CE(student, target)``, MSE averaged over every
+    logit. ``kind="hinton"``: ``alpha·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1−alpha)·CE`` with
+    batch-mean KL. ``alpha``/``temperature`` None: the library's (0.35 and 4)."""
+    if alpha is None or temperature is None:
+        alpha = _kd_defaults()[0] if alpha is None else alpha
+        temperature = _kd_defaults()[1] if temperature is None else temperature
     if not 0.0 <= alpha <= 1.0:
         raise TailorError(f"alpha must be in [0, 1], got {alpha}", status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
     ce = F.cross_entropy(student_logits, target)
@@ -76,7 +89,8 @@ class AlteredBlock(nn.Module):
             op, name = node["op"], node["name"]
             if op in ("conv2d", "batchnorm"):
                 if not name.startswith(prefix + "."):
-                    raise UnsupportedModuleError(f"SkipSchedule: node {name!r} of block {prefix!r} is not under the block's module")
+                    raise UnsupportedModuleError(f"SkipSchedule: node {name!r} of block {prefix!r} is not under the "
+                                                 "block's module")
                 rel = name[len(prefix) + 1:]
                 try:
                     module = original.get_submodule(rel)
@@ -140,7 +154,7 @@ class SkipSchedule:
         self.teacher = copy.deepcopy(model).eval()
         for p in self.teacher.parameters():
             p.requires_grad_(False)
-        self._modes = {b: "long" for b in self.plan.block_names}
+        self._modes = dict.fromkeys(self.plan.block_names, "long")
         self.history: list[tuple[int, str, str]] = []
 
     @property

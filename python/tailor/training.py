@@ -32,13 +32,16 @@ def _choice(table: dict, value, what: str) -> int:
     return table[key]
 
 
-def make_config(**kw) -> _lib.TrainConfig:
+def make_config(defaults: str = "fit", **kw) -> _lib.TrainConfig:
     """A tailor_train_config from keyword arguments (field names of the C struct; optimizer,
-    schedule and loss may be names). ``mode_switches`` is a list of (epoch, block index, mode
-    name) applied before those epochs. Unknown keywords raise TypeError. The returned struct
-    keeps the switch array alive as ``cfg._switches``."""
+    schedule and loss may be names) over the library's defaults: ``defaults="fit"``
+    (``tailor_train_config_defaults``) or ``"run"`` (``tailor_run_train_config_defaults``, a Tailor
+    run's fine-tuning). A keyword given as None keeps the default. ``mode_switches`` is a list of
+    (epoch, block index, mode name) applied before those epochs. Unknown keywords raise TypeError.
+    The returned struct keeps the switch array alive as ``cfg._switches``."""
     cfg = _lib.TrainConfig()
-    _lib._check(_lib.lib().tailor_train_config_defaults(ctypes.byref(cfg), ctypes.sizeof(cfg)))
+    fill = {"fit": "tailor_train_config_defaults", "run": "tailor_run_train_config_defaults"}[defaults]
+    _lib._check(getattr(_lib.lib(), fill)(ctypes.byref(cfg), ctypes.sizeof(cfg)))
     switches = kw.pop("mode_switches", None) or []
     if switches:
         from .network import MODES
@@ -52,7 +55,7 @@ def make_config(**kw) -> _lib.TrainConfig:
         cfg._switches = arr
     fields = {f for f, _ in _lib.TrainConfig._fields_} - {"size", "mode_switches", "num_mode_switches"}
     for k, v in kw.items():
-        if v is None and k not in ("schedule",):
+        if v is None:
             continue
         if k in ("checkpoint_path", "checkpoint_note"):
             v = _lib.s(os.fsdecode(os.fspath(v)) if k == "checkpoint_path" else v)   # ctypes keeps the bytes alive
@@ -68,6 +71,22 @@ def make_config(**kw) -> _lib.TrainConfig:
             v = int(bool(v))
         setattr(cfg, k, v)
     return cfg
+
+
+def defaults(kind: str = "fit") -> dict:
+    """The library's training defaults by option name: ``"fit"`` (:meth:`Network.fit`) or ``"run"``
+    (:func:`tailor.remove_skips` / :func:`tailor.shorten_skips`). Python keeps no copy of them."""
+    cfg = make_config(defaults=kind)
+    names = {v: k for k, v in reversed(list(OPTIMIZERS.items()))}, {v: k for k, v in reversed(list(SCHEDULES.items())) if k}, \
+        {v: k for k, v in reversed(list(LOSSES.items()))}
+    out = {}
+    for name, _ in _lib.TrainConfig._fields_:
+        if name in ("size", "mode_switches", "num_mode_switches", "checkpoint_path", "checkpoint_note"):
+            continue
+        v = getattr(cfg, name)
+        table = {"optimizer": names[0], "schedule": names[1], "loss": names[2]}.get(name)
+        out[name] = table[v] if table else (bool(v) if name in _BOOL_FIELDS else v)
+    return out
 
 
 class DataRef:

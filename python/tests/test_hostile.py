@@ -295,6 +295,7 @@ RAW = textwrap.dedent("""
     call("train_config_defaults(cfg NULL)", L.tailor_train_config_defaults, None, 8)
     call("hw_config_defaults(cfg NULL)", L.tailor_hw_config_defaults, None, 8)
     call("run_config_defaults(cfg NULL)", L.tailor_run_config_defaults, None, 8)
+    call("run_train_config_defaults(cfg NULL)", L.tailor_run_train_config_defaults, None, 8)
     call("get_param(name NULL)", L.tailor_net_get_param, net, None, buf, 640)
     call("get_param(out NULL)", L.tailor_net_get_param, net, b"fc.weight", f32p(), 640)
     call("get_param(count short)", L.tailor_net_get_param, net, b"fc.weight", buf, 639)
@@ -371,7 +372,7 @@ def test_non_finite_inputs_and_weights_are_named():
     sd = net.state_dict()
     bad = sd["layer2.0.bn1.weight"].copy()
     bad[3] = np.nan
-    with pytest.raises(tailor.TailorError, match="layer2.0.bn1.weight") as e:
+    with pytest.raises(tailor.TailorError, match=r"layer2\.0\.bn1\.weight") as e:
         net.load_state_dict({**sd, "layer2.0.bn1.weight": bad})
     assert e.value.status_name == "TAILOR_ERR_NUMERIC"
 
@@ -429,7 +430,8 @@ def test_fit_callbacks_run_in_the_callers_floating_point_environment():
     y = rng.integers(0, 3, 8)
     net = _tiny_resnet()
     inside = []
-    net.fit(train=(x, y), epochs=1, batch_size=4, progress=False, callback=lambda d: inside.append(_interpreter_keeps_denormals()))
+    net.fit(train=(x, y), epochs=1, batch_size=4, progress=False,
+            callback=lambda d: inside.append(_interpreter_keeps_denormals()))
     assert inside and all(inside), inside
     assert _interpreter_keeps_denormals()
 

@@ -50,13 +50,7 @@ public func cRun(_ teacher: OpaquePointer?, _ train: UnsafePointer<tailor_data>?
     studentOut?.pointee = nil
     return guarded {
         let out = try requirePointer(studentOut, "student_out")
-        var fit = try fitConfig(cfg)
-        if cfg == nil {
-            // The authors' fine-tuning: KD (0.35·MSE + 0.65·CE) at lr 0.01 with cosine decay.
-            fit.loss = .kdMSE(alpha: 0.35)
-            fit.optimizer.lr = 0.01
-            fit.schedule.kind = .cosine(etaMin: 0)
-        }
+        var fit = cfg == nil ? FitConfig.tailorFineTuning : try fitConfig(cfg)
         guard try modeSwitches(cfg, blocks: Int.max, epochs: Int.max).isEmpty else {
             throw TailorError.invalid("cfg->mode_switches must be empty: a Tailor run makes its switches from the plan")
         }

@@ -4,23 +4,50 @@ import Glibc
 // Training through the C boundary: versioned config/data structs read defensively (only `size`
 // bytes), every argument validated, then the Swift Trainer / Fit does the work.
 
-private func defaultConfig() -> tailor_train_config {
+/// The C struct's defaults: FitConfig's, the one definition (the optimiser, loss, schedule and
+/// data defaults live in the Swift configs). Parameters of a schedule kind not chosen by default
+/// (step size, cosine floor, one-cycle shape) have their defaults here, where C selects the kind.
+private func defaultConfig() -> tailor_train_config { cTrainConfig(FitConfig()) }
+
+/// `f` as the C struct (the inverse of `fitConfig`).
+func cTrainConfig(_ f: FitConfig) -> tailor_train_config {
+    // The decimal the Swift config was written with (lr 0.1, not Float 0.1's 0.10000000149...).
+    func decimal(_ v: Float) -> Double { Double(v.description) ?? Double(v) }
     var c = tailor_train_config()
     c.size = Int64(MemoryLayout<tailor_train_config>.size)
-    c.optimizer = Int32(TAILOR_OPT_SGD.rawValue); c.nesterov = 1
-    c.lr = 0.1; c.momentum = 0.9; c.dampening = 0; c.weight_decay = 5e-4; c.decay_norm_and_bias = 1
-    c.loss = Int32(TAILOR_LOSS_CE.rawValue)
-    c.beta1 = 0.9; c.beta2 = 0.999; c.eps = 1e-8
-    c.kd_alpha = 0.35; c.kd_temperature = 4
-    c.schedule = Int32(TAILOR_SCHED_CONSTANT.rawValue); c.cycle_momentum = 1; c.base_momentum = 0.85; c.max_momentum = 0.95
-    c.step_size = 30; c.step_gamma = 0.1; c.eta_min = 0
-    c.pct_start = 0.3; c.div_factor = 25; c.final_div_factor = 1e4
-    c.warmup_steps = 0
-    c.epochs = 1; c.batch_size = 128; c.augment = 1; c.shuffle = 1; c.crop_padding = 4; c.drop_last = 0
-    c.keep_optimizer_state = 0; c.seed = 0
+    let o = f.optimizer
+    c.optimizer = Int32((o.kind == .adam ? TAILOR_OPT_ADAM : TAILOR_OPT_SGD).rawValue); c.nesterov = o.nesterov ? 1 : 0
+    c.lr = decimal(o.lr); c.momentum = decimal(o.momentum); c.dampening = decimal(o.dampening)
+    c.weight_decay = decimal(o.weightDecay); c.decay_norm_and_bias = o.decayNormAndBias ? 1 : 0
+    c.beta1 = decimal(o.beta1); c.beta2 = decimal(o.beta2); c.eps = decimal(o.eps)
+    c.kd_alpha = 0.35; c.kd_temperature = 4   // the authors' KD weight; Hinton's usual temperature
+    switch f.loss {
+    case .crossEntropy: c.loss = Int32(TAILOR_LOSS_CE.rawValue)
+    case .kdMSE(let alpha): c.loss = Int32(TAILOR_LOSS_KD_MSE.rawValue); c.kd_alpha = decimal(alpha)
+    case .kdHinton(let alpha, let t):
+        c.loss = Int32(TAILOR_LOSS_KD_HINTON.rawValue); c.kd_alpha = decimal(alpha); c.kd_temperature = decimal(t)
+    }
+    c.step_size = 30; c.step_gamma = 0.1; c.eta_min = 0   // PyTorch's StepLR / CosineAnnealingLR usage
+    c.pct_start = 0.3; c.div_factor = 25; c.final_div_factor = 1e4   // PyTorch's OneCycleLR defaults
+    switch f.schedule.kind {
+    case .constant: c.schedule = Int32(TAILOR_SCHED_CONSTANT.rawValue)
+    case .step(let size, let gamma):
+        c.schedule = Int32(TAILOR_SCHED_STEP.rawValue); c.step_size = Int64(size); c.step_gamma = decimal(gamma)
+    case .cosine(let etaMin): c.schedule = Int32(TAILOR_SCHED_COSINE.rawValue); c.eta_min = decimal(etaMin)
+    case .oneCycle(let pct, let div, let finalDiv):
+        c.schedule = Int32(TAILOR_SCHED_ONECYCLE.rawValue)
+        c.pct_start = decimal(pct); c.div_factor = decimal(div); c.final_div_factor = decimal(finalDiv)
+    }
+    c.cycle_momentum = f.schedule.cycleMomentum ? 1 : 0
+    c.base_momentum = decimal(f.schedule.baseMomentum); c.max_momentum = decimal(f.schedule.maxMomentum)
+    c.warmup_steps = Int64(f.schedule.warmupSteps)
+    c.epochs = Int64(f.epochs); c.batch_size = Int64(f.batchSize)
+    c.augment = f.augmentation == nil ? 0 : 1; c.crop_padding = Int64(f.augmentation?.pad ?? Augmentation().pad)
+    c.shuffle = f.shuffle ? 1 : 0; c.drop_last = f.dropLast ? 1 : 0
+    c.keep_optimizer_state = f.keepOptimizerState ? 1 : 0; c.seed = f.seed
     c.mode_switches = nil; c.num_mode_switches = 0
     c.checkpoint_path = nil; c.checkpoint_note = nil
-    c.quantized = 0
+    c.quantized = f.quantized ? 1 : 0
     return c
 }
 
@@ -158,6 +185,11 @@ func dataset(_ dp: UnsafePointer<tailor_data>?, _ what: String, input: Shape, cl
 @_cdecl("tailor_train_config_defaults")
 public func cTrainConfigDefaults(_ cfg: UnsafeMutablePointer<tailor_train_config>?, _ size: Int64) -> Int32 {
     guarded { try fillDefaults(cfg, defaultConfig(), size: size, "tailor_train_config") }
+}
+
+@_cdecl("tailor_run_train_config_defaults")
+public func cRunTrainConfigDefaults(_ cfg: UnsafeMutablePointer<tailor_train_config>?, _ size: Int64) -> Int32 {
+    guarded { try fillDefaults(cfg, cTrainConfig(FitConfig.tailorFineTuning), size: size, "tailor_train_config") }
 }
 
 @_cdecl("tailor_net_train_step")

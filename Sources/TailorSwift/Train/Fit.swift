@@ -32,6 +32,16 @@ public struct FitConfig: Equatable, Sendable {
     public var quantized = false
     public init() {}
 
+    /// The authors' fine-tuning of a Tailor run (DESIGN §4): KD (0.35·MSE + 0.65·CE) at lr 0.01
+    /// with cosine decay; everything else as `FitConfig()`.
+    public static var tailorFineTuning: FitConfig {
+        var f = FitConfig()
+        f.loss = .kdMSE(alpha: 0.35)
+        f.optimizer.lr = 0.01
+        f.schedule.kind = .cosine(etaMin: 0)
+        return f
+    }
+
     func validate(samples: Int) throws {
         guard epochs >= 1, epochs <= 1_000_000 else { throw TailorError.invalid("epochs must be in 1...1000000, got \(epochs)") }
         guard batchSize >= 1 else { throw TailorError.invalid("batch size must be at least 1, got \(batchSize)") }

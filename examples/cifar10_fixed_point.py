@@ -10,13 +10,15 @@
 3. a table: test accuracy of every network — float for the float teacher, and for the quantised
    ones bit for bit what hls4ml's C simulation computes (net.predict(x, quantized=True), checked
    against hls4ml in python/tests/test_fixed_hls4ml.py) — next to the hls4ml design (Vivado,
-   FIFO-optimised, at the types the network carries) and the FINN design (4-bit) in BRAM18 / LUT / FF.
+   FIFO-optimised, Resource strategy at reuse 16384 as the MLPerf Tiny hls4ml ResNet was built, at the
+   types the network carries) and the FINN design (4-bit) in BRAM18 / LUT / FF / DSP.
 
     python examples/cifar10_fixed_point.py PATH/cifar-10-batches-bin [--out DIR] [--teacher FILE]
 
 Writes DIR/resnet8_*.tailor, DIR/fixed_point_results.md and .json.
 """
 import argparse
+import functools
 import json
 import os
 import sys
@@ -26,18 +28,19 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
 
-import tailor  # noqa: E402
-from tailor import datasets  # noqa: E402
+import tailor
+from tailor import datasets
 
 PRECISIONS = {
     # hls4ml: weights ap_fixed<8,3> (rounded, saturating), ReLU outputs 8-bit unsigned, the input 8-bit.
-    "8-bit": dict(weight="ap_fixed<8,3,AP_RND_CONV,AP_SAT>", act="ap_ufixed<8,3,AP_RND_CONV,AP_SAT>", input="ap_fixed<8,3,AP_RND_CONV,AP_SAT>"),
+    "8-bit": dict(weight="ap_fixed<8,3,AP_RND_CONV,AP_SAT>", act="ap_ufixed<8,3,AP_RND_CONV,AP_SAT>",
+                  input="ap_fixed<8,3,AP_RND_CONV,AP_SAT>"),
     # FINN-style: 4-bit weights and activations, 8-bit input. The BN-folded conv weights of the
     # CIFAR-10 ResNet-8 have a median |w| of 0.04 and a 99th percentile of 0.3: a 4-bit grid of
     # 2^-4 over [-0.5, 0.44] keeps them (ap_fixed<4,2>'s 0.25 steps round almost all to zero); the
     # dense layer's weights reach 2.2 and keep ap_fixed<4,2>.
-    "4-bit": dict(weight="ap_fixed<4,0,AP_RND_CONV,AP_SAT>", act="ap_ufixed<4,2,AP_RND_CONV,AP_SAT>", input="ap_fixed<8,3,AP_RND_CONV,AP_SAT>",
-                  dense_weight="ap_fixed<4,2,AP_RND_CONV,AP_SAT>"),
+    "4-bit": dict(weight="ap_fixed<4,0,AP_RND_CONV,AP_SAT>", act="ap_ufixed<4,2,AP_RND_CONV,AP_SAT>",
+                  input="ap_fixed<8,3,AP_RND_CONV,AP_SAT>", dense_weight="ap_fixed<4,2,AP_RND_CONV,AP_SAT>"),
 }
 
 
@@ -61,16 +64,30 @@ def precision(net, weight, act, input, dense_weight=None):
     return {"Model": {"Precision": "ap_fixed<16,6>"}, "LayerName": layers}
 
 
+# The hls4ml design as the published MLPerf Tiny hls4ml ResNet (RN07) was built: Vivado backend,
+# io_stream, Resource strategy, ReuseFactor 16384 requested everywhere (hls4ml moves each layer to
+# its closest valid value), FIFOs sized from simulation. Fully parallel (reuse 1) would ask for
+# one multiplier per weight: 77,360 DSPs at 16 bits, no device has them.
+HLS4ML = dict(target="hls4ml", bits=16, backend="vivado", depth_policy="optimized", strategy="resource", reuse_factor=16384)
+FINN = dict(target="finn", precision_source="config", reuse_factor=16384)
+RESOURCES = ("bram18", "lut", "ff", "dsp")
+
+
 def hardware(net, bits_for_finn=None):
-    """hls4ml (Vivado, FIFO-optimised, at the network's types; a float network at ap_fixed<16,6>)
-    and FINN (at `bits_for_finn`, FINN's thresholded activations) BRAM18 / LUT / FF."""
+    """hls4ml (`HLS4ML`, at the network's types; a float network at ap_fixed<16,6>) and FINN (at
+    `bits_for_finn`, FINN's thresholded activations) BRAM18 / LUT / FF / DSP."""
     out = {}
-    t = tailor.estimate(net, target="hls4ml", bits=16, backend="vivado", depth_policy="optimized").totals["total"]
-    out["hls4ml"] = {k: t[k] for k in ("bram18", "lut", "ff")}
+    t = tailor.estimate(net, **HLS4ML).totals["total"]
+    out["hls4ml"] = {k: t[k] for k in RESOURCES}
     if bits_for_finn:
-        t = tailor.estimate(net, target="finn", bits=bits_for_finn, precision_source="config").totals["total"]
-        out["finn"] = {k: t[k] for k in ("bram18", "lut", "ff")}
+        t = tailor.estimate(net, bits=bits_for_finn, **FINN).totals["total"]
+        out["finn"] = {k: t[k] for k in RESOURCES}
     return out
+
+
+def _resources(totals):
+    """BRAM18 / LUT / FF / DSP, or a dash for a design not priced."""
+    return " / ".join(f"{totals[k]:,}" for k in RESOURCES) if totals else "–"
 
 
 def accuracy(net, x, y, quantized, limit=None):
@@ -124,33 +141,48 @@ def main():
     log(rows[-1])
     student_options = dict(every=args.every, epochs=args.student_epochs, lr=0.01, schedule="cosine", batch_size=128,
                            progress=False, quantized=True)
-    for label in args.precisions.split(","):
-        p = PRECISIONS[label]
+    def trained(path, train, *args):
+        """The network at `path` if an earlier run of this script left it there, else `train(*args)`
+        saved to `path`: a stopped experiment restarts where it stopped."""
+        if os.path.exists(path):
+            log(f"reusing {path}")
+            return tailor.load(path), False
+        net = train(*args)
+        net.save(path)
+        return net, True
+
+    def qat_teacher(label, types):
         q = teacher.copy()
-        q.set_precision(precision(q, **p))
-        before = accuracy(q, xte, yte, True, n)
-        q.fit((xtr, ytr), (xte[:2000], yte[:2000]), epochs=args.qat_epochs, batch_size=128, lr=0.01, schedule="cosine",
-              momentum=0.9, nesterov=True, weight_decay=5e-4, augment=True, progress=False, quantized=True)
-        q.save(os.path.join(args.out, f"resnet8_teacher_{label}.tailor"))
+        q.set_precision(precision(q, **types))
+        log(f"{label}: before QAT {accuracy(q, xte, yte, True, n):.2%}")
+        q.fit((xtr, ytr), (xte[:2000], yte[:2000]), epochs=args.qat_epochs, batch_size=128, lr=0.01,
+              schedule="cosine", momentum=0.9, nesterov=True, weight_decay=5e-4, augment=True, progress=False,
+              quantized=True)
+        return q
+
+    for label in args.precisions.split(","):
+        q, _ = trained(os.path.join(args.out, f"resnet8_teacher_{label}.tailor"), qat_teacher, label, PRECISIONS[label])
         finn_bits = 4 if label == "4-bit" else None
         rows.append(dict(network=f"QAT teacher ({label})", precision=label, accuracy=accuracy(q, xte, yte, True, n),
-                         accuracy_before_qat=before, hardware=hardware(q, finn_bits)))
+                         hardware=hardware(q, finn_bits)))
         log(rows[-1])
         for algo, fn in (("SkipRemover", tailor.remove_skips), ("SkipShortener", tailor.shorten_skips)):
-            s = fn(q, (xtr, ytr), (xte[:2000], yte[:2000]), **student_options)
-            s.save(os.path.join(args.out, f"resnet8_{algo}_{label}.tailor"))
-            rows.append(dict(network=f"{algo} ({label})", precision=label, accuracy=accuracy(s, xte, yte, True, n), val_accuracy=s.history[-1]["val_accuracy"],
+            s, new = trained(os.path.join(args.out, f"resnet8_{algo}_{label}.tailor"),
+                             functools.partial(fn, **student_options), q, (xtr, ytr), (xte[:2000], yte[:2000]))
+            rows.append(dict(network=f"{algo} ({label})", precision=label, accuracy=accuracy(s, xte, yte, True, n),
                              hardware=hardware(s, finn_bits)))
+            if new:
+                rows[-1]["val_accuracy"] = s.history[-1]["val_accuracy"]
             log(rows[-1])
     with open(os.path.join(args.out, "fixed_point_results.json"), "w") as f:
         json.dump(dict(rows=rows, args=vars(args)), f, indent=1)
     head = (f"| network | precision | test accuracy (first {n:,}; fixed point bit-exact) | "
-            "hls4ml BRAM18 / LUT / FF | FINN (4-bit) BRAM18 / LUT / FF |")
+            "hls4ml BRAM18 / LUT / FF / DSP | FINN (4-bit) BRAM18 / LUT / FF / DSP |")
     lines = [head, "|---|---|---|---|---|"]
     for r in rows:
         h = r["hardware"]
-        fmt = lambda t: " / ".join(f"{t[k]:,}" for k in ("bram18", "lut", "ff")) if t else "–"
-        lines.append(f"| {r['network']} | {r['precision']} | {100 * r['accuracy']:.2f} % | {fmt(h['hls4ml'])} | {fmt(h.get('finn'))} |")
+        lines.append(f"| {r['network']} | {r['precision']} | {100 * r['accuracy']:.2f} % | {_resources(h['hls4ml'])} | "
+                     f"{_resources(h.get('finn'))} |")
     table = "\n".join(lines)
     with open(os.path.join(args.out, "fixed_point_results.md"), "w") as f:
         f.write(table + "\n")

@@ -11,14 +11,15 @@ CWARN  := -Wall -Wextra -Werror -pedantic
 OUT    := .build/c-tests
 
 .PHONY: examples-c sanitize sanitize-python fuzz-long valgrind python-and-fuzz test-quick test-c-consumer
-.PHONY: all lib install uninstall test test-swift test-python test-c check-selfcontained fuzz-short help bench-estimate
+.PHONY: all lib install uninstall test test-swift test-python test-c check-selfcontained fuzz-short help bench-estimate lint
 
 all: lib
 
 help:
 	@echo "make lib                 build $(LIB) (swift build -c release)"
 	@echo "make install PREFIX=dir  install tailor.h, libtailor.so and tailor.pc under dir"
-	@echo "make test                C/C++ consumers, self-containment check, Python tests, short fuzz run, sanitize (CI)"
+	@echo "make test                lint, C/C++ consumers, self-containment check, Python tests, short fuzz run, sanitize (CI)"
+	@echo "make lint                ruff (ruff.toml) on the Python code, swift format lint (.swift-format) on Sources and Tests"
 	@echo "make test-swift          the Swift tests alone, plain debug build (quickest while developing)"
 	@echo "make bench-estimate      time the hardware resource model from C and Python"
 	@echo "make sanitize            Swift tests under ASan (+leaks) and TSan, and sanitize-python"
@@ -50,10 +51,23 @@ uninstall:
 # The Swift tests run once, under AddressSanitizer (`sanitize`): the same tests as `test-swift`
 # plus memory and leak checks, so a plain debug run on top would only cost CI another build.
 # A step's targets run in one make call, so prerequisites they share run once.
-TEST_STEPS := "test-c check-selfcontained examples-c valgrind" python-and-fuzz sanitize
+TEST_STEPS := lint "test-c check-selfcontained examples-c valgrind" python-and-fuzz sanitize
 test:
 	@for t in $(TEST_STEPS); do s=$$(date +%s); $(MAKE) --no-print-directory $$t || exit 1; \
 	   echo "== make $$t: $$(( $$(date +%s) - s )) s"; done
+
+# Lint only, nothing is rewritten (a few seconds). ruff: the rules in ruff.toml on every Python
+# file. swift format: the rules in .swift-format; its pretty-printer findings (indentation,
+# spacing, line breaks, line length) cannot be configured off (swift-format issues #764, #964) and
+# would demand a reformat of every file, so --debug-disable-pretty-print leaves them out and the
+# grep below keeps the whitespace rules the code meets: no trailing blanks, no tabs, a final newline.
+PY_DIRS := python examples bench Tests
+lint:
+	python3 -m ruff check $(PY_DIRS)
+	swift format lint --strict --recursive --parallel --debug-disable-pretty-print --configuration .swift-format Sources Tests
+	@! grep -rnP --include='*.swift' '[ \t]+$$|\t' Sources Tests || { echo "lint: trailing whitespace or tabs (above)"; exit 1; }
+	@for f in $$(find Sources Tests -name '*.swift'); do [ -z "$$(tail -c1 "$$f")" ] || { echo "lint: $$f: no newline at end of file"; exit 1; }; done
+	@echo "lint: clean"
 
 # The Python suite spends minutes waiting on hls4ml's single-threaded compile and C simulation, and
 # the fuzzer is one process: run side by side they share the two cores instead of queueing. The

@@ -22,9 +22,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
 
-import tailor  # noqa: E402
-from tailor import datasets  # noqa: E402
-from tailor.torch_adapter import to_torch  # noqa: E402
+import tailor
+from tailor import datasets
+from tailor.torch_adapter import to_torch
 
 
 def augment(x: torch.Tensor, pad_value: torch.Tensor, g: torch.Generator) -> torch.Tensor:

@@ -7,8 +7,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-import tailor  # noqa: E402
-from tailor.estimate import estimate_rows  # noqa: E402
+import tailor
+from tailor.estimate import estimate_rows
 
 
 def median_us(fn, reps=15, calls=20):
@@ -27,8 +27,8 @@ def main():
     for name in ("resnet8", "resnet20", "resnet50"):
         with tailor.zoo.create(name) as net:
             for target in ("hls4ml", "finn", "pe_array"):
-                full = median_us(lambda: tailor.estimate(net, target=target), calls=5)
-                rows = median_us(lambda: estimate_rows(net, target=target))
+                full = median_us(lambda target=target: tailor.estimate(net, target=target), calls=5)
+                rows = median_us(lambda target=target: estimate_rows(net, target=target))
                 print(f"{name:9} {target:9} {full:19.1f} {rows:17.1f}")
 
 

@@ -14,6 +14,10 @@ def pct(a, b):
     return f"{(b - a) / a * 100:+.1f} %" if a else "n/a"
 
 
+def delta(base, x):
+    return " / ".join(pct(a, b) for a, b in zip(base, x))
+
+
 def main():
     print("| net | bits | backend | depths | teacher BRAM18 / LUT / FF | SkipRemover | SkipShortener |")
     print("|---|---|---|---|---|---|---|")
@@ -30,16 +34,15 @@ def main():
                 for policy in ("default", "optimized"):
                     t = [tailor.estimate(n, bits=bits, backend=backend, depth_policy=policy).totals["total"] for n in nets[name]]
                     fig = [(x["bram18"], x["lut"], x["ff"]) for x in t]
-                    delta = lambda x: " / ".join(pct(a, b) for a, b in zip(fig[0], x))
                     print(f"| {name} | {bits} | {backend} | {policy} | {fig[0][0]:,} / {fig[0][1]:,} / {fig[0][2]:,} "
-                          f"| {delta(fig[1])} | {delta(fig[2])} |")
+                          f"| {delta(fig[0], fig[1])} | {delta(fig[0], fig[2])} |")
     print("\nskips only, Vivado, optimized, 16 bits (BRAM18 / LUT / FF):")
     for name, (net, removed, short) in nets.items():
         for label, n in (("teacher", net), ("SkipRemover", removed), ("SkipShortener", short)):
             s = tailor.estimate(n, bits=16, backend="vivado", depth_policy="optimized").totals["skips"]
             print(f"  {name:9} {label:14} {s['bram18']:>4} / {s['lut']:>6,} / {s['ff']:>6,}")
     print("\none estimate with its dataflow simulation (median of 5):")
-    for name, shape in (("resnet8", None), ("resnet20", None), ("resnet50", None)):
+    for name in ("resnet8", "resnet20", "resnet50"):
         net = getattr(tailor.zoo, name)()
         times = []
         for _ in range(5):

@@ -63,7 +63,7 @@ dense bias             ap_fixed<16,6> (AP_TRN, AP_WRAP)        Int8BiasPerTensor
                                                                bit_width 16, CONST scale 32/2^15 = 2^-10, floor, clamp
 gradients              straight through round; zero where      round: straight through (RoundSte / floor_ste);        clamp of learned-scale acts: zero outside;
                        the type clipped                        clamp: TensorClamp (zero outside), as ours             weights: TensorClampSte (straight through)
-"""
+"""  # noqa: E501 (a table, as wide as it is)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,7 +144,8 @@ def brevitas_resnet8(kind, num_classes=10, collect_stats_steps=None):
             super().__init__()
             self.conv1, self.bn1, self.relu1 = conv(cin, cout, 3, stride), nn.BatchNorm2d(cout), relu()
             self.conv2, self.bn2 = conv(cout, cout, 3, 1), nn.BatchNorm2d(cout)
-            self.downsample = nn.Sequential(conv(cin, cout, 1, stride), nn.BatchNorm2d(cout)) if stride != 1 or cin != cout else None
+            self.downsample = (nn.Sequential(conv(cin, cout, 1, stride), nn.BatchNorm2d(cout))
+                               if stride != 1 or cin != cout else None)
             self.relu = relu()
 
         def forward(self, x):
@@ -176,7 +177,7 @@ def load_tailor_weights(model, net):
     them must land (the Brevitas model's extra keys are its quantisers' state)."""
     import torch
     sd = {k: torch.from_numpy(v) for k, v in net.state_dict().items()}
-    missing, unexpected = model.load_state_dict(sd, strict=False)
+    _, unexpected = model.load_state_dict(sd, strict=False)
     lost = [k for k in sd if k in unexpected]
     model_keys = set(model.state_dict())
     absent = [k for k in sd if k not in model_keys]
@@ -191,7 +192,7 @@ def check_quantizers(tailor, seed=0):
     import numpy as np
     import torch
     import brevitas.nn as qnn
-    qin, qw, qact, _, qbias = brevitas_quantizers("fixed")
+    qin, qw, qact, _, _ = brevitas_quantizers("fixed")
     rng = np.random.default_rng(seed)
     v = np.concatenate([rng.normal(0, 3, 20000), np.round(rng.uniform(-10, 10, 5000) * 64) / 64]).astype(np.float32)
     out = {}
@@ -378,7 +379,7 @@ def accuracy_run(a, tailor, torch):
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=a.epochs * steps_per_epoch)
         rng = np.random.default_rng(a.seed)
         t = time.time()
-        for epoch in range(a.epochs):
+        for _ in range(a.epochs):
             order = rng.permutation(len(xtr))
             for b in range(steps_per_epoch):
                 idx = order[b * 128:(b + 1) * 128]
@@ -472,11 +473,12 @@ def main():
         print(f"  Tailor, types set, before QAT (hls4ml-exact)         {100 * r['tailor_before']:6.2f} %")
         if "brevitas_fixed_before" in r:
             print(f"  Brevitas fixed, teacher weights, before QAT          {100 * r['brevitas_fixed_before']:6.2f} %")
-        print(f"  Tailor QAT (predict quantized=True, hls4ml-exact)    {100 * r['tailor_after']:6.2f} %   {r['tailor_train_s']:.0f} s")
+        print(f"  Tailor QAT (predict quantized=True, hls4ml-exact)    {100 * r['tailor_after']:6.2f} %   "
+              f"{r['tailor_train_s']:.0f} s")
         for kind in a.brevitas_accuracy.split(","):
             print(f"  {f'Brevitas QAT ({kind}, Brevitas quantised eval)':52} "
                   f"{100 * r[f'brevitas_{kind}_after']:6.2f} %   {r[f'brevitas_{kind}_train_s']:.0f} s")
-            print(f"  {f'  its weights as our hls4ml design (BN folded)':52} {100 * r[f'brevitas_{kind}_as_hls4ml']:6.2f} %")
+            print(f"  {'  its weights as our hls4ml design (BN folded)':52} {100 * r[f'brevitas_{kind}_as_hls4ml']:6.2f} %")
     out["load_average_end"] = os.getloadavg()[0]
     if a.json:
         with open(a.json, "w") as f:

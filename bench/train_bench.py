@@ -65,7 +65,8 @@ def main():
     def median_times(f, g):
         """Medians of f's and g's times, interleaved (f, g, f, g, ...) so load on a shared machine
         falls on both alike; one warm-up each first."""
-        f(); g()
+        f()
+        g()
         tf, tg = [], []
         for _ in range(a.repeats):
             for fn, ts in ((f, tf), (g, tg)):
@@ -97,33 +98,37 @@ def main():
             elif nd.op == "dense":
                 total += 2 * nd.out_channels * shapes[nd.inputs[0]][0]
         return total
+
+    def workloads(net, model, opt):
+        """One training epoch and one inference pass over the data, in Tailor and in PyTorch."""
+        def tailor_train():
+            net.fit(train=(x, y), epochs=1, batch_size=a.batch, lr=0.01, augment=False, shuffle=False,
+                    progress=False, keep_optimizer_state=True)
+
+        def torch_train():
+            for i in range(a.steps):
+                opt.zero_grad()
+                F.cross_entropy(model(xt[i * a.batch:(i + 1) * a.batch]), yt[i * a.batch:(i + 1) * a.batch]).backward()
+                opt.step()
+
+        def tailor_infer():
+            net.predict(x)
+
+        def torch_infer():
+            model.eval()
+            with torch.no_grad():
+                for i in range(a.steps):
+                    model(xt[i * a.batch:(i + 1) * a.batch])
+            model.train()
+        return tailor_train, torch_train, tailor_infer, torch_infer
+
     for name in a.models.split(","):
         for mode in a.modes.split(","):
             net = tailor.zoo.create(name, seed=0)
             net.set_modes(mode)
             model = net.to_torch().train()
             opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
-
-            def tailor_train():
-                net.fit(train=(x, y), epochs=1, batch_size=a.batch, lr=0.01, augment=False, shuffle=False,
-                        progress=False, keep_optimizer_state=True)
-
-            def torch_train():
-                for i in range(a.steps):
-                    opt.zero_grad()
-                    F.cross_entropy(model(xt[i * a.batch:(i + 1) * a.batch]), yt[i * a.batch:(i + 1) * a.batch]).backward()
-                    opt.step()
-
-            def tailor_infer():
-                net.predict(x)
-
-            def torch_infer():
-                model.eval()
-                with torch.no_grad():
-                    for i in range(a.steps):
-                        model(xt[i * a.batch:(i + 1) * a.batch])
-                model.train()
-
+            tailor_train, torch_train, tailor_infer, torch_infer = workloads(net, model, opt)
             fl = flops_per_image(net)
             for what, tf, pf, k in (("train", tailor_train, torch_train, 3), ("infer", tailor_infer, torch_infer, 1)):
                 tt, pt = median_times(tf, pf)

@@ -23,8 +23,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
 
-import tailor  # noqa: E402
-from tailor import datasets  # noqa: E402
+import tailor
+from tailor import datasets
 
 # (column label, estimate options, figures reported) for the results table: the hls4ml design a user
 # ships (Vivado backend, FIFO depths optimised as FifoDepthOptimization does, from the dataflow

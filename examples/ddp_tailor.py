@@ -29,7 +29,7 @@ import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-from tailor.torch import SkipSchedule, kd_loss  # noqa: E402
+from tailor.torch import SkipSchedule, kd_loss
 
 
 class BasicBlock(nn.Module):
@@ -148,7 +148,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     args.port = free_port()
     mp.spawn(worker, args=(args,), nprocs=args.world_size, join=True)
-    reports = [json.load(open(os.path.join(args.out, f"rank{r}.json"))) for r in range(args.world_size)]
+    reports = []
+    for r in range(args.world_size):
+        with open(os.path.join(args.out, f"rank{r}.json")) as f:
+            reports.append(json.load(f))
     same = all(r["weights"] == reports[0]["weights"] and r["changes"] == reports[0]["changes"] for r in reports)
     print(f"changes: {reports[0]['changes']}")
     print("ranks agree on the schedule and the final weights" if same else "RANKS DISAGREE")

@@ -10,8 +10,8 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-import tailor  # noqa: E402
-from tailor import datasets  # noqa: E402
+import tailor
+from tailor import datasets
 
 quick = "--quick" in sys.argv
 out = tempfile.mkdtemp(prefix="tailor_walkthrough_")

@@ -23,10 +23,11 @@ command -v swift >/dev/null || { echo "setup: the Swift toolchain (swift 6) is r
 # Python packages. torch is pinned to the CPU build: an unpinned torch pulls the CUDA build.
 # hls4ml is the peer the resource model is checked against (it writes HLS projects without Vivado);
 # qonnx is hls4ml's documented ONNX pre-processing, used to check that exports are accepted.
+# ruff is `make lint`'s Python linter, pinned: a new release adds rules to the groups ruff.toml selects.
 PY=${PYTHON:-python3}
 $PY -m pip install -q --disable-pip-version-check \
     "numpy>=1.24" "torch==2.13.0+cpu" safetensors tqdm matplotlib pytest onnx onnxruntime mlxtend \
-    "hls4ml==1.3.0" "qonnx==1.0.0" nbclient ipykernel nbformat 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
+    "hls4ml==1.3.0" "qonnx==1.0.0" nbclient ipykernel nbformat "ruff==0.17.6" 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
 $PY -c "import torch" 2>/dev/null || { echo "setup: torch==2.13.0+cpu did not install" >&2; exit 1; }
 
 # The library and the Python package that bundles it.

@@ -4,6 +4,7 @@ import Testing
 /// Fixed-point inference against hand-computed cases and the types hls4ml 1.3.0 itself resolves
 /// (python/tests/test_fixed_hls4ml.py compares whole networks with hls4ml's C simulation).
 @Suite struct FixedPointInferenceTests {
+    // swift-format-ignore: NeverUseForceTry
     func type(_ s: String) -> FixedPointType { try! FixedPointType(parsing: s) }
 
     func precision(_ json: String, _ net: Network) throws -> NetworkPrecision {

@@ -4,6 +4,7 @@ import Testing
 /// Hand-computed conversions (python/tests/test_fixed_point.py checks every mode against the
 /// ap_fixed headers themselves); here the cases a wide or exact source reaches.
 @Suite struct FixedPointTypeTests {
+    // swift-format-ignore: NeverUseForceTry
     let q16_6 = try! FixedPointType(parsing: "ap_fixed<16,6>")
 
     @Test func gridRangeAndWrap() throws {

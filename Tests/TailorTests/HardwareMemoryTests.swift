@@ -1,6 +1,6 @@
+import Glibc
 import Testing
 @testable import TailorSwift
-import Glibc
 
 /// Memory mapping figures, each computed by hand from DESIGN.md §5 in the comment beside it.
 @Suite struct HardwareMemoryTests {

@@ -1,5 +1,5 @@
-import Testing
 import CTailor
+import Testing
 @testable import TailorSwift
 
 /// The TAILOR_MAX_* limits in tailor.h are what the core enforces: the header names each limit

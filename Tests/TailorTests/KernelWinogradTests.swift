@@ -1,6 +1,6 @@
-import Testing
-import Glibc
 import COpenBLAS
+import Glibc
+import Testing
 @testable import TailorSwift
 
 /// Winograd against the im2col kernels (the reference), over shapes with partial border tiles,

@@ -1,6 +1,6 @@
-import Testing
-import Glibc
 import CTailor
+import Glibc
+import Testing
 @testable import TailorSwift
 
 /// Numerical faults (NaN/Inf/overflow named by tensor and step, the network kept at its last good

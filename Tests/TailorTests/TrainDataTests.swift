@@ -1,5 +1,5 @@
-import Testing
 import Glibc
+import Testing
 @testable import TailorSwift
 
 @Suite struct TrainDataTests {

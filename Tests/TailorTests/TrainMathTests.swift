@@ -1,5 +1,5 @@
-import Testing
 import Glibc
+import Testing
 @testable import TailorSwift
 
 /// Optimiser, schedule and loss math against hand-worked values and torch.optim / lr_scheduler

@@ -1,5 +1,5 @@
-import Glibc
 import CTailor
+import Glibc
 
 // libFuzzer target: the input bytes are a program of C API calls on a few handles (build graphs
 // node by node with odd sizes and names, wire unknown inputs, switch block modes, set parameters
@@ -139,7 +139,7 @@ public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             let choice: [UnsafeMutablePointer<CChar>?] = (["vivado", "vitis", "latency", "resource", "stream", "axi_wrapper", "simulated", "?"] as [String]).map { strdup($0) }
             let layers: UnsafeMutablePointer<CChar>? = strdup((["{\"conv1\": {\"reuse_factor\": 7}}", "{\"layer1.0.conv2\": {\"strategy\": \"resource\", \"reuse_factor\": 100000}}",
                                                                  "{\"fc\": 3}", "{\"conv1\": {\"x\": 1}}", "[]", "{"] as [String])[Int(p.byte()) % 6])
-            defer { choice.forEach { free($0) }; free(layers) }
+            defer { for c in choice { free(c) }; free(layers) }
             if full {
                 if p.byte() % 2 == 0 { cfg.backend = choice[Int(p.byte()) % 8].map { UnsafePointer($0) } }
                 if p.byte() % 2 == 0 { cfg.strategy = choice[Int(p.byte()) % 8].map { UnsafePointer($0) } }
@@ -150,7 +150,7 @@ public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             let target: [UnsafeMutablePointer<CChar>?] = (["hls4ml", "finn", "pe_array", "x"] as [String]).map { strdup($0) }
             let policy: [UnsafeMutablePointer<CChar>?] = (["default", "optimized", "auto", "srl", "lutram", "bram", "uram", ""] as [String]).map { strdup($0) }
             let precision: UnsafeMutablePointer<CChar>? = strdup((["{\"relu\": 3}", "{\"nope\": 8}", "[1]", "{\"conv1.weight\": 70}", "{", "{\"relu\": 1.5}"] as [String])[Int(p.byte()) % 6])
-            defer { target.forEach { free($0) }; policy.forEach { free($0) }; free(precision) }
+            defer { for c in target + policy { free(c) }; free(precision) }
             cfg.target = target[Int(p.byte()) % 4].map { UnsafePointer($0) }
             if p.byte() % 3 == 0 { cfg.depth_policy = policy[Int(p.byte()) % 8].map { UnsafePointer($0) } }
             if p.byte() % 3 == 0 { cfg.memory_policy = policy[Int(p.byte()) % 8].map { UnsafePointer($0) } }

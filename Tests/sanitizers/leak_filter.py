@@ -44,12 +44,17 @@ def ours(block):
     return False
 
 
+def read_lines(path):
+    with open(path, errors="replace") as f:
+        return f.read().splitlines()
+
+
 def main(directory):
     errors, leaks_total, leaks_ours, bytes_ours, files = [], 0, [], 0, 0
     for name in sorted(os.listdir(directory)):
         files += 1
-        lines = open(os.path.join(directory, name), errors="replace").read().splitlines()
-        if any("ERROR: AddressSanitizer" in l for l in lines):
+        lines = read_lines(os.path.join(directory, name))
+        if any("ERROR: AddressSanitizer" in line for line in lines):
             errors.append(name)
         i = 0
         while i < len(lines):
@@ -68,7 +73,7 @@ def main(directory):
             i = j
     for name in errors:
         print(f"leak_filter: memory error reported in {name}:")
-        print("\n".join(open(os.path.join(directory, name), errors="replace").read().splitlines()[:60]))
+        print("\n".join(read_lines(os.path.join(directory, name))[:60]))
     for name, block in leaks_ours[:10]:
         print(f"leak_filter: libtailor leak in {name}:")
         print("\n".join(block[:25]))

@@ -40,6 +40,8 @@ def library_version() -> str:
 
 
 __all__ = ["TailorError", "InvalidArgumentError", "ShapeError", "NotFoundError", "TailorIOError", "FormatError",
-           "NumericError", "UnsupportedError", "CancelledError", "BusyError", "VersionError", "InternalError", "quantize", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
-           "library_version", "__version__", "estimate", "estimate_fifos", "simulate_design", "compare", "Report", "Comparison", "plan", "Plan", "plot", "remove_skips", "shorten_skips",
+           "NumericError", "UnsupportedError", "CancelledError", "BusyError", "VersionError", "InternalError",
+           "quantize", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
+           "library_version", "__version__", "estimate", "estimate_fifos", "simulate_design", "compare", "Report",
+           "Comparison", "plan", "Plan", "plot", "remove_skips", "shorten_skips",
            "resume", "checkpoint_info"]

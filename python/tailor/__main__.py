@@ -157,6 +157,12 @@ def _deployed(target: str) -> dict:
     return {"backend": "vivado", "depth_policy": "optimized"} if target == "hls4ml" else {}
 
 
+def _cell(value, reference) -> str:
+    """A hardware total, with its change from the reference network's figure (None: the reference itself)."""
+    pct = "" if not reference else f" ({100 * (value - reference) / reference:+.1f}%)"
+    return f"{value:,}{pct}"
+
+
 def _results(entries, target: str, bits: int) -> list:
     """Prints accuracy and hardware totals of (label, net, accuracy) entries, the first the
     reference the others are compared with; for hls4ml each network gets the deployed design
@@ -177,14 +183,10 @@ def _results(entries, target: str, bits: int) -> list:
     for k, (label, acc, per) in enumerate(grid):
         for d, (design, _) in enumerate(designs):
             t, t0 = per[d].totals["total"], grid[0][2][d].totals["total"]
-
-            def cell(f):
-                pct = "" if k == 0 or not t0[f] else f" ({100 * (t[f] - t0[f]) / t0[f]:+.1f}%)"
-                return f"{t[f]:,}{pct}"
             first = d == 0
             rows.append((label if first else "", f"{100 * acc:.2f}%" if first else "",
                          "" if k == 0 or not first else f"{100 * (acc - grid[0][1]):+.2f}", design) +
-                        tuple(cell(f) for f in keep))
+                        tuple(_cell(t[f], None if k == 0 else t0[f]) for f in keep))
     print(textwrap.indent(_table.render(rows[0], rows[1:], align="lrrl".ljust(len(rows[0]), "r")), "   "))
     return reports
 

@@ -388,9 +388,10 @@ def select_blas_kernels(cpuinfo: str = "/proc/cpuinfo") -> str | None:
             lines = f.read().splitlines()
     except OSError:
         return None
-    first = lambda key: next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith(key)), "")
+    def first(key):
+        return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith(key)), "")
     # Intel AVX-512 CPUs are in OpenBLAS's table (SkylakeX, Cooperlake, SapphireRapids kernels).
-    if first("vendor_id") != "AuthenticAMD" or not _AVX512 <= set(first("flags").split()):
+    if first("vendor_id") != "AuthenticAMD" or not set(first("flags").split()) >= _AVX512:
         return None
     os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
     return "SkylakeX"

@@ -1,7 +1,7 @@
 """The one plain-text table renderer of the package (reports, network summaries, the CLI)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def render(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> str:

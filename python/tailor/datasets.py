@@ -130,7 +130,7 @@ def load_mnist_demo(test_fraction: float = 0.2, seed: int = 0) -> Split:
     train_idx, test_idx = [], []
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
-        k = int(round(len(idx) * test_fraction))
+        k = round(len(idx) * float(test_fraction))
         test_idx.append(idx[:k])
         train_idx.append(idx[k:])
     tr = rng.permutation(np.concatenate(train_idx))

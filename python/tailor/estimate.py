@@ -15,7 +15,8 @@ import copy
 import ctypes
 import html
 import json
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from . import _lib, _table
 from ._lib import TailorError, _check
@@ -69,7 +70,7 @@ def _config(target: str | None, bits: int | None, **options) -> tuple[_lib.HwCon
         return b
 
     def integer(value, field, lo, hi):
-        if isinstance(value, bool) or not isinstance(value, int) and not hasattr(value, "__index__"):
+        if isinstance(value, bool) or (not isinstance(value, int) and not hasattr(value, "__index__")):
             raise TailorError(f"hardware config: {field} must be an integer, got {value!r}",
                               status=1, status_name="TAILOR_ERR_INVALID_ARGUMENT")
         v = int(value)
@@ -254,7 +255,8 @@ class Report(_Tabular):
         row = next((s for s in self.skips if (s["block"] == block or s["block_index"] == block) and s["index"] == index), None)
         if row is None:
             known = sorted({s["block"] for s in self.skips})
-            raise TailorError(f"no skip {index} in block {block!r}; blocks: {known}", status=3, status_name="TAILOR_ERR_NOT_FOUND")
+            raise TailorError(f"no skip {index} in block {block!r}; blocks: {known}", status=3,
+                              status_name="TAILOR_ERR_NOT_FOUND")
         if field is not None:
             known = sorted({k for c in self.skips for comp in c["components"] for k in comp["explain"]})
             if field not in known:
@@ -326,7 +328,8 @@ class Comparison(_Tabular):
     def _rows(self, fields=None) -> tuple[list[str], list[list[str]]]:
         if fields is None:   # the columns either design has: BRAM18/LUT/FF on dataflow targets, bytes on a PE array
             t = self.totals["total"]
-            fields = [f for f in ("bram18", "lut", "ff", "bytes") if t[f]["before"] or t[f]["after"]] or ["bram18", "lut", "ff", "bytes"]
+            every = ["bram18", "lut", "ff", "bytes"]
+            fields = [f for f in every if t[f]["before"] or t[f]["after"]] or every
         headers = ["block", "before", "after"]
         for f in fields:
             h = dict(COST_FIELDS)[f]
@@ -421,7 +424,8 @@ def estimate(net, target: str | None = None, bits: int | None = None, *, plan=No
     """Estimates what `net`'s skips cost on `target` ("hls4ml", "finn", "pe_array"; None: the
     library's default, hls4ml).
 
-    bits: (None: the library's default, 16) precision of every tensor and weight. Options (``HW_OPTIONS``; defaults: :func:`hardware_defaults`):
+    bits: (None: the library's default, 16) precision of every tensor and weight. Options
+    (``HW_OPTIONS``; defaults: :func:`hardware_defaults`):
     precision: per-node overrides {"node": bits, "node.weight": bits}; reuse_factor: hls4ml reuse
     factor of every conv/dense (moved to the closest valid value, as hls4ml does) / FINN folding;
     strategy: hls4ml "latency" or "resource"; layers: per-node {"node": {"reuse_factor": R,
@@ -513,7 +517,8 @@ def estimate_rows(net, **options) -> tuple[list[dict], dict]:
         rows.append(r)
     memory = ("none", "srl", "lutram", "bram", "uram", "dram")
     modes = ("long", "removed", "short")
-    cost = lambda c: {f: getattr(c, f) for f, _ in COST_FIELDS}
+    def cost(c):
+        return {f: getattr(c, f) for f, _ in COST_FIELDS}
     out = [{"block": r.block_name.decode(), "block_index": r.block, "index": r.index, "mode": modes[r.mode],
             "buffer": r.buffer.decode() if r.buffer else None, "shape": [r.channels, r.height, r.width],
             "word_bits": r.word_bits,

@@ -110,7 +110,8 @@ def torch_module_for_hls4ml(net, input_shape=None):
     described = net.describe()
     shapes = {n["name"]: n["shape"] for n in described["nodes"]}
     if input_shape is not None and list(input_shape) != list(shapes[described["nodes"][0]["name"]]):
-        raise ValueError(f"input_shape {tuple(input_shape)} differs from the network's {tuple(shapes[described['nodes'][0]['name']])}")
+        raise ValueError(f"input_shape {tuple(input_shape)} differs from the network's "
+                         f"{tuple(shapes[described['nodes'][0]['name']])}")
     replaced = {}
     for n in described["nodes"]:
         if n["op"] != "global_avgpool":
@@ -252,11 +253,11 @@ def match_streams(hls_model, fifos, net):
 
     # -- 3. map layers to our processes, from the input on ------------------------------------
     layer_map = {}
-    inputs = [l for l in g.layers if g.kind(l) == "input"]
+    inputs = [layer for layer in g.layers if g.kind(layer) == "input"]
     if len(inputs) != 1:
         raise ValueError(f"hls4ml model has {len(inputs)} input layers {inputs}; expected one")
     layer_map[inputs[0]] = our_input
-    pending = [l for l in g.layers if g.kind(l) not in ("input", "pass")]
+    pending = [layer for layer in g.layers if g.kind(layer) not in ("input", "pass")]
     while pending:
         progressed = False
         for lname in list(pending):

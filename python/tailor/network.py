@@ -10,7 +10,8 @@ import json
 import os
 from collections import namedtuple
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -122,7 +123,7 @@ class Network:
         self._ptr = ptr.value
 
     @classmethod
-    def _from_ptr(cls, ptr: ctypes.c_void_p) -> "Network":
+    def _from_ptr(cls, ptr: ctypes.c_void_p) -> Network:
         net = cls.__new__(cls)
         net._set(ptr)
         return net
@@ -152,13 +153,13 @@ class Network:
         except Exception:
             pass
 
-    def __enter__(self) -> "Network":
+    def __enter__(self) -> Network:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def copy(self) -> "Network":
+    def copy(self) -> Network:
         """A deep copy: same graph, modes and weights, independent afterwards."""
         ptr = _lib.NetPtr()
         _check(self._lib.tailor_net_copy(self._h, ctypes.byref(ptr)))
@@ -166,7 +167,7 @@ class Network:
 
     __copy__ = copy
 
-    def __deepcopy__(self, memo) -> "Network":
+    def __deepcopy__(self, memo) -> Network:
         return self.copy()
 
     # ---- building node by node --------------------------------------------------------------
@@ -469,14 +470,14 @@ class Network:
         _check(self._lib.tailor_net_save(self._h, s(os.fsdecode(os.fspath(path)))))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Network":
+    def load(cls, path: str | os.PathLike) -> Network:
         """Reads a model file written by :meth:`save`."""
         ptr = _lib.NetPtr()
         _check(_lib.lib().tailor_net_load(s(os.fsdecode(os.fspath(path))), ctypes.byref(ptr)))
         return cls._from_ptr(ptr)
 
     @classmethod
-    def from_bytes(cls, data: bytes | bytearray | memoryview) -> "Network":
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Network:
         """Reads a model file's contents from memory."""
         buf = bytes(data)
         ptr = _lib.NetPtr()
@@ -621,7 +622,7 @@ class Network:
 
     # ---- fixed point -------------------------------------------------------------------------
 
-    def set_precision(self, config) -> "Network":
+    def set_precision(self, config) -> Network:
         """Gives the network's tensors fixed-point types, as hls4ml configures them: a type string
         for every tensor (``"ap_fixed<16,6>"``), or hls4ml's config dict
         ``{"Model": {"Precision": "ap_fixed<16,6>"}, "LayerName": {"conv1": {"Precision":

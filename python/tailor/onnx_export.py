@@ -217,7 +217,7 @@ def to_qonnx(net: Network, opset: int = 13):
         raise InvalidArgumentError("a QONNX export needs the network's fixed-point types: call net.set_precision(...) first")
     d, design = net.describe(), net.fixed_design()
     nodes, state, model_t = d["nodes"], net.state_dict(), design["model"]
-    layers = {l["node"]: l for l in design["layers"]}
+    layers = {layer["node"]: layer for layer in design["layers"]}
     inits, graph_nodes, out = {}, [], {}
 
     def init(name, array):   # a 0-d array stays 0-d (np.ascontiguousarray would make it shape (1,))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import operator
 import warnings
-from collections import Counter
 
 import torch
 import torch.fx
@@ -260,7 +259,7 @@ def _classify(node: torch.fx.Node, modules: dict):
     """(kind, tensor inputs, options) of one traced node, or None for nodes that only compute
     sizes (used by a ``view(x.size(0), -1)``). Raises UnsupportedModuleError otherwise."""
     where = _node_label(node)
-    args = [a for a in node.args]
+    args = list(node.args)
     if node.op == "placeholder":
         return "input", [], {}
     if node.op == "call_module":
@@ -369,7 +368,7 @@ class _Tracer(torch.fx.Tracer):
 def _sample_shape(value) -> tuple:
     """`input_shape` as three positive ints (numpy integers welcome), or InvalidArgumentError."""
     import numbers
-    ok = (isinstance(value, (tuple, list)) or hasattr(value, "__len__") and not isinstance(value, (str, bytes)))
+    ok = (isinstance(value, (tuple, list)) or (hasattr(value, "__len__") and not isinstance(value, (str, bytes))))
     if ok and len(value) == 3 and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in value):
         return tuple(int(v) for v in value)
     raise TailorError(f"from_torch: input_shape must be (channels, height, width) of one sample, three positive "

@@ -49,7 +49,8 @@ def make_config(defaults: str = "fit", **kw) -> _lib.TrainConfig:
         for i, sw in enumerate(switches):
             epoch, block, mode = sw
             arr[i].epoch, arr[i].block = int(epoch), int(block)
-            arr[i].mode = MODES.index(mode) if isinstance(mode, str) and mode in MODES else (mode if isinstance(mode, int) else -1)
+            known = isinstance(mode, str) and mode in MODES
+            arr[i].mode = MODES.index(mode) if known else (mode if isinstance(mode, int) else -1)
         cfg.mode_switches = ctypes.cast(arr, ctypes.POINTER(_lib.ModeSwitch))
         cfg.num_mode_switches = len(switches)
         cfg._switches = arr

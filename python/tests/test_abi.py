@@ -157,9 +157,9 @@ def test_prototypes_match_the_header_declarations():
 
 def test_the_loaded_library_is_the_expected_abi():
     assert _lib.lib().tailor_abi_version() == _lib.EXPECTED_ABI_VERSION
-    text = open(HEADER).read() if os.path.isfile(HEADER) else None
-    if text is not None:
-        assert f"#define TAILOR_ABI_VERSION {_lib.EXPECTED_ABI_VERSION}\n" in text
+    if os.path.isfile(HEADER):
+        with open(HEADER) as f:
+            assert f"#define TAILOR_ABI_VERSION {_lib.EXPECTED_ABI_VERSION}\n" in f.read()
 
 
 # ---- structs --------------------------------------------------------------------------------
@@ -203,8 +203,8 @@ def c_layout(tmp_path) -> dict:
     src, exe = tmp_path / "layout.c", tmp_path / "layout"
     src.write_text("\n".join(lines) + "\n")
     proc = subprocess.run([cc, "-std=c99", "-I", INCLUDE, str(src), "-o", str(exe)], capture_output=True, text=True)
-    assert proc.returncode == 0, f"{cc} could not compile the layout probe (a field _lib names that the header " \
-                                 f"does not have?):\n{proc.stderr}"
+    assert proc.returncode == 0, (f"{cc} could not compile the layout probe (a field _lib names that the header "
+                                  f"does not have?):\n{proc.stderr}")
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
     return {k: int(v) for k, v in (line.split() for line in out.splitlines())}
 

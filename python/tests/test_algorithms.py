@@ -47,7 +47,7 @@ def test_students_follow_the_plan(digits, small_net, fn, mode):
 
 
 def test_bad_runs_are_clear_errors(digits, small_net):
-    train, val, norm = digits
+    train, val, _ = digits
     with pytest.raises(tailor.TailorError, match="every"):
         tailor.remove_skips(small_net, train, val, every=0, progress=False)
     with pytest.raises(tailor.TailorError, match="out of range"):
@@ -56,9 +56,8 @@ def test_bad_runs_are_clear_errors(digits, small_net):
         tailor.remove_skips(small_net, train, val, kd="l2", progress=False)
     with pytest.raises(tailor.TailorError, match="target"):
         tailor.remove_skips(small_net, train, val, target="asic", progress=False)
-    with tailor.zoo.create("resnet8") as cifar_shaped:
-        with pytest.raises(tailor.TailorError):
-            tailor.remove_skips(cifar_shaped, train, val, every=1, progress=False)   # 1×28×28 data, 3×32×32 network
+    with tailor.zoo.create("resnet8") as cifar_shaped, pytest.raises(tailor.TailorError):
+        tailor.remove_skips(cifar_shaped, train, val, every=1, progress=False)   # 1×28×28 data, 3×32×32 network
     plain = tailor.Network()
     plain.add_input("x", (1, 28, 28))
     plain.add_global_avgpool("g", "x")

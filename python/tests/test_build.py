@@ -118,10 +118,12 @@ def test_library_identity():
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     header = os.path.join(repo, "include", "tailor.h")
     if os.path.isfile(header):   # a checkout: the library is the one its header declares
-        text = open(header).read()
+        with open(header) as f:
+            text = f.read()
         num = lambda name: re.search(rf"#define TAILOR_{name} (\d+)", text).group(1)  # noqa: E731
         assert int(num("ABI_VERSION")) == _lib.EXPECTED_ABI_VERSION
         assert tailor.library_version() == ".".join(num(f"VERSION_{k}") for k in ("MAJOR", "MINOR", "PATCH"))
     pyproject = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pyproject.toml")
     if os.path.isfile(pyproject):   # the package says the version its metadata declares
-        assert f'version = "{tailor.__version__}"' in open(pyproject).read()
+        with open(pyproject) as f:
+            assert f'version = "{tailor.__version__}"' in f.read()

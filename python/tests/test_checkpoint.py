@@ -2,7 +2,6 @@
 test_crash_safety.py) and finished with `tailor.resume` reaches the uninterrupted run's weights,
 BN statistics and history bit for bit; damaged or foreign checkpoints are clear errors."""
 import json
-import os
 import struct
 import warnings
 
@@ -91,13 +90,15 @@ def test_plain_fit_resumes_after_a_stop_mid_epoch(tmp_path):
 def _rewrite(src, dst, edit):
     """Copies a checkpoint (safetensors: 8-byte header length, JSON header, data), letting `edit`
     change the header's __metadata__."""
-    raw = open(src, "rb").read()
+    with open(src, "rb") as f:
+        raw = f.read()
     n = struct.unpack("<Q", raw[:8])[0]
     header = json.loads(raw[8:8 + n])
     edit(header["__metadata__"])
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)
-    open(dst, "wb").write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+    with open(dst, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
 
 
 def test_damaged_and_foreign_checkpoints_are_clear_errors(teacher, tmp_path):

@@ -26,7 +26,7 @@ def test_skips_resnet8(subprocess_env):
     lines = out.splitlines()
     assert lines[0] == "resnet8: 3 residual blocks, 3 skips"
     assert lines[1].split() == ["skip", "kind", "mode", "source", "join", "spans", "projection", "shape"]
-    rows = [l.split() for l in lines[3:]]
+    rows = [line.split() for line in lines[3:]]
     assert [r[0] for r in rows] == ["layer1.0.skip0", "layer2.0.skip0", "layer3.0.skip0"]
     assert rows[0][:5] == ["layer1.0.skip0", "basic", "long", "relu", "layer1.0.add"]
     assert rows[1][-2:] == ["layer2.0.downsample", "16x32x32"]
@@ -46,8 +46,8 @@ def test_demo(subprocess_env, tmp_path):
     assert "== Teacher: ResNet-8" in out
     assert "== SkipRemover" in out and "== SkipShortener" in out
     lines = out.splitlines()
-    rows = {l.split()[0]: (l.split(), lines[k + 1].split()) for k, l in enumerate(lines)
-            if l.strip().split()[:1] in (["teacher"], ["removed"], ["shortened"])}
+    rows = {line.split()[0]: (line.split(), lines[k + 1].split()) for k, line in enumerate(lines)
+            if line.strip().split()[:1] in (["teacher"], ["removed"], ["shortened"])}
     assert set(rows) == {"teacher", "removed", "shortened"}
     # First line: the deployed design (Vivado, FIFO-optimised): every skip FIFO BRAM goes with either
     # algorithm. Second line: hls4ml's default depths, where removing saves 34.2 % and shortening costs.
@@ -55,7 +55,7 @@ def test_demo(subprocess_env, tmp_path):
     assert "FIFO-optimised" in deployed and "(-100.0%)" in " ".join(deployed)
     assert default[:2] == ["default", "depths"] and "(-34.2%)" in " ".join(default)
     assert "(-100.0%)" in " ".join(rows["shortened"][0])
-    header = next(l for l in lines if l.strip().startswith("network"))
+    header = next(line for line in lines if line.strip().startswith("network"))
     assert "bytes" not in header, "a column that is zero for every hls4ml design is left out"
     assert (tmp_path / "resnet8_removed.tailor").exists() and (tmp_path / "tailor_demo.png").exists()
     with tailor.load(str(tmp_path / "resnet8_shortened.tailor")) as s:
@@ -73,7 +73,7 @@ def test_remove_with_a_checkpoint_then_resume(subprocess_env, tmp_path):
     common = [str(model), "--data", "digits", "--quick", "--every", "1", "--no-progress"]
     text = tailor_cli(subprocess_env, "remove", *common, "--checkpoint", str(ckpt), "--out", str(out)).stdout
     assert "== SkipRemover" in text and f"== Saved {out}" in text
-    rows = {l.split()[0]: l for l in text.splitlines() if l.strip().split()[:1] in (["teacher"], ["removed"])}
+    rows = {line.split()[0]: line for line in text.splitlines() if line.strip().split()[:1] in (["teacher"], ["removed"])}
     # Deployed design (Vivado, FIFO-optimised) on the removed row, hls4ml's default depths on the line after it.
     assert set(rows) == {"teacher", "removed"} and "(-100.0%)" in rows["removed"]
     assert "default depths  401 (-34.2%)" in text
@@ -142,8 +142,8 @@ def _precision_file(path, net):
 def _test_accuracy(text):
     """The float test accuracy `train` prints, and the last epoch's validation accuracy (the same images)."""
     lines = text.splitlines()
-    trained = next(l for l in lines if l.startswith("== Trained: test accuracy "))
-    last_epoch = [l for l in lines if l.strip().startswith("epoch ")][-1]
+    trained = next(line for line in lines if line.startswith("== Trained: test accuracy "))
+    last_epoch = [line for line in lines if line.strip().startswith("epoch ")][-1]
     return trained.split()[4], last_epoch.split()[-1]
 
 
@@ -156,7 +156,7 @@ def test_train_quantization_aware_with_a_precision_file(subprocess_env, tmp_path
                       "--precision", str(config), "--quantized", "--out", str(out)).stdout
     assert "== Training resnet8 (77,754 parameters): 1 epoch(s)" in text and "quantisation-aware" in text
     assert "   epoch  1: loss " in text
-    acc, val = _test_accuracy(text)
+    acc, _ = _test_accuracy(text)
     assert acc.endswith("%") and 0 <= float(acc[:-1]) <= 100
     assert "fixed-point design (predict quantized=True, first 256 test images): " in text
     assert f"== Saved {out}" in text
@@ -175,7 +175,7 @@ def test_train_interrupted_then_resumed_matches_an_uninterrupted_run(subprocess_
     common = ["train", "resnet8", "--data", "digits", "--quick", "--epochs", "3", "--no-progress"]
     full, resumed, ckpt = tmp_path / "full.tailor", tmp_path / "resumed.tailor", tmp_path / "run.ckpt"
     text = tailor_cli(subprocess_env, *common, "--out", str(full)).stdout
-    assert len([l for l in text.splitlines() if l.strip().startswith("epoch ")]) == 3
+    assert len([line for line in text.splitlines() if line.strip().startswith("epoch ")]) == 3
     acc, val = _test_accuracy(text)
     assert acc == val, "the test accuracy is the last epoch's validation accuracy, on the same images"
     # Ctrl-C once the first epoch is checkpointed: a clean stop, the checkpoint kept for --resume.

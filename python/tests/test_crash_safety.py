@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 
 import tailor
 
@@ -61,7 +60,6 @@ def test_sigkill_at_random_moments_never_leaves_a_corrupt_checkpoint(tmp_path, s
     # The uninterrupted run: the result every interrupted one must reach, and how long a run takes.
     ref = tmp_path / "ref"
     ref.mkdir()
-    t = time.monotonic()
     p = start(ref)
     out, err = p.communicate(timeout=120)
     assert p.returncode == 0, err

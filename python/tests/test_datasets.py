@@ -52,10 +52,19 @@ def test_pickle_batches_give_the_same_arrays(tmp_path):
         np.testing.assert_allclose(u[0], v[0], rtol=1e-6)
 
 
+def _append_partial_record(path):
+    with open(path, "ab") as f:
+        f.write(b"\0" * 10)
+
+
+def _truncate(path):
+    open(path, "wb").close()
+
+
 @pytest.mark.parametrize("damage,expected", [
-    (lambda p: open(p, "ab").write(b"\0" * 10), "whole number of 3073-byte records"),
-    (lambda p: open(p, "wb").close(), "0 bytes"),
-    (lambda p: os.remove(p), "missing"),
+    (_append_partial_record, "whole number of 3073-byte records"),
+    (_truncate, "0 bytes"),
+    (os.remove, "missing"),
 ])
 def test_malformed_batches_are_clear_errors(tmp_path, damage, expected):
     folder = tmp_path / "cifar-10-batches-bin"

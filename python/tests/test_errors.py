@@ -1,6 +1,5 @@
 """Bad input through Python: each gives a TailorError with a clear message (checked by
 substring) and the status, and the handle stays usable afterwards."""
-import ctypes
 import os
 
 import numpy as np

@@ -117,9 +117,8 @@ def test_compare_two_networks(resnet8):
         assert cmp.blocks[0]["change"]["lut"]["delta"] == 0
         assert cmp.blocks[1]["change"]["bram18"]["after"] == 0
         assert "layer2.0" in cmp.table() and "<table>" in cmp._repr_html_()
-        with tailor.zoo.resnet20() as other:
-            with pytest.raises(tailor.TailorError, match="different residual blocks"):
-                tailor.compare(resnet8, other)
+        with tailor.zoo.resnet20() as other, pytest.raises(tailor.TailorError, match="different residual blocks"):
+            tailor.compare(resnet8, other)
 
 
 @pytest.mark.parametrize("kwargs, field", [
@@ -151,7 +150,7 @@ def test_cli_estimate(subprocess_env, tmp_path):
                           env=subprocess_env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    rows = [l.split() for l in lines if l.startswith("layer")]
+    rows = [line.split() for line in lines if line.startswith("layer")]
     assert [r[0] for r in rows[:3]] == ["layer1.0", "layer2.0", "layer3.0"]
     assert "1,024" in " ".join(rows[0]) and "projection" in proc.stdout
     assert json.loads(out.read_text())["config"]["target"] == "hls4ml"

@@ -40,7 +40,10 @@ def design_from_keras(model_config: dict, convert: dict) -> dict:
             layers.append({"name": name, "class": "Activation", "inputs": [prev]})
         elif cls in ("QConv2DBatchnorm", "QConv2D", "Conv2D"):
             (kh, kw), (sh, sw) = c["kernel_size"], c["strides"]
-            oh, ow = (math.ceil(h / sh), math.ceil(w / sw)) if c["padding"] == "same" else ((h - kh) // sh + 1, (w - kw) // sw + 1)
+            if c["padding"] == "same":
+                oh, ow = math.ceil(h / sh), math.ceil(w / sw)
+            else:
+                oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
             if (kh, kw) != (1, 1):
                 ph, pw = (max((oh - 1) * sh + kh - h, 0), max((ow - 1) * sw + kw - w, 0)) if c["padding"] == "same" else (0, 0)
                 layers.append({"name": f"zp2d_{name}", "class": "ZeroPadding2D", "inputs": [prev],
@@ -88,7 +91,8 @@ def test_simulation_reproduces_every_measured_fifo():
         s = ours[(prod, cons)]
         sim = s["hls4ml_max"]
         ok = abs(sim - m) <= max(2, 0.05 * m)
-        lines.append(f"{fifo:34} {'x'.join(map(str, s['shape'])):>12} {s['default_depth']:>8} {m:>9} {sim:>10}  {'yes' if ok else 'NO'}")
+        lines.append(f"{fifo:34} {'x'.join(map(str, s['shape'])):>12} {s['default_depth']:>8} {m:>9} {sim:>10}  "
+                     f"{'yes' if ok else 'NO'}")
         if not ok:
             misses.append((fifo, m, sim))
     print("\n" + "\n".join(lines))

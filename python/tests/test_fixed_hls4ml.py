@@ -230,7 +230,7 @@ def hls4ml_config(ours, mapping, ops, input_shape):
 
 
 def layer_types(hm):
-    return {l.name: (l.class_name, {k: str(v.precision) for k, v in l.types.items()}) for l in hm.get_layers()}
+    return {layer.name: (layer.class_name, {k: str(v.precision) for k, v in layer.types.items()}) for layer in hm.get_layers()}
 
 
 def _types_text(types):
@@ -400,7 +400,7 @@ def test_summary_table():
                       f"{r['maxdiff']:.4f}" if r else "-", r.get("overflows", "-"),
                       "/".join(f"{v:.1f}" for v in t) if t else "-",
                       f"{r['ours_s']:.1f}" if "ours_s" in r else "-"])
-    widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
+    widths = [max(len(h), *(len(row[i]) for row in lines)) for i, h in enumerate(head)]
     for cells in [head] + lines:
         print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))))
     if _TIMES:

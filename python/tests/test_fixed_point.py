@@ -4,7 +4,6 @@ same doubles to every type listed below with ``T x = v; x.to_double()``; the lib
 ``tailor.quantize`` must give the same doubles, bit for bit, for every rounding and overflow mode."""
 import os
 import shutil
-import struct
 import subprocess
 
 import numpy as np
@@ -12,14 +11,14 @@ import pytest
 
 import tailor
 
-Q = ["AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_MIN_INF", "AP_RND_INF", "AP_RND_CONV"]
-O = ["AP_WRAP", "AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM"]
-TYPES = ([f"ap_fixed<8,3,{q},{o}>" for q in Q for o in O] + [f"ap_ufixed<8,3,{q},{o}>" for q in Q for o in O]
+QUANT_MODES = ["AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_MIN_INF", "AP_RND_INF", "AP_RND_CONV"]
+OVERFLOW_MODES = ["AP_WRAP", "AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM"]
+TYPES = ([f"ap_{s}fixed<8,3,{q},{o}>" for s in ("", "u") for q in QUANT_MODES for o in OVERFLOW_MODES]
          + ["ap_fixed<16,6>", "ap_fixed<16,6,AP_RND,AP_SAT>", "ap_fixed<5,-2,AP_RND_CONV,AP_SAT>", "ap_fixed<6,8>",
-            "ap_ufixed<6,8,AP_RND,AP_SAT>", "ap_fixed<1,1>", "ap_ufixed<1,0,AP_RND,AP_SAT_SYM>", "ap_fixed<4,4,AP_RND_INF,AP_SAT_SYM>",
-            "ap_fixed<24,10,AP_RND_CONV,AP_SAT_SYM>", "ap_fixed<32,0,AP_RND>", "ap_fixed<53,10,AP_RND_ZERO,AP_SAT>",
-            "ap_fixed<64,32>", "ap_fixed<64,70,AP_RND,AP_SAT>", "ap_ufixed<64,1,AP_RND_CONV>", "ap_int<8>", "ap_uint<4>",
-            "ap_int<64>"])
+            "ap_ufixed<6,8,AP_RND,AP_SAT>", "ap_fixed<1,1>", "ap_ufixed<1,0,AP_RND,AP_SAT_SYM>",
+            "ap_fixed<4,4,AP_RND_INF,AP_SAT_SYM>", "ap_fixed<24,10,AP_RND_CONV,AP_SAT_SYM>", "ap_fixed<32,0,AP_RND>",
+            "ap_fixed<53,10,AP_RND_ZERO,AP_SAT>", "ap_fixed<64,32>", "ap_fixed<64,70,AP_RND,AP_SAT>",
+            "ap_ufixed<64,1,AP_RND_CONV>", "ap_int<8>", "ap_uint<4>", "ap_int<64>"])
 
 
 def _ap_types_dir():
@@ -36,7 +35,8 @@ def _values():
     step = 2.0 ** -5                                   # the grid of <8,3>; ties of coarser grids too
     grid = np.arange(-300, 301) * step / 2             # grid points and exact midpoints (ties)
     edges = np.array([0.0, -0.0, 1e-300, -1e-300, 5e-324, 3.96875, 3.984375, 4.0, -4.0, -4.015625, 7.9, 8.0, 255.9, 256.0,
-                      1e10, -1e10, 2.0 ** 70, -(2.0 ** 70), 2.0 ** 63, -(2.0 ** 63), 1.5, -1.5, 2.5, -2.5, 0.5, -0.5, 1e300, -1e300])
+                      1e10, -1e10, 2.0 ** 70, -(2.0 ** 70), 2.0 ** 63, -(2.0 ** 63), 1.5, -1.5, 2.5, -2.5, 0.5, -0.5,
+                      1e300, -1e300])
     return np.concatenate(v + [grid, grid + step / 4, edges]).astype(np.float64)
 
 

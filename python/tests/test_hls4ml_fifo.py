@@ -101,7 +101,9 @@ CASES += [pytest.param("onnx", "resnet8", mode, "Vivado", id=f"onnx-resnet8-{mod
 def _table(rows):
     headers = ["hls4ml var", "our stream", "producer -> consumer (ours)", "role", "hls4ml", "default", "optimized"]
     widths = [max(len(h), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths))
+
+    def line(cells):
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths))
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 

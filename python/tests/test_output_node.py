@@ -24,7 +24,7 @@ def test_a_stray_node_is_an_error_naming_it():
     assert small().predict(x).shape == (1, 3)
     stray = small(extra=True)
     # Before: the stray ReLU became the output and predict returned its 2×4×4 map.
-    with pytest.raises(tailor.TailorError, match="'fc'.*do not lead to the output 'stray'"):
+    with pytest.raises(tailor.TailorError, match=r"'fc'.*do not lead to the output 'stray'"):
         stray.predict(x)
     declared = small(extra=True, declare="fc")
     for call in (lambda: declared.predict(x), lambda: tailor.estimate(declared),
@@ -56,6 +56,7 @@ def test_a_branch_of_ten_convolutions_is_a_residual_block():
     (skip,) = net.skips
     assert skip.spans == tuple(f"b.conv{k}" for k in range(10))
     rep = tailor.estimate(net, depth_policy="optimized")
-    assert rep.skips[0]["buffer"] == "clone -> adder skip FIFO" and rep.skips[0]["lag_words"] == 36   # ten convs: the whole 6×6 input waits
+    # ten convs: the whole 6×6 input waits
+    assert rep.skips[0]["buffer"] == "clone -> adder skip FIFO" and rep.skips[0]["lag_words"] == 36
     net.set_mode(0, "short")
     assert len(net.skips) == 10

@@ -19,7 +19,8 @@ def test_a_type_string_sets_the_default(net):
 
 def test_hls4ml_config_layout_round_trips_through_a_model_file(net, tmp_path):
     config = {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 4, "Strategy": "Latency"},
-              "LayerName": {"conv1": {"Precision": {"weight": "ap_fixed<8,3>", "bias": "auto", "result": "ap_fixed<16,6,RND,SAT>"},
+              "LayerName": {"conv1": {"Precision": {"weight": "ap_fixed<8,3>", "bias": "auto",
+                                                    "result": "ap_fixed<16,6,RND,SAT>"},
                                       "ReuseFactor": 2},
                             "layer1.0.relu1": {"Precision": "ap_ufixed<8,4>"},
                             "fc": {"Precision": "ap_fixed<12,4>"},
@@ -28,7 +29,8 @@ def test_hls4ml_config_layout_round_trips_through_a_model_file(net, tmp_path):
     config["LayerName"] = {k: v for k, v in config["LayerName"].items() if k in names or k == "conv1"}
     net.set_precision(config)
     want = {"Model": {"Precision": "ap_fixed<16,6>"},
-            "LayerName": {"conv1": {"Precision": {"weight": "ap_fixed<8,3>", "bias": "auto", "result": "ap_fixed<16,6,AP_RND,AP_SAT>"}},
+            "LayerName": {"conv1": {"Precision": {"weight": "ap_fixed<8,3>", "bias": "auto",
+                                                  "result": "ap_fixed<16,6,AP_RND,AP_SAT>"}},
                           "fc": {"Precision": {"weight": "ap_fixed<12,4>", "bias": "ap_fixed<12,4>", "result": "ap_fixed<12,4>",
                                                "accum": "ap_fixed<12,4>"}}}}
     if "layer1.0.relu1" in names:
@@ -62,7 +64,8 @@ def test_bad_configs_name_the_place_and_change_nothing(net, config, words):
 def test_a_role_the_node_lacks_is_refused(net):
     relu = next(n.name for n in net.nodes if n.op == "relu")
     with pytest.raises(tailor.TailorError, match=f"node '{relu}' has no weight"):
-        net.set_precision({"Model": {"Precision": "ap_fixed<16,6>"}, "LayerName": {relu: {"Precision": {"weight": "ap_fixed<8,3>"}}}})
+        net.set_precision({"Model": {"Precision": "ap_fixed<16,6>"},
+                           "LayerName": {relu: {"Precision": {"weight": "ap_fixed<8,3>"}}}})
 
 
 def test_the_estimate_prices_the_types_the_network_carries(net):
@@ -78,7 +81,8 @@ def test_the_estimate_prices_the_types_the_network_carries(net):
     # "config": the network's types are set aside; bits alone count.
     assert t.estimate(net, "hls4ml", precision_source="config").totals["total"] == float16
     # A layer's result type sets that stream's width, as the config's per-tensor precision would.
-    net.set_precision({"Model": {"Precision": "ap_fixed<8,3>"}, "LayerName": {"conv1": {"Precision": {"result": "ap_fixed<12,4>"}}}})
+    net.set_precision({"Model": {"Precision": "ap_fixed<8,3>"},
+                       "LayerName": {"conv1": {"Precision": {"result": "ap_fixed<12,4>"}}}})
     assert t.estimate(net, "hls4ml").totals["total"] == \
         t.estimate(net, "hls4ml", bits=8, precision={"conv1": 12}, precision_source="config").totals["total"]
     with pytest.raises(t.TailorError, match="unknown precision_source 'layers'"):
@@ -95,7 +99,7 @@ def test_a_config_hls4ml_wrote_is_taken(net):
     net.set_precision(cfg)
     assert net.precision["Model"]["Precision"] == "ap_fixed<16,6>"
     assert net.precision["LayerName"]["conv1"]["Precision"] == {"result": "auto", "accum": "auto"}
-    with pytest.raises(tailor.TailorError, match=r"'layer1_0_conv1'.*hls4ml's name for 'layer1.0.conv1'"):
+    with pytest.raises(tailor.TailorError, match=r"'layer1_0_conv1'.*hls4ml's name for 'layer1\.0\.conv1'"):
         net.set_precision({"Model": {"Precision": "ap_fixed<16,6>"}, "LayerName": {"layer1_0_conv1": {"Precision": "auto"}}})
-    with pytest.raises(tailor.UnsupportedError, match="Model.Precision.weight"):
+    with pytest.raises(tailor.UnsupportedError, match=r"Model\.Precision\.weight"):
         net.set_precision({"Model": {"Precision": {"default": "ap_fixed<16,6>", "weight": "ap_fixed<8,3>"}}})

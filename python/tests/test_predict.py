@@ -18,7 +18,7 @@ CASES = [("resnet8", (3, 32, 32), "long"), ("resnet8", (3, 32, 32), "removed"), 
 @pytest.mark.parametrize("name,shape,mode", CASES)
 def test_predict_matches_torch(name, shape, mode):
     net = tailor.zoo.create(name, input_shape=shape, seed=1)
-    for i, b in enumerate(net.blocks):
+    for i in range(len(net.blocks)):
         net.set_mode(i, ["long", "removed", "short"][i % 3] if mode == "mixed" else mode)
     _randomised(net, 2)
     x = np.random.default_rng(3).normal(size=(5, *shape)).astype(np.float32)

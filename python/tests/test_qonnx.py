@@ -104,7 +104,7 @@ def exported(tmp_path_factory):
 
 
 def test_quant_nodes_are_qonnx_and_weights_are_the_designs(exported):
-    net, path, _, _ = exported
+    _, path, _, _ = exported
     model = onnx.load(str(path))
     onnx.checker.check_model(model)
     assert {(o.domain, o.version) for o in model.opset_import} >= {(onnx_export.QONNX_DOMAIN, 1)}
@@ -191,9 +191,9 @@ def test_hls4ml_builds_the_design_predict_computes(exported, hls_model):
     # The Quants became types, not layers: the input Quant is the input's type, every ReLU's is
     # that ReLU's result, the weight Quants the convs' weight types; every BN is folded.
     assert str(layers["global_in"].get_output_variable().type.precision) == "fixed<8,3,RND_CONV,SAT_SYM,0>"
-    assert not [n for n, l in layers.items() if l.class_name in ("BatchNormalization", "ApplyAlpha")
-                or (l.class_name == "Activation" and l.get_attr("activation") == "linear")]
-    weight_types = sorted({str(l.get_attr("weight_t").precision) for l in layers.values() if l.get_attr("weight_t")})
+    assert not [n for n, layer in layers.items() if layer.class_name in ("BatchNormalization", "ApplyAlpha")
+                or (layer.class_name == "Activation" and layer.get_attr("activation") == "linear")]
+    weight_types = sorted({str(layer.get_attr("weight_t").precision) for layer in layers.values() if layer.get_attr("weight_t")})
     assert weight_types == ["fixed<6,0,RND_CONV,SAT,0>", "fixed<7,0,TRN,SAT,0>", "fixed<8,1,TRN,SAT,0>",
                             "fixed<8,2,RND_CONV,SAT_SYM,0>", "fixed<8,3,RND_CONV,SAT,0>", "fixed<8,3,TRN,SAT,0>"]
     got = hls_model.predict(np.ascontiguousarray(x)).reshape(y.shape)
@@ -214,8 +214,8 @@ def _refused(net, tmp_path, config, words):
 @pytest.mark.parametrize("layers, words", [
     # AP_RND (ties toward +inf): hls4ml reads a Quant's ROUND as AP_RND_CONV (ties to even)
     ({"relu": {"Precision": {"result": "ap_ufixed<8,3,AP_RND,AP_SAT>"}}},
-     r"node 'relu' result is ap_ufixed<8,3,AP_RND,AP_SAT>, which a QONNX Quant cannot express: AP_RND \(rounding ties "
-     r"toward \+inf\) has no Quant rounding mode hls4ml 1.3.0 maps to it"),
+     (r"node 'relu' result is ap_ufixed<8,3,AP_RND,AP_SAT>, which a QONNX Quant cannot express: AP_RND \(rounding ties "
+      r"toward \+inf\) has no Quant rounding mode hls4ml 1.3.0 maps to it")),
     # a Quant always clips: no wrap on an activation
     ({"layer1.0.relu": {"Precision": {"result": "ap_ufixed<8,3>"}}},
      r"node 'layer1.0.relu' result is ap_ufixed<8,3>, .*AP_WRAP is not what a Quant does on overflow"),
@@ -227,8 +227,8 @@ def _refused(net, tmp_path, config, words):
      r"node 'layer2.0.add' result .*AP_RND_ZERO \(rounding ties toward zero\)"),
     # QONNX has no accumulator type; hls4ml infers an exact one
     ({"conv1": {"Precision": {"accum": "ap_fixed<16,6,AP_RND,AP_SAT>", "result": "auto"}}},
-     r"node 'conv1' accum is ap_fixed<16,6,AP_RND,AP_SAT>, which rounds or overflows the sum \(exactly it needs "
-     r"ap_fixed<38,18>\)"),
+     (r"node 'conv1' accum is ap_fixed<16,6,AP_RND,AP_SAT>, which rounds or overflows the sum \(exactly it needs "
+      r"ap_fixed<38,18>\)")),
     ({"avgpool": {"Precision": {"accum": "ap_fixed<16,6>", "result": "auto"}}},
      r"node 'avgpool' accum is ap_fixed<16,6>, which can overflow"),
     # an unfolded BN's scale/bias take the model default in hls4ml's ONNX path

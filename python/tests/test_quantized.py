@@ -47,7 +47,7 @@ def test_a_float_network_has_no_fixed_point_design(net):
 def test_what_hls4ml_cannot_stream_is_refused_naming_the_node():
     with tailor.zoo.create("resnet18", num_classes=10) as n:
         n.set_precision("ap_fixed<16,6>")
-        with pytest.raises(tailor.TailorError, match="maxpool.*kernel == stride") as e:
+        with pytest.raises(tailor.TailorError, match=r"maxpool.*kernel == stride") as e:
             n.predict(np.zeros((1, 3, 224, 224)), quantized=True)
         assert e.value.status_name == "TAILOR_ERR_UNSUPPORTED"
 
@@ -102,7 +102,7 @@ def test_a_producer_with_its_own_type_before_its_relu_trains_as_the_design_compu
     cfg["LayerName"]["layer1.0.conv1"]["Precision"]["result"] = "ap_fixed<12,4,AP_RND,AP_SAT>"   # BN stays its own layer
     cfg["LayerName"]["layer1.0.bn1"] = {"Precision": {"result": "ap_fixed<10,4,AP_RND_CONV,AP_SAT>"}}
     net.set_precision(cfg)
-    design = {l["node"]: l for l in net.fixed_design()["layers"]}
+    design = {layer["node"]: layer for layer in net.fixed_design()["layers"]}
     assert design["layer1.0.add"]["result"]["source"] == "model" and design["layer1.0.bn1"]["kind"] == "batchnorm"
     h = net.fit((x, y), (x, y), epochs=2, batch_size=64, lr=0.05, progress=False, augment=False, quantized=True)
     exact = float((net.predict(x.astype(np.float64), quantized=True).argmax(1) == y).mean())
@@ -138,9 +138,10 @@ def test_the_design_says_what_predict_computes(net):
     sd["bn1.weight"] = rng.uniform(0.5, 2, 16).astype(np.float32)
     net.load_state_dict(sd)
     net.set_precision(eight_bit(net))
-    layers = {l["node"]: l for l in net.fixed_design()["layers"]}
+    layers = {layer["node"]: layer for layer in net.fixed_design()["layers"]}
     assert layers["bn1"] == {"node": "bn1", "inputs": ["conv1"], "kind": "alias", "folded_into": "conv1"}
-    assert layers["conv1"]["weight"]["type"] == "ap_fixed<8,3,AP_RND_CONV,AP_SAT>" and layers["conv1"]["weight"]["source"] == "layer"
+    assert layers["conv1"]["weight"]["type"] == "ap_fixed<8,3,AP_RND_CONV,AP_SAT>"
+    assert layers["conv1"]["weight"]["source"] == "layer"
     assert layers["conv1"]["result"]["source"] == "auto" and layers["conv1"]["accum_holds_exact_sum"]
     w = net.fixed_parameter("conv1", "weight")
     raw = net.get_param("conv1.weight")

@@ -219,9 +219,9 @@ def test_a_short_block_found_in_torch_switches_like_the_original(name):
         back = from_torch(to_torch(net), SHAPE)
         with back, tailor.zoo.create(name, num_classes=10, input_shape=SHAPE) as zoo:
             short_state = back.state_dict()
-            back.set_modes({k: "long" for k in back.modes})
+            back.set_modes(dict.fromkeys(back.modes, "long"))
             assert [(n.name, n.op, n.inputs) for n in back.nodes] == [(n.name, n.op, n.inputs) for n in zoo.nodes]
-            back.set_modes({k: "short" for k in back.modes})
+            back.set_modes(dict.fromkeys(back.modes, "short"))
             assert [(n.name, n.op, n.inputs) for n in back.nodes] == [(n.name, n.op, n.inputs) for n in net.nodes]
             assert all(np.array_equal(back.state_dict()[k], v) for k, v in short_state.items())
 
@@ -235,7 +235,7 @@ def test_a_model_shortened_by_skipschedule_imports_short(tmp_path):
     for epoch in range(sched.epochs):
         sched.step(epoch)
     with from_torch(model, SHAPE) as back, tailor.zoo.create("resnet8", num_classes=10, input_shape=SHAPE) as zoo:
-        zoo.set_modes({k: "short" for k in zoo.modes})
+        zoo.set_modes(dict.fromkeys(zoo.modes, "short"))
         assert back.modes == zoo.modes
         assert [s.spans for s in back.skips] == [s.spans for s in zoo.skips]
         assert tailor.estimate(back, target="pe_array").totals == tailor.estimate(zoo, target="pe_array").totals

@@ -124,10 +124,14 @@ def test_three_optimiser_steps_match_torch(name, shape, mode, opt):
     statistics after three forwards."""
     if opt == "sgd":
         kw = dict(optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
-        make = lambda m: torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+        def make(m):
+            return torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
     else:
         kw = dict(optimizer="adam", lr=1e-3, weight_decay=5e-4)
-        make = lambda m: torch.optim.Adam(m.parameters(), lr=1e-3, weight_decay=5e-4)
+
+        def make(m):
+            return torch.optim.Adam(m.parameters(), lr=1e-3, weight_decay=5e-4)
     net = _build(name, shape, mode)
     model = _ref(net)
     topt = make(model)
@@ -156,7 +160,9 @@ def test_free_running_sgd_resnet8_matches_torch(mode):
     def run(seed):
         net = _build("resnet8", (3, 32, 32), mode)
         model, m32 = _ref(net), net.to_torch().train()
-        make = lambda m: torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+        def make(m):
+            return torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
         topt, o32 = make(model), make(m32)
         for step in range(3):
             x, y = _batch((3, 32, 32), 8, 100 * seed + step)

@@ -13,7 +13,7 @@ def randomise(net, seed):
             continue
         if k.endswith("running_var"):
             sd[k] = rng.uniform(0.5, 2.0, v.shape).astype(np.float32)
-        elif k.endswith("running_mean") or (".bn" in k or k.startswith("bn")) and k.endswith(".bias"):
+        elif k.endswith("running_mean") or ((".bn" in k or k.startswith("bn")) and k.endswith(".bias")):
             sd[k] = rng.normal(0, 0.2, v.shape).astype(np.float32)
         else:
             sd[k] = (v + rng.normal(0, 0.05, v.shape)).astype(np.float32)

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Deterministic generator (SplitMix64) so initialisation, shuffling and augmentation repeat
 /// exactly for a seed, on every platform. Not for cryptography.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
@@ -16,10 +18,6 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     public mutating func nextNormal() -> Float {
         let u1 = max(Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0), 1e-300)
         let u2 = Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
-        return Float((-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2))
+        return Float((-2 * Glibc.log(u1)).squareRoot() * Glibc.cos(2 * Double.pi * u2))
     }
 }
-
-import Glibc
-@inline(__always) private func _log(_ x: Double) -> Double { Glibc.log(x) }
-@inline(__always) private func _cos(_ x: Double) -> Double { Glibc.cos(x) }

@@ -7,8 +7,8 @@
 // halving throughput on 2 cores when both are active; so when this pool has more than one thread
 // it sets OpenBLAS (the system libopenblas this library links, not numpy's bundled copy) to one
 // thread and parallelises GEMMs by splitting them itself.
-import Glibc
 import COpenBLAS
+import Glibc
 
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()

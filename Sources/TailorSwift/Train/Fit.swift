@@ -9,6 +9,8 @@
 // step. So a run restarted at epoch k from a checkpoint (FitCheckpoint.swift) replays epochs
 // k… exactly as the uninterrupted run would.
 
+import Glibc
+
 public struct FitConfig: Equatable, Sendable {
     public var epochs = 1
     public var batchSize = 128
@@ -288,5 +290,3 @@ public enum Fit {
         return (Float(loss / Double(data.count)), Float(correct) / Float(data.count))
     }
 }
-
-import Glibc

@@ -1,4 +1,4 @@
-"""The Tailor experiment on CIFAR-10 (DESIGN.md §4), with the Tailor engine alone (no PyTorch):
+"""The Tailor experiment on CIFAR-10 (docs/ARCHITECTURE.md §5), with the Tailor engine alone (no PyTorch):
 
 1. teacher: ResNet-8, 30 epochs, one-cycle (max lr 0.2), batch 128, SGD Nesterov momentum 0.9,
    weight decay 5e-4, random crop (padding 4) + horizontal flip, per-channel normalisation

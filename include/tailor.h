@@ -353,7 +353,7 @@ tailor_status tailor_net_predict_fixed(tailor_net *net, const double *x, int64_t
                                        int64_t height, int64_t width, double *out, int64_t out_count,
                                        int64_t *overflows, const char **overflow_json);
 
-/* ==== Hardware resource model (DESIGN.md §5) ============================================= */
+/* ==== Hardware resource model (docs/hardware.md) ============================================= */
 
 /** Hardware configuration. Fill with tailor_hw_config_init, then change fields. */
 typedef struct tailor_hw_config {
@@ -560,7 +560,7 @@ tailor_status tailor_net_fixed_design_json(tailor_net *net, const char **json);
 tailor_status tailor_net_fixed_parameter(tailor_net *net, const char *node, const char *role, double *out,
                                          int64_t count);
 
-/* ==== The Tailor schedule (DESIGN.md §4) ================================================= */
+/* ==== The Tailor schedule (docs/ARCHITECTURE.md §5) ================================================= */
 
 /**
  * Which block is altered after which epoch: blocks change one at a time from input to output,
@@ -762,7 +762,7 @@ tailor_status tailor_net_history(tailor_net *net, int64_t index, tailor_epoch_st
 /** Mean cross-entropy and accuracy on `data` in inference mode. loss/accuracy may be NULL. */
 tailor_status tailor_net_evaluate(tailor_net *net, const tailor_data *data, double *loss, double *accuracy);
 
-/* ==== Tailor: SkipRemover and SkipShortener (DESIGN §4) ================================= */
+/* ==== Tailor: SkipRemover and SkipShortener (docs/ARCHITECTURE.md §5) ================================= */
 
 /** What a Tailor run alters and how it reports. Fill with tailor_run_config_init, then change fields. */
 typedef struct tailor_run_config {

@@ -2,7 +2,7 @@ import Glibc
 import Testing
 @testable import TailorSwift
 
-/// Memory mapping figures, each computed by hand from DESIGN.md §5 in the comment beside it.
+/// Memory mapping figures, each computed by hand from docs/hardware.md in the comment beside it.
 @Suite struct HardwareMemoryTests {
     @Test func bram18PicksTheCheapestShape() {
         // (depth, width, expected, why)

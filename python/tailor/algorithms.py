@@ -1,4 +1,4 @@
-"""SkipRemover and SkipShortener (DESIGN.md §4): retrain a copy of a trained network with
+"""SkipRemover and SkipShortener (docs/ARCHITECTURE.md §5): retrain a copy of a trained network with
 knowledge distillation from the original while its skips are removed or shortened block by
 block, input to output, one block every `every` epochs.
 

@@ -1,4 +1,4 @@
-"""The hardware resource model (DESIGN.md §5) from Python: what every skip costs on hls4ml,
+"""The hardware resource model (docs/hardware.md) from Python: what every skip costs on hls4ml,
 FINN or a PE array, and what Tailor saves.
 
     rep = tailor.estimate(net, target="hls4ml", bits=16)              # Report

@@ -1,4 +1,4 @@
-"""The Tailor schedule (DESIGN.md §4) as decided by libtailor: which residual block is removed
+"""The Tailor schedule (docs/ARCHITECTURE.md §5) as decided by libtailor: which residual block is removed
 or shortened after which epoch. ``tailor.torch.SkipSchedule`` follows it inside a PyTorch loop.
 
     sched = tailor.plan(net, "remove", every=3)     # every block, input to output

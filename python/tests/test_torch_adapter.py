@@ -51,7 +51,7 @@ def make_net(name, mix="long", seed=1):
 
 
 def block_forward(blk, x, mode):
-    """A torchvision BasicBlock in each mode, written from DESIGN §4 (not from the graph):
+    """A torchvision BasicBlock in each mode, written from docs/ARCHITECTURE.md §5 (not from the graph):
     removed: ReLU(BN2(conv2(ReLU(BN1(conv1 x))))); short: h = ReLU(BN1(conv1 x) + P(x)),
     out = ReLU(BN2(conv2 h) + h)."""
     if mode == "long":

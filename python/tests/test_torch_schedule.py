@@ -62,7 +62,7 @@ def test_altered_basic_blocks_follow_the_paper():
     sched = SkipSchedule(model, "shorten", (3, 32, 32), every=1, blocks=["layer2.0"])
     assert sched.step(0) == [] and sched.step(1) == ["layer2.0"]
     with torch.no_grad():
-        # SkipShortener, basic block (DESIGN §4): h = ReLU(BN1(conv1 x) + P(x)), out = ReLU(BN2(conv2 h) + h).
+        # SkipShortener, basic block (docs/ARCHITECTURE.md §5): h = ReLU(BN1(conv1 x) + P(x)), out = ReLU(BN2(conv2 h) + h).
         h = F.relu(bn1(conv1(x)) + ds(x))
         expected = F.relu(bn2(conv2(h)) + h)
         got = model.layer2[0](x)

@@ -1,5 +1,5 @@
 // The compute side of a layer — weights, multipliers, line buffers — with the simple estimates of
-// DESIGN.md §5. Coarse on purpose: they exist so the skip figures can be read as a share of a design.
+// docs/hardware.md. Coarse on purpose: they exist so the skip figures can be read as a share of a design.
 
 extension ResourceModel {
     /// Weights of a conv or dense layer (`params` values). hls4ml and FINN read ⌈P/R⌉ weights per

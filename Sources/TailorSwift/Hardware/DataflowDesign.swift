@@ -1,6 +1,6 @@
 // A dataflow design as hls4ml builds it in `io_stream`: processes (layers) joined by streams
 // (hls::stream FIFOs). A word of a stream is one pixel with all its channels; Vivado HLS splits
-// it into one FIFO per channel, Vitis HLS packs it into one (DESIGN.md §5). Designs come from a
+// it into one FIFO per channel, Vitis HLS packs it into one (docs/hardware.md). Designs come from a
 // `Network` (DataflowLowering.swift) or from a JSON layer list of another tool (DataflowJSON.swift);
 // the simulation (DataflowSimulation.swift) gives every stream's occupancy.
 

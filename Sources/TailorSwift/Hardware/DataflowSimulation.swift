@@ -1,5 +1,5 @@
 // Runs a dataflow design one word at a time and records every FIFO's largest occupancy: what
-// hls4ml's FifoDepthOptimization reads from RTL co-simulation (DESIGN.md §5).
+// hls4ml's FifoDepthOptimization reads from RTL co-simulation (docs/hardware.md).
 //
 // The FIFOs are unbounded, as in that measurement (hls4ml sets every stream to a depth of 100,000
 // first), so no process ever waits on a full FIFO and each process's timing depends only on when

@@ -1,4 +1,4 @@
-/// What hardware the resource model estimates for, and how it is configured (DESIGN.md §5).
+/// What hardware the resource model estimates for, and how it is configured (docs/hardware.md).
 public struct HardwareConfig: Sendable, Equatable {
     public enum Target: String, Sendable, CaseIterable {
         /// hls4ml `io_stream` dataflow: one stream per layer output, clone + add for skips.
@@ -21,7 +21,7 @@ public struct HardwareConfig: Sendable, Equatable {
         }
     }
 
-    /// hls4ml's HLS backends store an `nnet::array<T, C>` stream differently (DESIGN.md §5).
+    /// hls4ml's HLS backends store an `nnet::array<T, C>` stream differently (docs/hardware.md).
     public enum Backend: String, Sendable, CaseIterable {
         /// Vivado HLS (hls4ml's default): C FIFOs of T bits, each mapped to memory on its own.
         case vivado

@@ -1,4 +1,4 @@
-/// The analytic resource model of a network on one hardware target (DESIGN.md §5): per-skip rows,
+/// The analytic resource model of a network on one hardware target (docs/hardware.md): per-skip rows,
 /// the rest of the design per layer, and totals. Deterministic and allocation-light, so that
 /// ResNet-50 takes well under a millisecond.
 public struct HardwareReport: Sendable {

@@ -1,5 +1,5 @@
 // The rest of the design — every layer that is not part of a skip — so that skip figures can be
-// read as a share of the whole (DESIGN.md §5).
+// read as a share of the whole (docs/hardware.md).
 
 /// One layer's hardware outside the skips.
 public struct LayerRow: Sendable {

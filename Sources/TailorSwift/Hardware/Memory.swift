@@ -1,7 +1,7 @@
 import Glibc
 
 // How a FIFO of `depth` words × `width` bits maps onto Xilinx memory (7-series / UltraScale),
-// with the formulas of DESIGN.md §5. Each function returns the cost and the explanation of
+// with the formulas of docs/hardware.md. Each function returns the cost and the explanation of
 // every figure, so a report can show how it was reached.
 
 /// A memory choice and its cost.

@@ -1,4 +1,4 @@
-// What each skip of the current graph costs: its FIFOs, clone, adder and projection (DESIGN.md §5).
+// What each skip of the current graph costs: its FIFOs, clone, adder and projection (docs/hardware.md).
 // A removed skip costs nothing; a short block has one skip per convolution, each with that one
 // convolution's lag.
 

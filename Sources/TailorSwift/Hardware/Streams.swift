@@ -1,6 +1,6 @@
 // The FIFOs of a dataflow design (hls4ml io_stream, FINN), costed under the configured depth
 // policy, backend and memory policy. A tensor C×H×W is a stream of H·W·f words of ⌈C/f⌉ values
-// each, f = 1 for hls4ml and the folding factor for FINN (DESIGN.md §5). The streams themselves,
+// each, f = 1 for hls4ml and the folding factor for FINN (docs/hardware.md). The streams themselves,
 // and their occupancies, come from the design and its simulation (Dataflow*.swift).
 
 extension ResourceModel {

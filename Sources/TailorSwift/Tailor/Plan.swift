@@ -1,4 +1,4 @@
-/// Which residual blocks a Tailor run alters, how, and when (DESIGN §4): blocks change one at a
+/// Which residual blocks a Tailor run alters, how, and when (docs/ARCHITECTURE.md §5): blocks change one at a
 /// time from the network input towards the output; the k-th block of the plan changes after
 /// `(k+1)·every` epochs, so the optimiser settles for `every` epochs before the first change.
 public struct TailorPlan: Equatable, Sendable {

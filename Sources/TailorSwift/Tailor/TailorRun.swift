@@ -1,4 +1,4 @@
-// The whole Tailor run (DESIGN §4): the trained network becomes a frozen teacher and the start of
+// The whole Tailor run (docs/ARCHITECTURE.md §5): the trained network becomes a frozen teacher and the start of
 // a student; the student is trained with knowledge distillation while the plan's blocks are
 // removed or shortened, one every `every` epochs, inside one fit, so the optimiser state and the
 // learning-rate schedule continue across the changes. Every epoch is reported with the block

@@ -34,7 +34,7 @@ public struct FitConfig: Equatable, Sendable {
     public var quantized = false
     public init() {}
 
-    /// The authors' fine-tuning of a Tailor run (DESIGN §4): KD (0.35·MSE + 0.65·CE) at lr 0.01
+    /// The authors' fine-tuning of a Tailor run (docs/ARCHITECTURE.md §5): KD (0.35·MSE + 0.65·CE) at lr 0.01
     /// with cosine decay; everything else as `FitConfig()`.
     public static var tailorFineTuning: FitConfig {
         var f = FitConfig()

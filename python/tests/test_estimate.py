@@ -222,3 +222,15 @@ def test_table_renderer():
     assert _table.render(["a", "bb"], []) == "a  bb\n-  --"
     with pytest.raises(ValueError, match="align"):
         _table.render(["a"], [["1"]], align="c")
+
+
+def test_comparison_totals_nest_as_the_reports_do(resnet8):
+    """Comparison.to_dict()["totals"] is {part: {field: {before, after, delta, percent}}}: the
+    Report's {part: {field: value}} with one more level, never the other way round."""
+    cmp = tailor.estimate(resnet8, plan="shorten", depth_policy="optimized")
+    d = cmp.to_dict()
+    before, after = cmp.before.to_dict()["totals"], cmp.after.to_dict()["totals"]
+    for part in ("skips", "total"):
+        for field, change in d["totals"][part].items():
+            assert change["before"] == before[part][field] and change["after"] == after[part][field], (part, field)
+            assert change["delta"] == change["after"] - change["before"]

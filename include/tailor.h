@@ -26,7 +26,8 @@
  *     their handle is freed. JSON stays valid until the next call of the same function on the
  *     same handle, or its free. Strings that come from no handle (tailor_last_error,
  *     tailor_checkpoint_json, tailor_dataflow_simulate_json) belong to the calling thread and
- *     stay valid until its next tailor_* call. Static strings (versions, status names) forever.
+ *     stay valid until its next tailor_* call. Static strings (versions, status names,
+ *     tailor_fpga_parts_json) forever.
  *     Strings you pass are UTF-8, NUL-terminated, borrowed for the call.
  *  6. Indexes are int64_t, 0-based; access by index is O(1); tailor_net_{node,block,param}_index
  *     turn names into indexes. Out-pointers documented "(may be NULL)" are optional.
@@ -505,6 +506,33 @@ tailor_status tailor_net_fifo(tailor_net *net, int64_t index, tailor_fifo *out);
  * an unsupported layer class is TAILOR_ERR_UNSUPPORTED naming it. Thread-safe.
  */
 tailor_status tailor_dataflow_simulate_json(const char *design_json, const char **json);
+
+/**
+ * The FPGA parts the library knows, as JSON {"parts": [{"name", "description", "boards", "bram18",
+ * "uram", "lut", "ff", "dsp", "source"}]}: whole-device totals from each vendor data sheet
+ * ("source" names the document and table; data sheets count 36 Kb block RAMs, bram18 is twice
+ * that). *out is static storage (rule 5). Thread-safe.
+ */
+tailor_status tailor_fpga_parts_json(const char **out);
+
+/**
+ * Estimates the network on cfg's target and checks its totals against a budget.
+ * @param budget_json {"part": "xc7z020"} (a part of tailor_fpga_parts_json, case-insensitive, with
+ *        or without package and speed grade: "xc7z020clg400-1"), limits {"bram18": 200, "lut": 40000},
+ *        or both (the part's limits, then the fields given; null lifts one). Fields: bram18, uram,
+ *        lut, ff, dsp (hls4ml, finn); bytes (off-chip bytes per inference), onchip_kib (the on-chip
+ *        buffer cfg gives the PE array) (pe_array). Limits are integers in 0..2^53. At most
+ *        TAILOR_MAX_JSON_BYTES. Borrowed for the call.
+ * @param out receives {"target", "part" (the part's entry or null), "totals" (the estimate's
+ *        bram18, uram, lut, ff, dsp, bytes), "fields": {field: {"used", "limit", "percent" (null for
+ *        a zero limit with something used), "over" (used - limit, at least 0), "fits"}}, "fits"}.
+ *        *out belongs to the handle (rule 5).
+ * @return TAILOR_OK; TAILOR_ERR_NOT_FOUND for an unknown part (the message lists the known ones);
+ *         TAILOR_ERR_INVALID_ARGUMENT for malformed JSON, an unknown field, a negative or non-integer
+ *         limit, or a field the target does not have (lut on pe_array, bytes on hls4ml), naming it.
+ */
+tailor_status tailor_net_budget_check_json(tailor_net *net, const tailor_hw_config *cfg, const char *budget_json,
+                                           const char **out);
 
 /* ==== Fixed point ======================================================================== */
 

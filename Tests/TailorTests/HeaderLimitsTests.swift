@@ -10,6 +10,7 @@ import Testing
         #expect(Int(TAILOR_MAX_BATCH) == Executor.maxBatch)
         #expect(Int(TAILOR_MAX_SIMULATED_WORDS) == DataflowDesign.maxWords)
         #expect(Int(TAILOR_MAX_NODE_NAME_BYTES) == Network.maxNameBytes)
+        #expect(Int(TAILOR_MAX_STRING_BYTES) == ResourceBudget.maxPartNameBytes)
     }
 
     @Test func everyVersionedStructIsWholeEightByteUnits() {

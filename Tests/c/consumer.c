@@ -737,6 +737,92 @@ int main(int argc, char **argv) {
         CHECK(tailor_dataflow_simulate_json(design, NULL) == TAILOR_ERR_INVALID_ARGUMENT, "null json out");
     }
 
+    /* FPGA parts and budgets: the parts table is static storage; a budget check gives the estimate's
+     * totals beside the limits, and every bad budget is a status naming what is wrong. */
+    {
+        const char *parts = NULL, *again = NULL, *check = NULL;
+        tailor_net *r8 = NULL;
+        tailor_hw_config cfg;
+        tailor_hw_totals tot = {.size = sizeof tot};
+        int64_t n = 0;
+        char want[160], *big = NULL;
+        size_t bigsize = (size_t)TAILOR_MAX_JSON_BYTES + 2;
+        CHECK(tailor_fpga_parts_json(&parts) == TAILOR_OK && parts && strstr(parts, "\"xc7z020\"") &&
+              strstr(parts, "\"bram18\":280") && strstr(parts, "\"lut\":53200") && strstr(parts, "DS190"),
+              "parts table with the Z-7020's data-sheet figures and their source");
+        CHECK(tailor_fpga_parts_json(&again) == TAILOR_OK && again == parts, "the parts table is one static string");
+        CHECK(tailor_fpga_parts_json(NULL) == TAILOR_ERR_INVALID_ARGUMENT && strstr(tailor_last_error(), "NULL"), "parts: out NULL");
+
+        CHECK(tailor_zoo_create("resnet8", 10, 0, 0, 0, 0, &r8) == TAILOR_OK && tailor_hw_config_init(&cfg) == TAILOR_OK,
+              "resnet8 for budgets");
+        cfg.bits = 16;
+        cfg.depth_policy = "optimized";
+        CHECK(tailor_net_estimate(r8, &cfg, &n, &tot) == TAILOR_OK, "estimate for the budget");
+        CHECK(tailor_net_budget_check_json(r8, &cfg, "{\"part\": \"XC7Z020CLG400-1\"}", &check) == TAILOR_OK && check,
+              "budget against a part with package and speed grade");
+        snprintf(want, sizeof want, "\"bram18\":{\"used\":%lld,\"limit\":280,", (long long)tot.total.bram18);
+        CHECK(check && strstr(check, want), "bram18 used (the estimate's total) beside the Z-7020's 2 x 140");
+        snprintf(want, sizeof want, "\"lut\":{\"used\":%lld,\"limit\":53200,", (long long)tot.total.lut);
+        CHECK(check && strstr(check, want), "lut used beside the Z-7020's 53,200");
+        /* A limit one under what is used: over by exactly one, and the design does not fit. */
+        snprintf(want, sizeof want, "{\"part\": \"xc7z020\", \"lut\": %lld}", (long long)tot.total.lut - 1);
+        CHECK(tailor_net_budget_check_json(r8, &cfg, want, &check) == TAILOR_OK && strstr(check, "\"over\":1,\"fits\":false") &&
+              strstr(check, "\"fits\":false}"), "a part with an override one LUT short: over by 1, does not fit");
+        CHECK(tailor_net_budget_check_json(r8, &cfg, "{\"bram18\": 100000000, \"dsp\": 100000000}", &check) == TAILOR_OK &&
+              strstr(check, "\"part\":null") && strstr(check, "\"fits\":true}") && !strstr(check, "\"lut\":{"),
+              "custom limits: only the fields given are checked");
+
+        CHECK(tailor_net_budget_check_json(r8, &cfg, "{\"part\": \"xc9z999\"}", &check) == TAILOR_ERR_NOT_FOUND &&
+              strstr(tailor_last_error(), "xc9z999") && strstr(tailor_last_error(), "xczu9eg"), "unknown part lists the known ones");
+        CHECK(tailor_net_budget_check_json(r8, &cfg, "{\"lut\": -1}", &check) == TAILOR_ERR_INVALID_ARGUMENT &&
+              strstr(tailor_last_error(), "lut"), "negative limit named");
+        CHECK(tailor_net_budget_check_json(r8, &cfg, "{\"lut\": 1.5}", &check) == TAILOR_ERR_INVALID_ARGUMENT &&
+              strstr(tailor_last_error(), "lut"), "fractional limit named");
+        CHECK(tailor_net_budget_check_json(r8, &cfg, "{\"luts\": 1}", &check) == TAILOR_ERR_INVALID_ARGUMENT &&
+              strstr(tailor_last_error(), "luts"), "unknown field named");
+        CHECK(tailor_net_budget_check_json(r8, &cfg, "{\"bytes\": 1000}", &check) == TAILOR_ERR_INVALID_ARGUMENT &&
+              strstr(tailor_last_error(), "bytes"), "bytes on hls4ml is a field the target lacks");
+        CHECK(tailor_net_budget_check_json(r8, &cfg, "{\"part\": 7}", &check) == TAILOR_ERR_INVALID_ARGUMENT &&
+              strstr(tailor_last_error(), "part"), "a part that is not a string");
+        CHECK(tailor_net_budget_check_json(r8, &cfg, "{}", &check) == TAILOR_ERR_INVALID_ARGUMENT, "a budget without limits");
+        CHECK(tailor_net_budget_check_json(r8, &cfg, "{\"lut\": ", &check) == TAILOR_ERR_INVALID_ARGUMENT &&
+              strstr(tailor_last_error(), "JSON"), "malformed JSON");
+        CHECK(tailor_net_budget_check_json(r8, &cfg, "[1]", &check) == TAILOR_ERR_INVALID_ARGUMENT, "a budget that is not an object");
+        CHECK(tailor_net_budget_check_json(r8, &cfg, NULL, &check) == TAILOR_ERR_INVALID_ARGUMENT && strstr(tailor_last_error(), "NULL"),
+              "budget_json NULL");
+        CHECK(tailor_net_budget_check_json(r8, &cfg, "{\"part\": \"xc7z020\"}", NULL) == TAILOR_ERR_INVALID_ARGUMENT, "out NULL");
+        CHECK(tailor_net_budget_check_json(r8, NULL, "{\"part\": \"xc7z020\"}", &check) == TAILOR_ERR_INVALID_ARGUMENT, "cfg NULL");
+        CHECK(tailor_net_budget_check_json(NULL, &cfg, "{\"part\": \"xc7z020\"}", &check) == TAILOR_ERR_INVALID_ARGUMENT,
+              "net NULL");
+        big = (char *)malloc(bigsize);
+        if (big) {
+            /* One byte over TAILOR_MAX_JSON_BYTES: refused by length, naming the limit. */
+            memset(big, ' ', bigsize - 1);
+            big[bigsize - 1] = '\0';
+            CHECK(tailor_net_budget_check_json(r8, &cfg, big, &check) == TAILOR_ERR_INVALID_ARGUMENT &&
+                  names_limit("TAILOR_MAX_JSON_BYTES", TAILOR_MAX_JSON_BYTES), "over-long budget_json");
+            /* A part name over TAILOR_MAX_STRING_BYTES inside a budget of legal length. */
+            memcpy(big, "{\"part\": \"", 10);
+            memset(big + 10, 'x', (size_t)TAILOR_MAX_STRING_BYTES + 1);
+            memcpy(big + 10 + TAILOR_MAX_STRING_BYTES + 1, "\"}", 3);
+            CHECK(tailor_net_budget_check_json(r8, &cfg, big, &check) == TAILOR_ERR_INVALID_ARGUMENT &&
+                  names_limit("TAILOR_MAX_STRING_BYTES", TAILOR_MAX_STRING_BYTES), "over-long part name");
+            free(big);
+        }
+        /* The PE array: off-chip bytes and its on-chip buffer; device resources are not its fields. */
+        tailor_hw_config_init(&cfg);
+        cfg.target = "pe_array";
+        CHECK(tailor_net_estimate(r8, &cfg, &n, &tot) == TAILOR_OK, "PE-array estimate");
+        snprintf(want, sizeof want, "{\"bytes\": %lld, \"onchip_kib\": 128}", (long long)tot.total.bytes);
+        CHECK(tailor_net_budget_check_json(r8, &cfg, want, &check) == TAILOR_OK && strstr(check, "\"onchip_kib\":{\"used\":256,") &&
+              strstr(check, "\"over\":128,") && strstr(check, "\"fits\":false}"),
+              "PE array: bytes at its limit fit, a 256 KiB buffer is 128 KiB over a 128 KiB budget");
+        CHECK(tailor_net_budget_check_json(r8, &cfg, "{\"part\": \"xc7z020\"}", &check) == TAILOR_ERR_INVALID_ARGUMENT &&
+              strstr(tailor_last_error(), "pe_array") && strstr(tailor_last_error(), "bram18"),
+              "a part's device limits on the PE array name the fields it lacks");
+        tailor_net_free(r8);
+    }
+
     /* Training: one step and its gradient, a short fit with validation, a cancelling callback. */
     {
         enum { N = 8, VALUES = 8 * 3 * 32 * 32 };

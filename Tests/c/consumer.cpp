@@ -64,6 +64,8 @@ RETURNS_STATUS(tailor_net_compare_json);
 RETURNS_STATUS(tailor_net_fifos);
 RETURNS_STATUS(tailor_net_fifo);
 RETURNS_STATUS(tailor_dataflow_simulate_json);
+RETURNS_STATUS(tailor_fpga_parts_json);
+RETURNS_STATUS(tailor_net_budget_check_json);
 RETURNS_STATUS(tailor_plan_modes);
 RETURNS_STATUS(tailor_train_config_defaults);
 RETURNS_STATUS(tailor_cifar10_read);

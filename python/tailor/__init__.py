@@ -10,6 +10,7 @@ from .network import Block, Network, Node, Skip, load
 from . import zoo
 from .estimate import Comparison, Report, estimate, simulate_design
 from .estimate import fifos as estimate_fifos
+from .budget import BudgetCheck, check_budget, fpga_parts
 from .algorithms import compare, remove_skips, resume, shorten_skips
 from .training import checkpoint_info
 from .plan import Plan, plan
@@ -44,4 +45,4 @@ __all__ = ["TailorError", "InvalidArgumentError", "ShapeError", "NotFoundError",
            "quantize", "Network", "Node", "Block", "Skip", "load", "zoo", "from_torch", "to_torch",
            "library_version", "__version__", "estimate", "estimate_fifos", "simulate_design", "compare", "Report",
            "Comparison", "plan", "Plan", "plot", "remove_skips", "shorten_skips",
-           "resume", "checkpoint_info"]
+           "resume", "checkpoint_info", "fpga_parts", "check_budget", "BudgetCheck"]

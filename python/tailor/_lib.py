@@ -339,6 +339,11 @@ _PROTOTYPES = {
     "tailor_net_fifo": (c_int, [NetPtr, c_int64, POINTER(Fifo)]),
     # tailor_status tailor_dataflow_simulate_json(const char *design_json, const char **json);
     "tailor_dataflow_simulate_json": (c_int, [c_char_p, POINTER(c_char_p)]),
+    # tailor_status tailor_fpga_parts_json(const char **out);
+    "tailor_fpga_parts_json": (c_int, [POINTER(c_char_p)]),
+    # tailor_status tailor_net_budget_check_json(tailor_net *net, const tailor_hw_config *cfg, const char *budget_json,
+    #                                            const char **out);
+    "tailor_net_budget_check_json": (c_int, [NetPtr, POINTER(HwConfig), c_char_p, POINTER(c_char_p)]),
     # tailor_status tailor_fixed_quantize(const char *type, const double *values, int64_t n, double *out,
     #                                     int64_t *overflows);
     "tailor_fixed_quantize": (c_int, [c_char_p, POINTER(c_double), c_int64, POINTER(c_double), POINTER(c_int64)]),

@@ -254,6 +254,8 @@ RAW = textwrap.dedent("""
         call(f"set_param({hn})", L.tailor_net_set_param, h, b"fc.weight", buf, 2, dims)
         call(f"save({hn})", L.tailor_net_save, h, b"/tmp/tailor-null-test.tailor")
         call(f"describe({hn})", L.tailor_net_describe, h, byref(c_char_p()))
+        call(f"budget_check_json({hn})", L.tailor_net_budget_check_json, h, byref(hw), b'{"part": "xc7z020"}',
+             byref(c_char_p()))
         L.tailor_net_free(h)          # NULL: no-op; stale/foreign: refused, not freed
     f32p = ctypes.POINTER(ctypes.c_float)
     call("create(out NULL)", L.tailor_net_create, 0, None)
@@ -292,6 +294,10 @@ RAW = textwrap.dedent("""
     call("checkpoint_json(json NULL)", L.tailor_checkpoint_json, b"/nonexistent", None)
     call("dataflow_simulate_json(design NULL)", L.tailor_dataflow_simulate_json, None, byref(name))
     call("dataflow_simulate_json(json NULL)", L.tailor_dataflow_simulate_json, b"{}", None)
+    call("fpga_parts_json(out NULL)", L.tailor_fpga_parts_json, None)
+    call("budget_check_json(cfg NULL)", L.tailor_net_budget_check_json, net, None, b'{"part": "xc7z020"}', byref(name))
+    call("budget_check_json(budget NULL)", L.tailor_net_budget_check_json, net, byref(hw), None, byref(name))
+    call("budget_check_json(out NULL)", L.tailor_net_budget_check_json, net, byref(hw), b'{"part": "xc7z020"}', None)
     call("train_config_defaults(cfg NULL)", L.tailor_train_config_defaults, None, 8)
     call("hw_config_defaults(cfg NULL)", L.tailor_hw_config_defaults, None, 8)
     call("run_config_defaults(cfg NULL)", L.tailor_run_config_defaults, None, 8)

@@ -227,3 +227,37 @@ public func cDataflowSimulateJSON(_ design: UnsafePointer<CChar>?, _ json: Unsaf
         json.pointee = threadString(d.simulationJSON(try d.simulate()).serialized())
     }
 }
+
+// MARK: FPGA parts and budgets
+
+/// The parts table never changes: made once, kept for the process (static storage, tailor.h rule 5).
+private nonisolated(unsafe) let fpgaPartsJSON = UnsafePointer(strdup(FPGAPart.tableJSON)!)
+
+@_cdecl("tailor_fpga_parts_json")
+public func cFpgaPartsJSON(_ out: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    guarded {
+        let out = try requirePointer(out, "out")
+        out.pointee = fpgaPartsJSON
+    }
+}
+
+@_cdecl("tailor_net_budget_check_json")
+public func cBudgetCheckJSON(_ net: OpaquePointer?, _ cfg: UnsafePointer<tailor_hw_config>?, _ budget: UnsafePointer<CChar>?,
+                             _ out: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    guarded {
+        let out = try requirePointer(out, "out")
+        let text = try requireText(budget, "budget_json", limit: Int(TAILOR_MAX_JSON_BYTES), limitName: "TAILOR_MAX_JSON_BYTES")
+        let parsed: JSON
+        do { parsed = try JSON.parse(text) } catch let e as TailorError {
+            throw TailorError.invalid("budget_json is not valid JSON: \(e.message)")
+        }
+        // The budget and the configuration are checked before the (slower) estimate runs.
+        let limits = try ResourceBudget.fromJSON(parsed)
+        let config = try hardwareConfig(cfg)
+        try limits.requireFields(on: config.target)
+        try withHandle(net) { h in
+            let check = try h.net.estimate(config, explain: false).check(limits)
+            out.pointee = h.json("budget_check", check.json.serialized())
+        }
+    }
+}

@@ -172,6 +172,12 @@ public func fuzzCAPI(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             var json: UnsafePointer<CChar>?
             _ = cEstimateJSON(net, &cfg, &json)
             _ = cCompareJSON(net, nets[Int(p.byte() % 3)], &cfg, &json)
+            // Budgets: parts with odd spellings, limits of every kind, fields a target lacks.
+            let budget = ["{\"part\": \"xc7z020clg400-1\"}", "{\"part\": \"PYNQ-Z2\", \"bram18\": null}", "{\"bram18\": \(p.small()), \"lut\": \(p.size())}",
+                          "{\"bytes\": \(p.size()), \"onchip_kib\": 1.5}", "{\"part\": \"xc7z0201\"}", "{\"dsp\": -1}", "{}", "{\"part\": 7}", "[",
+                          "{\"uram\": 1, \"uram\": 2}"][Int(p.byte()) % 10]
+            if p.byte() % 4 == 0 { _ = cBudgetCheckJSON(net, nil, budget, &json) } else { _ = cBudgetCheckJSON(net, &cfg, budget, &json) }
+            if p.byte() % 5 == 0 { _ = cFpgaPartsJSON(nil) } else { _ = cFpgaPartsJSON(&json) }
             var fifoCount: Int64 = 0
             if cNetFifos(net, &cfg, &fifoCount) == 0 {
                 var f = tailor_fifo()

@@ -40,11 +40,12 @@ def test_skips_short_mode(subprocess_env):
 
 def test_demo(subprocess_env, tmp_path):
     # The main job on a slice of the digits (the full run is `python -m tailor demo`).
-    out = tailor_cli(subprocess_env, "demo", "--quick", "--teacher-epochs", "1", "--every", "1", "--no-progress",
-                     "--out", str(tmp_path)).stdout
+    out = tailor_cli(subprocess_env, "demo", "--quick", "--teacher-epochs", "1", "--every", "1", "--recovery", "2",
+                     "--no-progress", "--out", str(tmp_path)).stdout
     assert "== Data: mnist-demo, 512 training and 256 test images of 1x28x28" in out
     assert "== Teacher: ResNet-8" in out
-    assert "== SkipRemover" in out and "== SkipShortener" in out
+    assert "== SkipRemover" in out and "== SkipShortener" in out and "2 more after the last" in out
+    assert "epoch  5: altered layer1.0, layer2.0, layer3.0" in out and "epoch  6" not in out
     lines = out.splitlines()
     rows = {line.split()[0]: (line.split(), lines[k + 1].split()) for k, line in enumerate(lines)
             if line.strip().split()[:1] in (["teacher"], ["removed"], ["shortened"])}
@@ -182,8 +183,11 @@ def test_train_interrupted_then_resumed_matches_an_uninterrupted_run(subprocess_
     acc, val = _test_accuracy(text)
     assert acc == val, "the test accuracy is the last epoch's validation accuracy, on the same images"
     # Ctrl-C once the first epoch is checkpointed: a clean stop, the checkpoint kept for --resume.
+    # A job started in the background by a non-interactive shell (as CI may be) inherits SIGINT
+    # ignored, and Python keeps it so: the child gets Ctrl-C's default meaning back explicitly.
     proc = subprocess.Popen([sys.executable, "-m", "tailor", *common, "--checkpoint", str(ckpt)], env=subprocess_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     while not ckpt.exists() and proc.poll() is None:
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)

@@ -78,15 +78,15 @@ def defaults(kind: str = "fit") -> dict:
     """The library's training defaults by option name: ``"fit"`` (:meth:`Network.fit`) or ``"run"``
     (:func:`tailor.remove_skips` / :func:`tailor.shorten_skips`). Python keeps no copy of them."""
     cfg = make_config(defaults=kind)
-    names = {v: k for k, v in reversed(list(OPTIMIZERS.items()))}, {v: k for k, v in reversed(list(SCHEDULES.items())) if k}, \
-        {v: k for k, v in reversed(list(LOSSES.items()))}
+    # Each enum field by its first spelling in the tables make_config reads ("constant", not None).
+    spelled = {field: {v: k for k, v in reversed(table.items()) if isinstance(k, str)}
+               for field, table in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("loss", LOSSES))}
     out = {}
     for name, _ in _lib.TrainConfig._fields_:
         if name in ("size", "mode_switches", "num_mode_switches", "checkpoint_path", "checkpoint_note"):
             continue
         v = getattr(cfg, name)
-        table = {"optimizer": names[0], "schedule": names[1], "loss": names[2]}.get(name)
-        out[name] = table[v] if table else (bool(v) if name in _BOOL_FIELDS else v)
+        out[name] = spelled[name][v] if name in spelled else (bool(v) if name in _BOOL_FIELDS else v)
     return out
 
 
